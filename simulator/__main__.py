@@ -1,0 +1,5 @@
+"""`python -m simulator` is the `npusim` command."""
+from simulator.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The `npusim` command. Subcommands import heavy modules lazily so that --help is instant.
+
+A user error (SpecError) prints one paragraph on stderr and exits with code 2; never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from simulator.errors import SpecError
+
+EXIT_USAGE = 2
+
+
+def _user_errors(fn):
+    """Turn SpecError into a one-paragraph message and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as exc:
+            click.echo(f"npusim: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+    return wrapper
+
+
+def parse_input_size(text: str | None) -> tuple[int, int] | None:
+    """'608x608' or '608' -> (608, 608); None stays None."""
+    if text is None:
+        return None
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) <= 0:
+        raise SpecError("--input", "input", f"'{text}' is not an input size; write HxW with positive integers, e.g. 608x608")
+    return dims  # type: ignore[return-value]
+
+
+def _emit_json(data: dict, target: str) -> None:
+    text = json.dumps(data, indent=2)
+    if target == "-":
+        click.echo(text)
+    else:
+        with open(target, "w") as fh:
+            fh.write(text + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="npusim")
+def cli():
+    """npusim: simulate a neural network on a described accelerator and see where the MAC cycles go."""
+
+
+@cli.command()
+@click.argument("network")
+@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
+@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
+@click.option("--precision", default="int8", show_default=True,
+              type=click.Choice(["int8", "int16", "fp16", "bf16", "fp32"]), help="bytes per element for byte columns")
+@click.option("--json", "json_out", metavar="FILE|-", help="write the table as JSON")
+@_user_errors
+def info(network, input_size, batch, precision, json_out):
+    """Layers of NETWORK (bundled name or YAML file) with shapes, MACs and bytes."""
+    from simulator.report.info import network_info, print_network_info
+    from simulator.workload import load_network
+
+    if batch <= 0:
+        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
+    net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
+    data = network_info(net, precision)
+    if json_out:
+        _emit_json(data, json_out)
+    if json_out != "-":
+        print_network_info(data)
+
+
+@cli.command()
+@_user_errors
+def archs():
+    """Bundled chips, one line each."""
+    from simulator.spec import load_arch
+    from simulator.spec.registry import bundled_archs
+
+    for name in bundled_archs():
+        spec = load_arch(name)
+        click.echo(f"{name:<18} {spec.peak_tops:7.2f} TOPS  {spec.description}")
+
+
+@cli.command()
+@_user_errors
+def networks():
+    """Bundled networks, one line each."""
+    from simulator.workload import bundled_networks, load_network
+
+    for name in bundled_networks():
+        net = load_network(name)
+        h, w = net.input_size
+        click.echo(f"{name:<18} {h}x{w}  {net.total_macs / 1e9:8.2f} GMAC  {net.description}")
+
+
+@cli.command()
+@click.argument("arch")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a spec key")
+@click.option("--json", "json_out", metavar="FILE|-", help="write the resolved spec as JSON")
+@_user_errors
+def show(arch, overrides, json_out):
+    """The validated, fully resolved spec of ARCH with derived figures."""
+    from simulator.report.info import print_arch
+    from simulator.spec import load_arch
+
+    spec = load_arch(arch, overrides)
+    if json_out:
+        _emit_json(spec.resolved_dict(), json_out)
+    if json_out != "-":
+        print_arch(spec)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["arch"]))
+def schema(kind):
+    """Print the JSON Schema of a spec format (for editor autocompletion)."""
+    from simulator.spec.arch import ArchSpec
+
+    click.echo(json.dumps(ArchSpec.model_json_schema(by_alias=True), indent=2))
+
+
+def main() -> None:
+    cli(prog_name="npusim")

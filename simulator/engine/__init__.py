@@ -1,0 +1,1 @@
+"""Pure @njit code: imports numpy, numba and its siblings only. Python builds the arrays."""

@@ -1,0 +1,1 @@
+"""Mapping: tiling of each layer onto the arrays, tensor placement, and the tile program."""

@@ -1,0 +1,126 @@
+"""Tensor placement: which activations stay in on-chip SRAM and which spill to DRAM, with addresses.
+
+Liveness follows the graph's topological order: a tensor is live from its producer's step to its
+last consumer's step. Placement is *nested by priority*: tensors are ranked (smallest first, then
+by topological order), and a tensor is kept in SRAM iff, at every step of its life, it and all
+higher-ranked tensors live at that step fit in the SRAM. This is feasible by construction (at any
+step the lowest-ranked placed tensor's check covers all placed tensors) and monotone: a larger
+SRAM keeps a superset of tensors, so more SRAM never increases DRAM traffic.
+
+The network input and graph outputs live in DRAM (the host writes and reads them there).
+Weights stream from DRAM every inference unless the spec pins them in SRAM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.errors import MappingError
+
+DRAM, SRAM = 0, 1                      # memory ids (also the engine's server ids for them)
+ALIAS_OPS = frozenset({"detect", "flatten"})   # output is the input tensor itself: no copy, no tile
+ADDRESS_ALIGN_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each tensor lives. Tensor ids index the arrays; `tensor_of` maps a layer name to one."""
+    tensor_of: dict[str, int]
+    names: tuple[str, ...]               # producing layer of each tensor ('input' for the image)
+    size_bytes: np.ndarray               # int64 per tensor
+    memory: np.ndarray                   # int8 per tensor: DRAM or SRAM
+    address: np.ndarray                  # int64 byte address within its memory
+    weights_memory: int                  # where weights are read from
+    weights_address: dict[str, int]      # DRAM/SRAM address of each MAC layer's weights
+    sram_peak_bytes: int                 # peak SRAM occupancy (activations + pinned weights)
+    sram_activation_capacity_bytes: int
+
+
+def _align(n: int) -> int:
+    return -(-n // ADDRESS_ALIGN_BYTES) * ADDRESS_ALIGN_BYTES
+
+
+def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
+                  source: str = "") -> Placement:
+    """Decide SRAM/DRAM for every activation tensor of `net` (see module docstring)."""
+    layers = net.layers
+    tensor_of: dict[str, int] = {"input": 0}
+    names = ["input"]
+    sizes = [net.input_channels * net.input_size[0] * net.input_size[1] * net.batch * operand_bytes]
+    birth, death = [0], [0]
+    is_output = [False]
+    for step, layer in enumerate(layers, start=1):
+        if layer.op in ALIAS_OPS:
+            tensor_of[layer.name] = tensor_of[layer.inputs[0]]
+            continue
+        tensor_of[layer.name] = len(names)
+        names.append(layer.name)
+        sizes.append(layer.output_elems * operand_bytes)
+        birth.append(step)
+        death.append(step)
+        is_output.append(False)
+    for step, layer in enumerate(layers, start=1):
+        for inp in layer.inputs:
+            t = tensor_of[inp]
+            death[t] = max(death[t], step)
+        if layer.op == "detect" or not net.consumers(layer.name):
+            is_output[tensor_of[layer.name]] = True
+
+    weight_bytes = {l.name: l.weight_elems * operand_bytes for l in layers if l.is_mac_op}
+    total_weights = sum(weight_bytes.values())
+    capacity = sram_bytes
+    if pin_weights:
+        if total_weights > sram_bytes:
+            raise MappingError(source, "memory.sram.pin_weights",
+                               f"the network's weights ({total_weights:,} B) do not fit in the SRAM "
+                               f"({sram_bytes:,} B); unpin them or enlarge memory.sram.size")
+        capacity = sram_bytes - total_weights
+
+    n = len(names)
+    size = np.array(sizes, dtype=np.int64)
+    memory = np.full(n, DRAM, dtype=np.int8)
+    steps = len(layers) + 1
+    occupancy = np.zeros(steps, dtype=np.int64)          # placed bytes live at each step
+    # Rank: smallest first, ties by birth: each tensor's threshold counts higher-ranked tensors.
+    order = sorted((t for t in range(n) if not is_output[t] and t != 0), key=lambda t: (sizes[t], birth[t]))
+    for t in order:
+        life = slice(birth[t], death[t] + 1)
+        need = int(occupancy[life].max()) + sizes[t]     # this tensor + all higher-ranked live ones
+        threshold_ok = need <= capacity
+        # Higher-ranked tensors are counted whether or not they were placed, so the decision
+        # depends on the ranking only (monotone in capacity).
+        occupancy[life] += sizes[t]
+        if threshold_ok:
+            memory[t] = SRAM
+    placed_occupancy = np.zeros(steps, dtype=np.int64)
+    for t in range(n):
+        if memory[t] == SRAM:
+            placed_occupancy[birth[t]:death[t] + 1] += sizes[t]
+
+    # Addresses: DRAM tensors and weights in a bump allocator (page-aligned); SRAM tensors get
+    # a bump address modulo the SRAM size (used only for the bank interleave).
+    address = np.zeros(n, dtype=np.int64)
+    weights_address: dict[str, int] = {}
+    dram_next = 0
+    for name, nbytes in weight_bytes.items():
+        weights_address[name] = dram_next if not pin_weights else 0
+        dram_next += _align(nbytes)
+    sram_next = total_weights if pin_weights else 0
+    if pin_weights:
+        off = 0
+        for name, nbytes in weight_bytes.items():
+            weights_address[name] = off
+            off += nbytes
+    for t in range(n):
+        if memory[t] == DRAM:
+            address[t] = dram_next
+            dram_next += _align(int(size[t]))
+        else:
+            address[t] = sram_next % max(sram_bytes, 1)
+            sram_next += int(size[t])
+    peak = int(placed_occupancy.max()) + (total_weights if pin_weights else 0)
+    return Placement(tensor_of=tensor_of, names=tuple(names), size_bytes=size, memory=memory,
+                     address=address, weights_memory=SRAM if pin_weights else DRAM,
+                     weights_address=weights_address, sram_peak_bytes=peak,
+                     sram_activation_capacity_bytes=capacity)

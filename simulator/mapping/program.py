@@ -1,0 +1,265 @@
+"""The tile program: (ArchSpec, Network) -> numpy columns the engine runs, one row per tile.
+
+Each tile runs on one unit (a MAC array, or a vector unit numbered after the arrays), carries its
+useful MACs and compute cycles, its transfers (weights, inputs, outputs: bytes, memory, address),
+and the output *regions* it depends on. A region is a block of output rows of one image of one
+layer; it is done when all tiles that write it are done, and a tile may issue its loads only when
+every region it reads is done.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from simulator.errors import MappingError
+from simulator.mapping.placement import ALIAS_OPS, DRAM, SRAM, Placement, place_tensors
+from simulator.mapping.systolic import gemm_cycles
+from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_tiles
+from simulator.mapping.vector_tiling import vector_tiles
+
+# transfer kinds (also the stall causes the engine charges for operands)
+KIND_WEIGHTS, KIND_INPUTS, KIND_OUTPUTS = 0, 1, 2
+LOAD, STORE = 0, 1
+
+
+class TileProgram(NamedTuple):
+    """Equal-length columns per tile, per transfer, per region and per unit (-1 = none)."""
+    tile_unit: np.ndarray        # int32 [T]
+    tile_layer: np.ndarray       # int32 [T]
+    tile_macs: np.ndarray        # int64 [T]
+    tile_compute: np.ndarray     # int64 [T] compute cycles (preload, fill, stream, drain)
+    tile_setup: np.ndarray       # int64 [T] fixed cycles before compute (first tile of a layer on a unit)
+    tile_region: np.ndarray      # int32 [T] region this tile writes (every tile belongs to one)
+    dep_start: np.ndarray        # int64 [T+1] CSR into dep_lo/dep_hi
+    dep_lo: np.ndarray           # int32 [D] first region of a needed range
+    dep_hi: np.ndarray           # int32 [D] last region (inclusive)
+    xfer_start: np.ndarray       # int64 [T+1] CSR into the transfer columns
+    xfer_kind: np.ndarray        # int8  [X] KIND_*
+    xfer_dir: np.ndarray         # int8  [X] LOAD or STORE
+    xfer_mem: np.ndarray         # int8  [X] DRAM or SRAM
+    xfer_bytes: np.ndarray       # int64 [X]
+    xfer_addr: np.ndarray        # int64 [X] byte address in that memory
+    region_tiles: np.ndarray     # int32 [G] tiles that must finish for the region to be done
+    unit_start: np.ndarray       # int64 [U+1] CSR into unit_tiles
+    unit_tiles: np.ndarray       # int32 [T] tiles in execution order per unit
+
+
+@dataclass(frozen=True)
+class MappedNetwork:
+    """The program plus what reports need to name things."""
+    program: TileProgram
+    layer_names: tuple[str, ...]
+    layer_ops: tuple[str, ...]
+    layer_macs: np.ndarray
+    num_arrays: int
+    num_vector_units: int
+    placement: Placement
+    tilings: dict[str, ConvTiling]
+
+
+def tile_context(arch) -> TileContext:
+    a = arch.compute.array
+    d = a.prefetch_depth
+    mem = arch.memory
+    hz = arch.clock_hz
+    return TileContext(
+        rows=a.rows, cols=a.cols, macs_per_pe=a.macs_per_pe, dataflow=a.dataflow, arrays=arch.compute.arrays,
+        operand_bytes=a.operand_bytes, acc_bytes=-(-a.accumulator_bits // 8),
+        weights_slot_bytes=a.buffers.weights.size_bytes // d, inputs_slot_bytes=a.buffers.inputs.size_bytes // d,
+        outputs_slot_bytes=a.buffers.outputs.size_bytes // d,
+        dram_bytes_per_cycle=arch.dram_peak_bytes_per_s / hz,
+        sram_bytes_per_cycle=float(mem.sram.banks * mem.sram.bank_bytes_per_cycle),
+        ic_bytes_per_cycle=float(mem.interconnect.width_bytes_per_cycle))
+
+
+class _Builder:
+    """Accumulates per-layer column blocks, then concatenates them once."""
+
+    def __init__(self):
+        self.tiles: dict[str, list[np.ndarray]] = {k: [] for k in ("unit", "layer", "macs", "compute", "region")}
+        self.xfers: dict[str, list[np.ndarray]] = {k: [] for k in ("tile", "kind", "dir", "mem", "bytes", "addr")}
+        self.deps: dict[str, list[np.ndarray]] = {k: [] for k in ("tile", "lo", "hi")}
+        self.region_tiles: list[np.ndarray] = []
+        self.n_tiles = 0
+        self.n_regions = 0
+
+    def add_tiles(self, unit, layer_id, macs, compute, region_local, n_regions):
+        n = len(unit)
+        base = self.n_tiles
+        self.tiles["unit"].append(np.asarray(unit, np.int32))
+        self.tiles["layer"].append(np.full(n, layer_id, np.int32))
+        self.tiles["macs"].append(np.asarray(macs, np.int64))
+        self.tiles["compute"].append(np.asarray(compute, np.int64))
+        region = np.asarray(region_local, np.int64) + self.n_regions
+        self.tiles["region"].append(region.astype(np.int32))
+        self.region_tiles.append(np.bincount(np.asarray(region_local), minlength=n_regions).astype(np.int32))
+        self.n_tiles += n
+        region_base = self.n_regions
+        self.n_regions += n_regions
+        return base, region_base
+
+    def add_xfers(self, tile_ids, kind, direction, mem, nbytes, addr):
+        nbytes = np.asarray(nbytes, np.int64)
+        keep = nbytes > 0
+        n = int(keep.sum())
+        if n == 0:
+            return
+        self.xfers["tile"].append(np.asarray(tile_ids, np.int64)[keep])
+        self.xfers["kind"].append(np.full(n, kind, np.int8))
+        self.xfers["dir"].append(np.full(n, direction, np.int8))
+        self.xfers["mem"].append(np.broadcast_to(np.asarray(mem, np.int8), keep.shape)[keep])
+        self.xfers["bytes"].append(nbytes[keep])
+        self.xfers["addr"].append(np.broadcast_to(np.asarray(addr, np.int64), keep.shape)[keep])
+
+    def add_deps(self, tile_ids, lo, hi):
+        self.deps["tile"].append(np.asarray(tile_ids, np.int64))
+        self.deps["lo"].append(np.asarray(lo, np.int32))
+        self.deps["hi"].append(np.asarray(hi, np.int32))
+
+    def finish(self, num_units: int, setup_cycles: int) -> TileProgram:
+        cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
+        unit = cat(self.tiles["unit"], np.int32)
+        layer = cat(self.tiles["layer"], np.int32)
+        T = len(unit)
+        # per-unit queues: stable order of the global (layer-major) sequence
+        order = np.argsort(unit, kind="stable").astype(np.int32)
+        unit_start = np.zeros(num_units + 1, np.int64)
+        np.cumsum(np.bincount(unit, minlength=num_units), out=unit_start[1:])
+        # setup cost on the first tile of each layer on each unit
+        setup = np.zeros(T, np.int64)
+        if setup_cycles and T:
+            seq_layer = layer[order]
+            seq_unit = unit[order]
+            first = np.ones(T, bool)
+            first[1:] = (seq_layer[1:] != seq_layer[:-1]) | (seq_unit[1:] != seq_unit[:-1])
+            setup[order[first]] = setup_cycles
+        xt = cat(self.xfers["tile"], np.int64)
+        xk = cat(self.xfers["kind"], np.int8)
+        xorder = np.lexsort((xk, xt))
+        xfer_start = np.zeros(T + 1, np.int64)
+        np.cumsum(np.bincount(xt, minlength=T), out=xfer_start[1:])
+        dt = cat(self.deps["tile"], np.int64)
+        dorder = np.argsort(dt, kind="stable")
+        dep_start = np.zeros(T + 1, np.int64)
+        np.cumsum(np.bincount(dt, minlength=T), out=dep_start[1:])
+        return TileProgram(
+            tile_unit=unit, tile_layer=layer, tile_macs=cat(self.tiles["macs"], np.int64),
+            tile_compute=cat(self.tiles["compute"], np.int64), tile_setup=setup,
+            tile_region=cat(self.tiles["region"], np.int32),
+            dep_start=dep_start, dep_lo=cat(self.deps["lo"], np.int32)[dorder],
+            dep_hi=cat(self.deps["hi"], np.int32)[dorder],
+            xfer_start=xfer_start, xfer_kind=xk[xorder], xfer_dir=cat(self.xfers["dir"], np.int8)[xorder],
+            xfer_mem=cat(self.xfers["mem"], np.int8)[xorder], xfer_bytes=cat(self.xfers["bytes"], np.int64)[xorder],
+            xfer_addr=cat(self.xfers["addr"], np.int64)[xorder],
+            region_tiles=cat(self.region_tiles, np.int32), unit_start=unit_start, unit_tiles=order)
+
+
+def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> MappedNetwork:
+    """Lower a network onto a chip: placement, tiling, transfers and dependencies."""
+    if arch.memory.sram.sharing != "shared":
+        raise MappingError(source, "memory.sram.sharing",
+                           "'per_array' SRAM is accepted by the spec but not modelled by the engine yet; use 'shared'")
+    ctx = tile_context(arch)
+    A, V = arch.compute.arrays, arch.compute.vector.units
+    lanes = arch.compute.vector.lanes
+    ob = ctx.operand_bytes
+    placement = place_tensors(net, arch.memory.sram.size_bytes, ob, arch.memory.sram.pin_weights, source)
+    b = _Builder()
+    # region layout of each tensor: (first region id, blocks per image, rows per block); None = no deps
+    regions: dict[int, tuple[int, int, int]] = {}
+    tilings: dict[str, ConvTiling] = {}
+    names, ops, macs_per_layer = [], [], []
+    for layer_id, layer in enumerate(net.layers):
+        names.append(layer.name)
+        ops.append(layer.op)
+        macs_per_layer.append(layer.macs)
+        if layer.op in ALIAS_OPS:
+            continue
+        out_t = placement.tensor_of[layer.name]
+        in_ts = [placement.tensor_of[i] for i in layer.inputs]
+        out_mem = int(placement.memory[out_t])
+        if ideal_memory:
+            _ideal_layer(b, layer, layer_id, ctx, A, V, lanes, regions, out_t, in_ts)
+            continue
+        if layer.is_mac_op:
+            t = choose_conv_tiling(layer, ctx, in_dram=placement.memory[in_ts[0]] == DRAM,
+                                   w_dram=placement.weights_memory == DRAM, out_dram=out_mem == DRAM)
+            tilings[layer.name] = t
+            cols = conv_tiles(layer, t, ctx)
+            n_blocks = -(-(1 if layer.op != "conv2d" else layer.p) // t.ph)
+            region_local = cols["img"] * n_blocks + cols["out_row_lo"] // t.ph
+            base, rbase = b.add_tiles(cols["unit"], layer_id, cols["macs"], cols["compute_cycles"],
+                                      region_local, layer.n * n_blocks)
+            ids = base + np.arange(len(cols["unit"]), dtype=np.int64)
+            b.add_xfers(ids, KIND_WEIGHTS, LOAD, placement.weights_memory, cols["w_bytes"],
+                        placement.weights_address[layer.name] + cols["w_offset"])
+            b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[in_ts[0]], cols["in_bytes"],
+                        placement.address[in_ts[0]] + cols["in_offset"])
+            b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"],
+                        placement.address[out_t] + cols["out_offset"])
+            full = layer.op != "conv2d"
+            _add_region_deps(b, ids, regions.get(in_ts[0]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], full)
+            regions[out_t] = (rbase, n_blocks, t.ph)
+        else:
+            cols = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)
+            n = len(cols["img"])
+            unit = A + (np.arange(n) % V)
+            ph, nb = cols["rows_per_region"], cols["blocks_per_img"]
+            region_local = cols["img"] * nb + cols["out_row_lo"] // ph
+            base, rbase = b.add_tiles(unit, layer_id, np.zeros(n, np.int64), cols["compute_cycles"],
+                                      region_local, layer.batch * nb)
+            ids = base + np.arange(n, dtype=np.int64)
+            for t_in, inp in zip(in_ts, cols["inputs"]):
+                b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[t_in], inp["bytes"],
+                            placement.address[t_in] + inp["offset"])
+                _add_region_deps(b, ids, regions.get(t_in), cols["img"], inp["row_lo"], inp["row_hi"], False)
+            b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"], placement.address[out_t] + cols["out_offset"])
+            regions[out_t] = (rbase, nb, ph)
+    program = b.finish(A + V, arch.overheads.layer_setup_cycles)
+    return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
+                         layer_macs=np.array(macs_per_layer, np.int64), num_arrays=A, num_vector_units=V,
+                         placement=placement, tilings=tilings)
+
+
+def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool) -> None:
+    if region is None:                  # the graph input: in DRAM before the run starts
+        return
+    base, blocks, rows = region
+    img = np.asarray(img, np.int64)
+    if full:
+        lo = np.full(len(ids), base)
+        hi = lo + blocks * (img.max() + 1 if len(img) else 1) - 1
+    else:
+        lo = base + img * blocks + np.asarray(row_lo, np.int64) // rows
+        hi = base + img * blocks + np.maximum(np.asarray(row_hi, np.int64) - 1, 0) // rows
+    b.add_deps(ids, lo, hi)
+
+
+def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, regions, out_t, in_ts) -> None:
+    """SCALE-Sim-compatible lowering: memory free, folds back to back, a layer per region."""
+    if layer.is_mac_op:
+        g = layer.groups
+        pixels = layer.n * (layer.p * layer.q if layer.op == "conv2d" else 1)
+        one = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, layer.c * layer.r * layer.s, layer.k // g, pixels,
+                          ctx.macs_per_pe, overlap_preload=False)
+        folds = one.folds * g
+        per_fold = one.cycles // one.folds
+        share = np.array([folds // A + (1 if a < folds % A else 0) for a in range(A)], np.int64)
+        unit = np.nonzero(share)[0]
+        compute = share[unit] * per_fold
+        macs = layer.macs * share[unit] // folds
+        macs[0] += layer.macs - macs.sum()
+    else:
+        work = max(layer.vector_elems, layer.output_elems)
+        unit = np.array([A + (layer_id % V)])
+        compute = np.array([-(-work // lanes)], np.int64)
+        macs = np.zeros(1, np.int64)
+    base, rbase = b.add_tiles(unit, layer_id, macs, compute, np.zeros(len(unit), np.int64), 1)
+    ids = base + np.arange(len(unit), dtype=np.int64)
+    for t_in in in_ts:
+        if t_in in regions:
+            r = regions[t_in][0]
+            b.add_deps(ids, np.full(len(ids), r), np.full(len(ids), r))
+    regions[out_t] = (rbase, 1, 1 << 40)

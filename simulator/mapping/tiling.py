@@ -1,0 +1,267 @@
+"""Tiling of a MAC layer onto the arrays: choose tile sizes, then enumerate the tiles.
+
+A conv is a GEMM per group: reduction c x r x s, filters k / groups, pixels p x q per image. A
+tile covers `gb` groups x `kc` output channels x `cr` input channels x a `ph` x `qw` block of
+output pixels of one image, and must fit the array's local buffers with room for `prefetch_depth`
+tiles at once (weights kc*cr*r*s, inputs cr x rows_in x cols_in with the halo, partial sums
+kc*ph*qw at accumulator width). Partial sums stay in the accumulator buffer across the `cr`
+chunks of one output tile; the tile sizes are chosen so that they always fit, so no spill.
+
+Three loop orders decide what is reused between consecutive tiles of an array:
+- weights_resident (whole reduction in one tile): for each channel block, all pixel blocks;
+  the block's weights are loaded once per array, the inputs once per channel block.
+- inputs_resident (whole reduction in one tile): for each pixel block, all channel blocks; the
+  inputs are loaded once per array, the weights once per pixel block.
+- reduction_split: for each channel block and pixel block, the `cr` chunks; every tile loads
+  its weights and inputs.
+Output tiles are split across arrays by channel block or by pixel block, whichever balances
+better. Among all candidates the mapper keeps the one with the least estimated time (the max of
+compute, DRAM, SRAM and interconnect time), then the least traffic, then the fewest tiles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.mapping.systolic import gemm_cycles, gemm_cycles_np
+
+ORDERS = ("weights_resident", "inputs_resident", "reduction_split")
+
+
+@dataclass(frozen=True)
+class TileContext:
+    """What the mapper needs to know about the chip and where operands live."""
+    rows: int
+    cols: int
+    macs_per_pe: int
+    dataflow: str
+    arrays: int
+    operand_bytes: int
+    acc_bytes: int
+    weights_slot_bytes: int      # weight buffer / prefetch depth
+    inputs_slot_bytes: int
+    outputs_slot_bytes: int
+    dram_bytes_per_cycle: float
+    sram_bytes_per_cycle: float
+    ic_bytes_per_cycle: float
+
+
+@dataclass(frozen=True)
+class ConvTiling:
+    gb: int
+    kc: int
+    cr: int
+    ph: int
+    qw: int
+    order: str
+    split: str                   # 'channels' or 'spatial'
+    est_cycles: float
+    est_traffic_bytes: float
+    est_compute_cycles: int      # on the busiest array
+    n_tiles: int
+
+
+def _halving(n: int) -> list[int]:
+    out, v = [], n
+    while True:
+        out.append(v)
+        if v == 1:
+            break
+        v = -(-v // 2)
+    return out
+
+
+def _span(out_len: int, stride: int, k: int, dil: int, in_len: int) -> int:
+    """Input extent needed for `out_len` outputs (halo included), at most the input size."""
+    return min(in_len, (out_len - 1) * stride + (k - 1) * dil + 1)
+
+
+def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool) -> ConvTiling:
+    """Pick tile sizes, loop order and array split for a conv/fc layer (see module docstring)."""
+    ob, G = ctx.operand_bytes, layer.groups
+    kg = layer.k // G                     # output channels per group
+    C, R, S = layer.c, layer.r, layer.s
+    P, Q, N = layer.p, layer.q, layer.n
+    cin, hin, win = layer.in_shapes[0]
+    fc = layer.op != "conv2d"
+    sh, sw = layer.stride
+    dh, dw = layer.dilation
+    A = ctx.arrays
+    w_total = layer.weight_elems * ob
+    out_total = layer.output_elems * ob
+    best: ConvTiling | None = None
+    best_key = None
+
+    if G > 1:
+        gb_opts, kc_opts, cr_opts = _halving(G), [kg], [C]
+    else:
+        gb_opts = [1]
+        kc_opts = sorted({min(kg, ctx.cols * 2**j) for j in range(12) if ctx.cols * 2**(j - 1) < kg} | {kg})
+        cr_opts = _halving(C)
+    for gb in gb_opts:
+        for kc in kc_opts:
+            for cr in cr_opts:
+                w_tile = gb * kc * cr * R * S * ob
+                if w_tile > ctx.weights_slot_bytes:
+                    continue
+                for qw in ([1] if fc else _halving(Q)):
+                    cols_in = 1 if fc else _span(qw, sw, S, dw, win)
+                    # largest ph that fits the input and psum slots
+                    ph_fit = 0
+                    for ph in ([1] if fc else _halving(P)):
+                        rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
+                        if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
+                                and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
+                            ph_fit = ph
+                            break
+                    if ph_fit == 0:
+                        continue
+                    ph_opts = {ph_fit} | {min(ph_fit, -(-P // d)) for d in (2, A, 2 * A)} if not fc else {1}
+                    for ph in sorted(ph_opts, reverse=True):
+                        cand = _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
+                                         w_total, out_total, fc)
+                        for c in cand:
+                            key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
+                            if best_key is None or key < best_key:
+                                best, best_key = c, key
+    if best is None:
+        from simulator.errors import MappingError
+        raise MappingError("", layer.name,
+                           f"no tile of layer '{layer.name}' fits the array's local buffers "
+                           f"(weights slot {ctx.weights_slot_bytes} B, inputs slot {ctx.inputs_slot_bytes} B, "
+                           f"outputs slot {ctx.outputs_slot_bytes} B); enlarge compute.array.buffers or "
+                           f"lower compute.array.prefetch_depth")
+    return best
+
+
+def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_total, out_total, fc):
+    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
+    A = ctx.arrays
+    n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
+    if fc:
+        n_sp, rows_in, cols_in = layer.n, 1, 1
+        in_once = layer.input_elems * ob
+    else:
+        n_sp = layer.n * -(-layer.p // ph) * -(-layer.q // qw)
+        rows_in = _span(ph, layer.stride[0], layer.r, layer.dilation[0], layer.in_shapes[0][1])
+        cols_in = _span(qw, layer.stride[1], layer.s, layer.dilation[1], layer.in_shapes[0][2])
+        in_once = n_sp * G * C * rows_in * cols_in * ob
+    pix = (1 if fc else ph * qw)
+    tile_cycles = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, gb * cr * layer.r * layer.s, gb * kc, pix,
+                              ctx.macs_per_pe).cycles
+    n_out = n_g * n_kc * n_sp
+    out = []
+    orders = ("weights_resident", "inputs_resident") if n_cr == 1 else ("reduction_split",)
+    for split in ("channels", "spatial"):
+        if split == "channels":
+            per_unit = -(-(n_g * n_kc) // A) * n_sp
+            units_w, units_i = 1, min(A, n_g * n_kc)      # how many arrays load each weight / input block
+        else:
+            per_unit = -(-n_sp // A) * n_g * n_kc
+            units_w, units_i = min(A, n_sp), 1
+        compute = per_unit * n_cr * tile_cycles
+        for order in orders:
+            if order == "weights_resident":
+                w_traffic = w_total * units_w
+                i_traffic = in_once * n_kc
+            elif order == "inputs_resident":
+                w_traffic = w_total * n_sp
+                i_traffic = in_once * units_i if split == "channels" else in_once
+            else:
+                w_traffic = w_total * n_sp
+                i_traffic = in_once * n_kc
+            dram = (w_traffic if w_dram else 0) + (i_traffic if in_dram else 0) + (out_total if out_dram else 0)
+            total = w_traffic + i_traffic + out_total
+            sram = total - dram
+            est = max(compute, dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle,
+                      total / ctx.ic_bytes_per_cycle)
+            out.append(ConvTiling(gb, kc, cr, ph, qw, order, split, float(est), float(dram * 4 + sram),
+                                  int(compute), n_out * n_cr))
+    return out
+
+
+def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
+    """Enumerate the tiles of a conv/fc layer in execution order, one row per tile.
+
+    Returns int64 columns: unit, macs, compute_cycles, w_bytes, in_bytes, out_bytes, img,
+    in_row_lo, in_row_hi (input rows read, for dependencies), out_row_lo, out_row_hi,
+    in_offset, w_offset, out_offset (byte offsets into the tensors, for addresses).
+    """
+    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
+    kg = layer.k // G
+    fc = layer.op != "conv2d"
+    n_g, n_kc, n_cr = -(-G // t.gb), -(-kg // t.kc), -(-C // t.cr)
+    P, Q = (1, 1) if fc else (layer.p, layer.q)
+    n_ph, n_qw = -(-P // t.ph), -(-Q // t.qw)
+    N = layer.n
+    cin, hin, win = layer.in_shapes[0]
+    # index grids in loop order
+    if t.order == "weights_resident":
+        dims = ("g", "kc", "img", "ph", "qw", "cr")
+    elif t.order == "inputs_resident":
+        dims = ("img", "ph", "qw", "g", "kc", "cr")
+    else:
+        dims = ("g", "kc", "img", "ph", "qw", "cr")
+    sizes = {"g": n_g, "kc": n_kc, "img": N, "ph": n_ph, "qw": n_qw, "cr": n_cr}
+    grids = np.meshgrid(*[np.arange(sizes[d], dtype=np.int64) for d in dims], indexing="ij")
+    idx = {d: g.ravel() for d, g in zip(dims, grids)}
+    g0, k0, c0 = idx["g"] * t.gb, idx["kc"] * t.kc, idx["cr"] * t.cr
+    g_len = np.minimum(t.gb, G - g0)
+    k_len = np.minimum(t.kc, kg - k0)
+    c_len = np.minimum(t.cr, C - c0)
+    p0, q0 = idx["ph"] * t.ph, idx["qw"] * t.qw
+    p_len, q_len = np.minimum(t.ph, P - p0), np.minimum(t.qw, Q - q0)
+    pix = p_len * q_len
+    macs = g_len * k_len * c_len * layer.r * layer.s * pix
+    cycles = gemm_cycles_np(ctx.dataflow, ctx.rows, ctx.cols, g_len * c_len * layer.r * layer.s,
+                            g_len * k_len, pix, ctx.macs_per_pe)
+    if fc:
+        row_lo, row_hi = np.zeros_like(p0), np.full_like(p0, hin)
+        col_len = np.ones_like(p0)
+        rows_in = np.ones_like(p0)
+        in_bytes = g_len * c_len * ob
+        in_offset = idx["img"] * cin * hin * win * ob + c0 * ob
+    else:
+        sh, sw = layer.stride
+        dh, dw = layer.dilation
+        top, left = layer.padding[0], layer.padding[1]
+        row_lo = np.maximum(0, p0 * sh - top)
+        row_hi = np.minimum(hin, (p0 + p_len - 1) * sh - top + (layer.r - 1) * dh + 1)
+        col_lo = np.maximum(0, q0 * sw - left)
+        col_hi = np.minimum(win, (q0 + q_len - 1) * sw - left + (layer.s - 1) * dw + 1)
+        rows_in = np.maximum(row_hi - row_lo, 0)
+        col_len = np.maximum(col_hi - col_lo, 0)
+        in_bytes = g_len * c_len * rows_in * col_len * ob
+        # layout: per image, row-major (H, W, C) so a row block is contiguous
+        in_offset = (idx["img"] * hin + row_lo) * win * cin * ob + (g0 * C + c0) * ob
+    w_bytes = g_len * k_len * c_len * layer.r * layer.s * ob
+    w_offset = ((g0 * kg + k0) * C + c0) * layer.r * layer.s * ob
+    last_cr = idx["cr"] == n_cr - 1
+    out_bytes = np.where(last_cr, g_len * k_len * pix * ob, 0)
+    out_offset = (idx["img"] * P + p0) * Q * layer.k * ob + (g0 * kg + k0) * ob
+    # array assignment
+    if t.split == "channels":
+        unit = (idx["g"] * n_kc + idx["kc"]) % ctx.arrays
+    else:
+        unit = ((idx["img"] * n_ph + idx["ph"]) * n_qw + idx["qw"]) % ctx.arrays
+    # reuse: the resident operand is loaded by the first tile of its block on each array
+    if t.order == "weights_resident":
+        key = (idx["g"] * n_kc + idx["kc"]) * ctx.arrays + unit
+        first = _first_occurrence(key)
+        w_bytes = np.where(first, w_bytes, 0)
+    elif t.order == "inputs_resident":
+        key = (((idx["img"] * n_ph + idx["ph"]) * n_qw + idx["qw"]) * n_g + idx["g"]) * ctx.arrays + unit
+        first = _first_occurrence(key)
+        in_bytes = np.where(first, in_bytes, 0)
+    return {"unit": unit, "macs": macs, "compute_cycles": cycles, "w_bytes": w_bytes, "in_bytes": in_bytes,
+            "out_bytes": out_bytes, "img": idx["img"], "in_row_lo": row_lo, "in_row_hi": row_hi,
+            "out_row_lo": p0, "out_row_hi": p0 + p_len, "in_offset": in_offset, "w_offset": w_offset,
+            "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph)}
+
+
+def _first_occurrence(key: np.ndarray) -> np.ndarray:
+    first = np.zeros(len(key), dtype=bool)
+    _, pos = np.unique(key, return_index=True)
+    first[pos] = True
+    return first

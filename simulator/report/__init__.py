@@ -1,0 +1,1 @@
+"""Reports read results and specs only: tables, JSON, traces, plots."""

@@ -1,0 +1,1 @@
+"""One module per resource: spec -> the integer tables the engine reads."""

@@ -1,0 +1,108 @@
+"""Result: one simulated inference, frozen; summary figures, per-layer and per-unit breakdowns.
+
+Every array cycle of the makespan is exactly one of: busy, or stalled on dependency, weights,
+inputs, outputs (write-back slot), setup (per-layer fixed cost), or idle (no work left).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+STALL_CAUSES = ("dependency", "weights", "inputs", "outputs", "setup", "idle")
+
+
+def spec_hash(resolved: dict) -> str:
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    name: str
+    op: str
+    unit_kind: str               # 'array', 'vector' or 'none' (aliases)
+    macs: int
+    cycles: int                  # span: first compute start to last tile done
+    start_cycle: int
+    end_cycle: int
+    busy_cycles: int             # compute cycles summed over the units that ran it
+    stall_cycles: dict           # cause -> unit-cycles charged to this layer's tiles
+    dram_read_bytes: int
+    dram_write_bytes: int
+    sram_read_bytes: int
+    sram_write_bytes: int
+    tiles: int
+    mac_utilization: float       # macs / (chip MACs x span)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Result:
+    arch: str
+    network: str
+    input: tuple[int, int]
+    batch: int
+    ideal_memory: bool
+    clock_hz: int
+    cycles: int
+    total_macs: int
+    chip_macs: int
+    peak_tops: float
+    busy_cycles: int                     # summed over MAC arrays
+    stall_cycles: dict                   # cause -> cycles summed over MAC arrays
+    per_array: tuple[dict, ...]          # busy + each cause, per unit (arrays, then vector units)
+    layers: tuple[LayerResult, ...]
+    dram_read_bytes: int
+    dram_write_bytes: int
+    dram_peak_bytes_per_s: float
+    sram_peak_bytes: int
+    resource_busy_cycles: dict
+    events: int
+    resolved_spec: dict = field(repr=False)
+    spec_hash: str = ""
+    version: str = ""
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / self.clock_hz
+
+    @property
+    def latency_ms(self) -> float:
+        return 1e3 * self.latency_s
+
+    @property
+    def fps(self) -> float:
+        return self.batch / self.latency_s if self.cycles else float("inf")
+
+    @property
+    def mac_utilization(self) -> float:
+        return self.total_macs / (self.chip_macs * self.cycles) if self.cycles else 0.0
+
+    @property
+    def effective_tops(self) -> float:
+        return 2 * self.total_macs / self.latency_s / 1e12 if self.cycles else 0.0
+
+    @property
+    def dram_bandwidth_utilization(self) -> float:
+        if not self.cycles:
+            return 0.0
+        return (self.dram_read_bytes + self.dram_write_bytes) / (self.dram_peak_bytes_per_s * self.latency_s)
+
+    def to_dict(self) -> dict:
+        h, w = self.input
+        return {
+            "arch": self.arch, "network": self.network, "input": f"{h}x{w}", "batch": self.batch,
+            "ideal_memory": self.ideal_memory, "cycles": self.cycles, "latency_ms": self.latency_ms,
+            "fps": self.fps, "mac_utilization": self.mac_utilization, "peak_tops": self.peak_tops,
+            "effective_tops": self.effective_tops, "total_macs": self.total_macs,
+            "busy_cycles": self.busy_cycles, "stall_cycles": dict(self.stall_cycles),
+            "per_unit": list(self.per_array),
+            "dram_read_bytes": self.dram_read_bytes, "dram_write_bytes": self.dram_write_bytes,
+            "dram_bandwidth_utilization": self.dram_bandwidth_utilization,
+            "sram_peak_bytes": self.sram_peak_bytes, "resource_busy_cycles": dict(self.resource_busy_cycles),
+            "events": self.events,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "spec": self.resolved_spec, "spec_hash": self.spec_hash, "version": self.version,
+        }

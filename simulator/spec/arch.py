@@ -1,0 +1,178 @@
+"""The chip: one YAML file (archs/*.yaml) validated into a frozen ArchSpec.
+
+YAML keys are the short names users write (`size`, `clock`); the attributes carry their units
+(`size_bytes`, `clock_hz`). Derived figures (peak TOPS, DRAM bandwidth and pins) are computed
+here and never written in a file.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simulator.spec import dram_standards
+from simulator.spec.quantities import Bits, BytesPerCycle, FrequencyHz, SizeBytes, TransferRateMtps
+
+DATAFLOWS = ("weight_stationary", "output_stationary", "input_stationary")
+PRECISION_BYTES = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
+ARBITRATIONS = ("round_robin", "fixed_priority")
+SRAM_SHARING = ("shared", "per_array")
+PAGE_POLICIES = ("open", "close")
+# Address-mapping orders, MSB to LSB (ro = row, ba = bank, bg = bank group, co = column, ch = channel).
+ADDRESS_MAPPINGS = ("ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ch_ba_bg_co", "ro_ba_bg_ch_co", "ch_ro_ba_bg_co")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class BufferSpec(_Spec):
+    """One local buffer of a MAC array (weights, inputs or outputs/accumulators)."""
+    size_bytes: SizeBytes = Field(alias="size", description="capacity of the buffer")
+    bytes_per_cycle: BytesPerCycle = Field(description="fill/drain port width, bytes per core cycle")
+
+
+class ArrayBuffersSpec(_Spec):
+    weights: BufferSpec = Field(description="stationary/streamed weight buffer")
+    inputs: BufferSpec = Field(description="input activation buffer")
+    outputs: BufferSpec = Field(description="output/accumulator buffer (partial sums at accumulator width)")
+
+
+class ArraySpec(_Spec):
+    """One MAC array; the chip has `compute.arrays` identical copies."""
+    rows: int = Field(gt=0, description="PE rows")
+    cols: int = Field(gt=0, description="PE columns")
+    macs_per_pe: int = Field(1, gt=0, description="MACs each PE completes per cycle")
+    dataflow: Literal[DATAFLOWS] = Field(description="which operand stays in the PEs: " + ", ".join(DATAFLOWS))
+    precision: Literal[tuple(PRECISION_BYTES)] = Field("int8", description="operand precision")
+    accumulator_bits: int = Field(32, gt=0, description="partial-sum width in the output buffer")
+    prefetch_depth: int = Field(2, gt=0, description="tiles whose operands may be resident at once (2 = double buffering)")
+    buffers: ArrayBuffersSpec
+
+    @property
+    def macs(self) -> int:
+        return self.rows * self.cols * self.macs_per_pe
+
+    @property
+    def operand_bytes(self) -> int:
+        return PRECISION_BYTES[self.precision]
+
+
+class VectorSpec(_Spec):
+    """The vector unit: activations, pooling, add, upsample, concat."""
+    lanes: int = Field(gt=0, description="elements processed per cycle")
+    units: int = Field(1, gt=0, description="number of vector units (one per array is typical)")
+
+
+class ComputeSpec(_Spec):
+    arrays: int = Field(gt=0, description="number of identical MAC arrays")
+    array: ArraySpec
+    vector: VectorSpec
+
+
+class SramSpec(_Spec):
+    """On-chip SRAM holding activations (and pinned weights) between layers."""
+    size_bytes: SizeBytes = Field(alias="size", description="total capacity")
+    banks: int = Field(gt=0, description="number of banks; two accesses to one bank in a cycle serialize")
+    bank_bytes_per_cycle: BytesPerCycle = Field(alias="bank_width", description="bytes per cycle per bank")
+    latency_cycles: int = Field(1, ge=0, alias="latency", description="access latency, core cycles")
+    interleave_bytes: SizeBytes = Field(64, alias="interleave", description="address interleave granule across banks")
+    sharing: Literal[SRAM_SHARING] = Field("shared", description="shared by all arrays, or split evenly per array")
+    pin_weights: bool = Field(False, description="keep all weights resident in SRAM (read from DRAM once, not per inference)")
+
+
+class InterconnectSpec(_Spec):
+    """The path between SRAM/DRAM and the arrays."""
+    width_bytes_per_cycle: BytesPerCycle = Field(alias="width", description="bytes per core cycle")
+    latency_cycles: int = Field(0, ge=0, alias="latency", description="fixed traversal latency, core cycles")
+    arbitration: Literal[ARBITRATIONS] = Field("round_robin", description="order of concurrent transfers")
+    dma_engines: int = Field(1, gt=0, description="transfers in flight at once")
+
+
+class DramSpec(_Spec):
+    """Off-chip DRAM: a standard's preset timing, overridable key by key under `timing`."""
+    standard: Literal[dram_standards.STANDARDS] = Field(description="DRAM standard")
+    data_rate_mtps: TransferRateMtps | None = Field(None, alias="data_rate", description="per-pin data rate; selects the speed-grade preset")
+    channels: int = Field(gt=0, description="independent channels")
+    channel_width_bits: Bits = Field(alias="channel_width", description="data bits per channel")
+    address_mapping: Literal[ADDRESS_MAPPINGS] = Field("ro_ba_bg_co_ch", description="address bits MSB to LSB")
+    page_policy: Literal[PAGE_POLICIES] = Field("open", description="open page (FR-FCFS) or close page")
+    queue_depth: int = Field(32, gt=0, description="controller request queue entries per channel")
+    timing: dict[str, int] = Field(default_factory=dict, description="overrides of the preset, in DRAM command-clock cycles (e.g. trcd_rd: 20)")
+
+    @model_validator(mode="after")
+    def _preset_exists(self) -> "DramSpec":
+        try:
+            preset = dram_standards.find_preset(self.standard, self.data_rate_mtps)
+        except KeyError as exc:
+            raise ValueError(str(exc).strip("'\"")) from None
+        try:
+            dram_standards.with_overrides(preset, self.timing)
+        except ValueError as exc:
+            raise ValueError(f"timing: {exc}") from None
+        return self
+
+    @property
+    def resolved_timing(self) -> "dram_standards.DramTiming":
+        preset = dram_standards.find_preset(self.standard, self.data_rate_mtps)
+        return dram_standards.with_overrides(preset, self.timing)
+
+    @property
+    def peak_bytes_per_s(self) -> float:
+        return self.channels * dram_standards.peak_bytes_per_s(self.resolved_timing, self.channel_width_bits)
+
+
+class MemorySpec(_Spec):
+    sram: SramSpec
+    interconnect: InterconnectSpec
+    dram: DramSpec
+
+
+class OverheadSpec(_Spec):
+    """Fixed costs real chips pay beyond their datasheet peak; each is named and documented."""
+    layer_setup_cycles: int = Field(0, ge=0, description="per-layer fixed cost: datapath reconfiguration or kernel launch + sync, core cycles")
+
+
+class ArchSpec(_Spec):
+    """A whole chip."""
+    name: str = Field(min_length=1, description="short name, e.g. inferx_x1")
+    description: str = Field("", description="one line on what this chip is")
+    clock_hz: FrequencyHz = Field(alias="clock", description="core (MAC) clock")
+    compute: ComputeSpec
+    memory: MemorySpec
+    overheads: OverheadSpec = OverheadSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, v: str) -> str:
+        if not v.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("use letters, digits, '_' or '-' only")
+        return v
+
+    @property
+    def total_macs(self) -> int:
+        return self.compute.arrays * self.compute.array.macs
+
+    @property
+    def peak_tops(self) -> float:
+        return 2 * self.total_macs * self.clock_hz / 1e12
+
+    @property
+    def dram_peak_bytes_per_s(self) -> float:
+        return self.memory.dram.peak_bytes_per_s
+
+    @property
+    def dram_pins(self) -> int:
+        """DRAM data pins (DQ): channels x channel width."""
+        return self.memory.dram.channels * self.memory.dram.channel_width_bits
+
+    def derived(self) -> dict:
+        return {"total_macs": self.total_macs, "peak_tops": self.peak_tops,
+                "dram_peak_bytes_per_s": self.dram_peak_bytes_per_s, "dram_pins": self.dram_pins}
+
+    def resolved_dict(self) -> dict:
+        """The fully resolved spec: YAML keys, ints in base units, DRAM timing filled in."""
+        data = self.model_dump(by_alias=True, mode="json")
+        data["memory"]["dram"]["timing"] = dram_standards.to_table(self.memory.dram.resolved_timing)
+        data["derived"] = self.derived()
+        return data
