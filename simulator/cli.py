@@ -123,6 +123,31 @@ def show(arch, overrides, json_out):
 
 
 @cli.command()
+@click.argument("arch")
+@click.argument("network")
+@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
+@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
+@click.option("--ideal-memory", is_flag=True, help="SCALE-Sim-compatible: free memory, folds back to back")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override an arch spec key, e.g. memory.sram.size=2MiB")
+@click.option("--json", "json_out", metavar="FILE|-", help="write the result as JSON")
+@click.option("--layers/--no-layers", default=True, show_default=True, help="print the per-layer table")
+@_user_errors
+def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers):
+    """Simulate one inference of NETWORK on ARCH and show where the MAC cycles go."""
+    from simulator.pipeline import simulate
+    from simulator.report.summary import print_result
+
+    if batch <= 0:
+        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
+    result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
+                      ideal_memory=ideal_memory, overrides=overrides)
+    if json_out:
+        _emit_json(result.to_dict(), json_out)
+    if json_out != "-":
+        print_result(result, layers=layers)
+
+
+@cli.command()
 @click.argument("kind", type=click.Choice(["arch"]))
 def schema(kind):
     """Print the JSON Schema of a spec format (for editor autocompletion)."""

@@ -39,7 +39,7 @@ FIELD_DOC: dict[str, str] = {
     "cl": "CL: read command to first read data (nCK)",
     "cwl": "CWL: write command to first write data (nCK)",
     "trcd_rd": "tRCD(RD): ACT to RD on the same bank (nCK)",
-    "trcd_wr": "tRCD(WR): ACT to WR on the same bank (nCK); = trcd_rd where the standard has one tRCD",
+    "trcd_wr": "tRCD(WR): ACT to WR on the same bank (nCK); = trcd_rd if the standard has one",
     "trp": "tRP: PRE (one bank) to ACT on that bank (nCK)",
     "trp_ab": "tRP(all bank): PREA to ACT (nCK); = trp where the standard has one tRP",
     "tras": "tRAS: ACT to PRE on the same bank (nCK)",
@@ -78,6 +78,11 @@ TIMING_FIELDS = (
     "trfc", "trfc_pb", "trefi", "trefi_pb",
 )
 _PER_BANK_FIELDS = ("trfc_pb", "trefi_pb")  # the only int fields that may be 0
+
+
+def _type_name(f: dataclasses.Field) -> str:
+    """'int', 'str', 'bool' or 'tuple[str, ...]', whether or not annotations are strings."""
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +137,7 @@ class DramTiming:
                             f"unknown standard '{self.standard}'; allowed: {', '.join(STANDARDS)}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.type == "int":
+            if _type_name(f) == "int":
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise SpecError(where, f.name, f"must be an int, got {value!r}")
                 low = 0 if f.name in _PER_BANK_FIELDS else 1
@@ -276,8 +281,9 @@ LPDDR4X_4266 = DramTiming(
           "(Ramulator 1: CWL 'made up, half of CL'); tras = ceil(42.5 / 0.469) = 91; trc = "
           "tras + trp = 128 (Ramulator 1's nRC is nRAS + nRPpb at every grade); trtp = "
           "max(ceil(7.5 / 0.469), 8) + 2 = 18; twtr_s = twtr_l = ceil(10 / 0.469) = 22; twr = "
-          "39 - 1 = 38; trrd_s = trrd_l = ceil(10 / 0.469) = 22; tfaw = ceil(40 / 0.469) = 86; trfc = ceil(180 / 0.469) "
-          "= 384; trfc_pb = ceil(90 / 0.469) = 192; trefi = ceil(3904 / 0.469) = 8325 (Ramulator "
+          "39 - 1 = 38; trrd_s = trrd_l = ceil(10 / 0.469) = 22; tfaw = ceil(40 / 0.469) = "
+          "86; trfc = ceil(180 / 0.469) = 384; trfc_pb = ceil(90 / 0.469) = 192; trefi = "
+          "ceil(3904 / 0.469) = 8325 (Ramulator "
           "1's REFI_TABLE is ceil(3904 ns / tCK) at every grade; a strict JEDEC reading would "
           "floor to 8324, 0.01% apart); trefi_pb = ceil(488 / 0.469) = 1041. Kept in nCK: "
           "burst (nBL 8), tCCD 8 (= BL16 / 2), tRTRS 2. Check of the rule: applied from the "
@@ -330,17 +336,18 @@ GDDR6_10000 = DramTiming(
            "/ GDDR6_8Gb_x16 (CMU-SAFARI/ramulator2 @ c5b1c3a) to 10 Gb/s (tCK 800 ps), the "
            "data rate of the NVIDIA Tesla T4's GDDR6",
     derived=("tck_ps", "cl", "cwl", "trcd_rd", "trcd_wr", "trp", "trp_ab", "tras", "trc",
-             "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp",
+             "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp", "trtrs",
              "trfc", "trfc_pb", "trefi", "trefi_pb"),
     notes="Unvalidated against any datasheet. tck_ps = 16 (prefetch) x 1e6 / (nBL 2 x 10000 "
           "MT/s) = 800 ps, the relation gddr6.py uses between rate, nBL and tCK. Every "
           "ns-based timing of GDDR6-14000 is rescaled as ceil(nCK x 570 / 800): cl 24 -> 18, "
           "cwl 6 -> 5, trcd_rd 27 -> 20, trcd_wr 16 -> 12, trp and trp_ab 27 -> 20, tras 53 -> "
-          "38, trrd_s and trrd_l 8 -> 6, tfaw 29 -> 21, twr 27 -> 20, twtr_s 9 -> 7, twtr_l 11 -> 8, trtp "
-          "4 -> 3, trfc 211 -> 151, trfc_pb 106 -> 76, trefi 3333 -> 2375 (also gddr6.py's "
-          "floor(1.9 us / tCK)). trc = tras + trp = 58, because the scaled nRC 79 -> 57 would "
-          "fall below tRAS + tRP. trefi_pb = floor(2375 / 16 banks) = 148. Kept in nCK: burst "
-          "(nBL 2, BL16), tCCD_S/L 2/4, trtrs 1. CL and CWL are mode-register nCK settings; "
+          "38, trrd_s and trrd_l 8 -> 6, tfaw 29 -> 21, twr 27 -> 20, twtr_s 9 -> 7, twtr_l "
+          "11 -> 8, trtp 4 -> 3, trfc 211 -> 151, trfc_pb 106 -> 76, trefi 3333 -> 2375 (also "
+          "gddr6.py's floor(1.9 us / tCK)). trc = tras + trp = 58, because the scaled nRC 79 "
+          "-> 57 would fall below tRAS + tRP. trefi_pb = floor(2375 / 16 banks) = 148. Kept "
+          "in nCK: burst (nBL 2, BL16), tCCD_S/L 2/4, and trtrs 1 (itself assumed for "
+          "GDDR6-14000). CL and CWL are mode-register nCK settings; "
           "scaling their ns keeps the access latency in ns, a slower part may allow less. "
           "Organisation kept as 8Gb x16 to match the timing source; the T4's 16 GB on a "
           "256-bit bus implies 16Gb devices (Ramulator 2.1 GDDR6_16Gb_x16: 16384 rows x 2048 "
@@ -414,7 +421,7 @@ def find_preset(standard: str, data_rate_mtps: int | None = None) -> DramTiming:
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DramTiming))
-_INT_FIELDS = tuple(f.name for f in dataclasses.fields(DramTiming) if f.type == "int")
+_INT_FIELDS = tuple(f.name for f in dataclasses.fields(DramTiming) if _type_name(f) == "int")
 _OVERRIDABLE = _INT_FIELDS + ("per_bank_refresh_supported",)
 
 
@@ -527,11 +534,12 @@ def json_schema() -> dict:
     """JSON Schema (draft 2020-12) of to_table() output, descriptions from FIELD_DOC."""
     properties = {}
     for f in dataclasses.fields(DramTiming):
-        if f.type in _JSON_TYPES:
-            prop = {"type": _JSON_TYPES[f.type]}
+        kind = _type_name(f)
+        if kind in _JSON_TYPES:
+            prop = {"type": _JSON_TYPES[kind]}
         else:  # tuple[str, ...]
             prop = {"type": "array", "items": {"type": "string", "enum": list(_FIELD_NAMES)}}
-        if f.type == "int":
+        if kind == "int":
             prop["minimum"] = 0 if f.name in _PER_BANK_FIELDS else 1
         if f.name == "standard":
             prop["enum"] = list(STANDARDS)

@@ -1,0 +1,49 @@
+"""`npusim run`'s terminal report: a summary and a per-layer table of where the cycles went."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from simulator import units
+from simulator.result import Result
+
+CAUSES = ("dependency", "weights", "inputs", "outputs", "setup")
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:5.1f}%" if whole else "  -  "
+
+
+def print_result(r: Result, layers: bool = True, console: Console | None = None) -> None:
+    console = console or Console()
+    h, w = r.input
+    array_cycles = r.cycles * len([u for u in r.per_array if u["unit"].startswith("array")])
+    head = Table(title=f"{r.network} {h}x{w} batch {r.batch} on {r.arch}"
+                       + (" (ideal memory)" if r.ideal_memory else ""), show_header=False)
+    head.add_column("what")
+    head.add_column("value")
+    rows = [
+        ("latency", f"{r.latency_ms:.3f} ms ({r.cycles:,} cycles at {units.format_hz(r.clock_hz)})"),
+        ("throughput", f"{r.fps:.2f} fps"),
+        ("MAC utilization", f"{100 * r.mac_utilization:.1f}%  ({r.effective_tops:.2f} of {r.peak_tops:.2f} peak TOPS)"),
+        ("array cycles", f"busy {_pct(r.busy_cycles, array_cycles)}  " + "  ".join(
+            f"{c} {_pct(r.stall_cycles[c], array_cycles)}" for c in CAUSES + ("idle",))),
+        ("DRAM traffic", f"read {units.format_bytes(r.dram_read_bytes)}, write {units.format_bytes(r.dram_write_bytes)}, "
+                         f"{100 * r.dram_bandwidth_utilization:.1f}% of peak bandwidth"),
+        ("SRAM peak", units.format_bytes(r.sram_peak_bytes)),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    console.print(head)
+    if not layers:
+        return
+    table = Table(title="per layer (stalls in array-cycles charged to the layer's tiles)")
+    for col in ("layer", "op", "cycles", "util", "busy", *CAUSES, "DRAM rd", "DRAM wr"):
+        table.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for lr in r.layers:
+        if lr.unit_kind == "none":
+            continue
+        table.add_row(lr.name, lr.op, f"{lr.cycles:,}", f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
+                      f"{lr.busy_cycles:,}", *(f"{lr.stall_cycles[c]:,}" for c in CAUSES),
+                      units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes))
+    console.print(table)
