@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/npusim info yolov3 --input 608x608
+	$(BIN)/npusim run inferx_x1 yolov3 --input 608x608 --no-layers
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
