@@ -73,6 +73,7 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     end_l = np.zeros(L, np.int64)
     np.maximum.at(end_l, layer, times[:, 4])
     acc_l = {c: np.bincount(layer, weights=acc[:, col], minlength=L).astype(np.int64) for c, col in _ACC.items()}
+    dram_per_cycle = spec.dram_peak_bytes_per_s / spec.clock_hz
     layers = []
     for i, (name, op) in enumerate(zip(mapped.layer_names, mapped.layer_ops)):
         has = ntiles[i] > 0
@@ -84,7 +85,9 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
             busy_cycles=int(busy_l[i]), stall_cycles={c: int(v[i]) for c, v in acc_l.items()},
             dram_read_bytes=int(dram_r[i]), dram_write_bytes=int(dram_w[i]), sram_read_bytes=int(sram_r[i]),
             sram_write_bytes=int(sram_w[i]), tiles=int(ntiles[i]),
-            mac_utilization=macs / (spec.total_macs * span) if span else 0.0))
+            mac_utilization=macs / (spec.total_macs * span) if span else 0.0,
+            latency_ms=1e3 * span / spec.clock_hz,
+            dram_bandwidth_utilization=(int(dram_r[i]) + int(dram_w[i])) / (dram_per_cycle * span) if span else 0.0))
     h, w = net.input_size
     return Result(
         arch=spec.name, network=net.name, input=(h, w), batch=net.batch, ideal_memory=ideal,

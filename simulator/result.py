@@ -33,6 +33,8 @@ class LayerResult:
     sram_write_bytes: int
     tiles: int
     mac_utilization: float       # macs / (chip MACs x span)
+    latency_ms: float            # span at the chip clock
+    dram_bandwidth_utilization: float   # DRAM bytes / (peak bytes per cycle x span)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

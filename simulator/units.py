@@ -5,10 +5,14 @@ float where a rate is inherently fractional), so floats never reach the engine's
 """
 from __future__ import annotations
 
+import difflib
+import math
 import re
 from fractions import Fraction
 
-_NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
+# A sign is accepted so that "-5 KiB" reads as a negative size (refused by the schema as "must be
+# greater than 0") rather than as something that is not a size at all.
+_NUMBER = r"([-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
 _QUANTITY = re.compile(r"^\s*" + _NUMBER + r"\s*([A-Za-z/]*)\s*$")
 
 SIZE_UNITS_BYTES = {
@@ -33,20 +37,31 @@ class UnitError(ValueError):
 
 
 def _split(text: object, kind: str, table: dict) -> tuple[Fraction, str]:
-    if isinstance(text, bool):
-        raise UnitError(f"expected a {kind}, got {text!r}")
-    if isinstance(text, (int, float)):
-        return Fraction(text), ""
-    if not isinstance(text, str):
+    if isinstance(text, bool) or not isinstance(text, (int, float, str)):
         raise UnitError(f"expected a {kind} such as {_example(kind)}, got {text!r}")
+    if isinstance(text, float) and not math.isfinite(text):
+        raise UnitError(f"expected a finite {kind} such as {_example(kind)}, got {text!r}")
+    if isinstance(text, (int, float)):
+        return Fraction(repr(text)), ""  # via repr: 1.1 means 11/10, not the nearest double
     m = _QUANTITY.match(text)
     if not m:
         raise UnitError(f"'{text}' is not a {kind}; write e.g. {_example(kind)}")
     number, unit = Fraction(m.group(1)), m.group(2)
     if unit not in table:
-        allowed = ", ".join(u for u in table if u)
-        raise UnitError(f"unknown unit '{unit}' in '{text}' for a {kind}; allowed: {allowed}")
+        raise UnitError(f"unknown unit '{unit}' in '{text}' for a {kind};{_suggest_unit(unit, table)} "
+                        f"allowed: {allowed_units(table)}")
     return number, unit
+
+
+def allowed_units(table: dict) -> str:
+    """'B, KB, MB, ...' (a bare number, the base unit, is allowed too)."""
+    return ", ".join(u for u in table if u)
+
+
+def _suggest_unit(unit: str, table: dict) -> str:
+    same_case = [u for u in table if u and u.lower() == unit.lower()]
+    near = same_case or difflib.get_close_matches(unit, [u for u in table if u], n=1, cutoff=0.6)
+    return f" did you mean '{near[0]}'?" if near else ""
 
 
 def _example(kind: str) -> str:
@@ -56,7 +71,7 @@ def _example(kind: str) -> str:
 
 def _exact_int(value: Fraction, text: object, kind: str) -> int:
     if value.denominator != 1:
-        raise UnitError(f"'{text}' is not a whole number of {kind}")
+        raise UnitError(f"'{text}' is {float(value):g} {kind}, not a whole number of {kind}")
     return int(value)
 
 

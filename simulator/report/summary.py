@@ -15,7 +15,10 @@ def _pct(part: float, whole: float) -> str:
 
 
 def print_result(r: Result, layers: bool = True, console: Console | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal and console.width < 160:
+            console = Console(width=160)    # piped output: keep the table readable
     h, w = r.input
     array_cycles = r.cycles * len([u for u in r.per_array if u["unit"].startswith("array")])
     head = Table(title=f"{r.network} {h}x{w} batch {r.batch} on {r.arch}"

@@ -6,9 +6,10 @@ here and never written in a file.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from simulator.spec import dram_standards
 from simulator.spec.quantities import Bits, BytesPerCycle, FrequencyHz, SizeBytes, TransferRateMtps
@@ -20,6 +21,15 @@ SRAM_SHARING = ("shared", "per_array")
 PAGE_POLICIES = ("open", "close")
 # Address-mapping orders, MSB to LSB (ro = row, ba = bank, bg = bank group, co = column, ch = channel).
 ADDRESS_MAPPINGS = ("ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ch_ba_bg_co", "ro_ba_bg_ch_co", "ch_ro_ba_bg_co")
+
+# `memory.dram.timing` in the JSON schema: the preset fields that may be overridden (ints and the
+# one bool), each with its FIELD_DOC line, so that editors complete and check the names.
+_TIMING_SCHEMA = {
+    "type": "object",
+    "properties": {name: prop for name, prop in dram_standards.json_schema()["properties"].items()
+                   if prop["type"] in ("integer", "boolean")},
+    "additionalProperties": False,
+}
 
 
 class _Spec(BaseModel):
@@ -33,6 +43,7 @@ class BufferSpec(_Spec):
 
 
 class ArrayBuffersSpec(_Spec):
+    """The three local buffers of each MAC array."""
     weights: BufferSpec = Field(description="stationary/streamed weight buffer")
     inputs: BufferSpec = Field(description="input activation buffer")
     outputs: BufferSpec = Field(description="output/accumulator buffer (partial sums at accumulator width)")
@@ -47,7 +58,7 @@ class ArraySpec(_Spec):
     precision: Literal[tuple(PRECISION_BYTES)] = Field("int8", description="operand precision")
     accumulator_bits: int = Field(32, gt=0, description="partial-sum width in the output buffer")
     prefetch_depth: int = Field(2, gt=0, description="tiles whose operands may be resident at once (2 = double buffering)")
-    buffers: ArrayBuffersSpec
+    buffers: ArrayBuffersSpec = Field(description="local buffers of each array: weights, inputs, outputs")
 
     @property
     def macs(self) -> int:
@@ -65,9 +76,10 @@ class VectorSpec(_Spec):
 
 
 class ComputeSpec(_Spec):
+    """The MAC arrays and the vector unit."""
     arrays: int = Field(gt=0, description="number of identical MAC arrays")
-    array: ArraySpec
-    vector: VectorSpec
+    array: ArraySpec = Field(description="one MAC array (all arrays are identical)")
+    vector: VectorSpec = Field(description="the vector unit(s)")
 
 
 class SramSpec(_Spec):
@@ -98,18 +110,25 @@ class DramSpec(_Spec):
     address_mapping: Literal[ADDRESS_MAPPINGS] = Field("ro_ba_bg_co_ch", description="address bits MSB to LSB")
     page_policy: Literal[PAGE_POLICIES] = Field("open", description="open page (FR-FCFS) or close page")
     queue_depth: int = Field(32, gt=0, description="controller request queue entries per channel")
-    timing: dict[str, int] = Field(default_factory=dict, description="overrides of the preset, in DRAM command-clock cycles (e.g. trcd_rd: 20)")
+    timing: Annotated[dict[str, int | bool], WithJsonSchema(_TIMING_SCHEMA)] = Field(
+        default_factory=dict, description="overrides of preset fields: timings in DRAM command-clock "
+                                          "cycles (nCK), tck_ps in ps, organisation counts (e.g. trcd_rd: 20)")
 
     @model_validator(mode="after")
     def _preset_exists(self) -> "DramSpec":
+        # The error carries the sub-key (data_rate, timing.<field>) in ctx["key"]; load.py appends
+        # it to the location, so the message names e.g. memory.dram.timing.trcd.
         try:
             preset = dram_standards.find_preset(self.standard, self.data_rate_mtps)
         except KeyError as exc:
-            raise ValueError(str(exc).strip("'\"")) from None
+            detail = str(exc).strip("'\"") + "; or leave data_rate out to take the fastest grade"
+            raise PydanticCustomError("dram_preset", "{detail}", {"key": "data_rate", "detail": detail}) from None
         try:
             dram_standards.with_overrides(preset, self.timing)
-        except ValueError as exc:
-            raise ValueError(f"timing: {exc}") from None
+        except ValueError as exc:  # a SpecError naming the field, or a plain ValueError
+            field, detail = getattr(exc, "key", ""), getattr(exc, "message", str(exc))
+            key = f"timing.{field}" if field else "timing"
+            raise PydanticCustomError("dram_preset", "{detail}", {"key": key, "detail": detail}) from None
         return self
 
     @property
@@ -123,9 +142,10 @@ class DramSpec(_Spec):
 
 
 class MemorySpec(_Spec):
-    sram: SramSpec
-    interconnect: InterconnectSpec
-    dram: DramSpec
+    """On-chip SRAM, the interconnect to the arrays, and off-chip DRAM."""
+    sram: SramSpec = Field(description="on-chip SRAM")
+    interconnect: InterconnectSpec = Field(description="SRAM/DRAM to arrays path")
+    dram: DramSpec = Field(description="off-chip DRAM")
 
 
 class OverheadSpec(_Spec):
@@ -135,12 +155,16 @@ class OverheadSpec(_Spec):
 
 class ArchSpec(_Spec):
     """A whole chip."""
+    model_config = ConfigDict(title="npusim architecture spec", json_schema_extra={
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "description": "A whole chip (archs/*.yaml); see docs/formats/arch.md."})
+
     name: str = Field(min_length=1, description="short name, e.g. inferx_x1")
     description: str = Field("", description="one line on what this chip is")
     clock_hz: FrequencyHz = Field(alias="clock", description="core (MAC) clock")
-    compute: ComputeSpec
-    memory: MemorySpec
-    overheads: OverheadSpec = OverheadSpec()
+    compute: ComputeSpec = Field(description="MAC arrays and vector unit")
+    memory: MemorySpec = Field(description="SRAM, interconnect, DRAM")
+    overheads: OverheadSpec = Field(OverheadSpec(), description="fixed costs beyond the datasheet peak")
 
     @field_validator("name")
     @classmethod

@@ -1,10 +1,12 @@
 """Pydantic field types that accept a quantity with units and hold a plain int.
 
 `clock: 933 MHz` validates to `clock_hz = 933_000_000`; the JSON schema says a string with a
-unit or an integer is accepted, so editors can autocomplete arch files.
+unit (checked by a pattern) or a positive integer is accepted, so editors can autocomplete and
+check arch files.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Callable
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
@@ -21,19 +23,35 @@ def _via(parse: Callable[[object], int]) -> Callable[[object], int]:
     return convert
 
 
-def _schema(example: str, description: str) -> WithJsonSchema:
-    return WithJsonSchema({"anyOf": [{"type": "string", "examples": [example]},
+def _schema(example: str, description: str, table: dict) -> WithJsonSchema:
+    """A string with one of `table`'s units (or none), or a positive integer in the base unit.
+
+    The unit note sits on the string branch: a field's own description replaces the top level's.
+    """
+    names = sorted((u for u in table if u), key=lambda u: (-len(u), u))  # longest first
+    pattern = (r"^\s*[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*("
+               + "|".join(re.escape(u) for u in names) + r")?\s*$")
+    return WithJsonSchema({"anyOf": [{"type": "string", "pattern": pattern, "examples": [example],
+                                      "description": description},
                                      {"type": "integer", "exclusiveMinimum": 0}],
                            "description": description})
 
 
 SizeBytes = Annotated[int, BeforeValidator(_via(units.parse_size_bytes)), Field(gt=0),
-                      _schema("512 KiB", "a size: B, KiB, MiB, KB, MB, bit; bare numbers are bytes")]
+                      _schema("512 KiB", "a size: " + units.allowed_units(units.SIZE_UNITS_BYTES)
+                              + "; a bare number is bytes", units.SIZE_UNITS_BYTES)]
 Bits = Annotated[int, BeforeValidator(_via(units.parse_bits)), Field(gt=0),
-                 _schema("32 bit", "a width in bits: bit or B; bare numbers are bits")]
+                 _schema("32 bit", "a width: " + units.allowed_units(units.SIZE_UNITS_BYTES)
+                         + "; a bare number is bits", units.SIZE_UNITS_BYTES)]
 FrequencyHz = Annotated[int, BeforeValidator(_via(units.parse_frequency_hz)), Field(gt=0),
-                        _schema("933 MHz", "a frequency: Hz, kHz, MHz, GHz")]
+                        _schema("933 MHz", "a frequency: " + units.allowed_units(units.FREQUENCY_UNITS_HZ)
+                                + "; a bare number is Hz", units.FREQUENCY_UNITS_HZ)]
 TransferRateMtps = Annotated[int, BeforeValidator(_via(units.parse_transfer_rate_mtps)), Field(gt=0),
-                             _schema("4266 MT/s", "per-pin data rate: MT/s, GT/s, Mbps, Gbps")]
+                             _schema("4266 MT/s", "a per-pin data rate: "
+                                     + units.allowed_units(units.TRANSFER_RATE_UNITS_PER_S)
+                                     + "; a bare number is MT/s", units.TRANSFER_RATE_UNITS_PER_S)]
 BytesPerCycle = Annotated[int, BeforeValidator(_via(units.parse_size_bytes)), Field(gt=0),
-                          _schema("64 B", "bytes per clock cycle (a size per cycle)")]
+                          _schema("64 B", "bytes per clock cycle: a size ("
+                                  + units.allowed_units(units.SIZE_UNITS_BYTES)
+                                  + ") moved each cycle; a bare number is bytes", units.SIZE_UNITS_BYTES)]
+
