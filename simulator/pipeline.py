@@ -1,6 +1,8 @@
 """simulate(): load -> lower -> run -> wrap, the whole pipeline in a few visible steps."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
@@ -9,7 +11,7 @@ from simulator.engine.core import run_program
 from simulator.mapping.placement import DRAM, SRAM
 from simulator.mapping.program import LOAD, STORE, MappedNetwork, build_program
 from simulator.resources.memory import resource_tables
-from simulator.result import LayerResult, Result, spec_hash
+from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
 
@@ -29,13 +31,27 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     if ideal_memory:
         num[:], den[:], lat[:] = 1, 0, 0        # zero-time transfers (and the program has none)
     p = mapped.program
-    times, acc, _, res_busy, makespan, events = run_program(
+    times, acc, xfer_done, res_busy, makespan, events = run_program(
         p.tile_unit, p.tile_compute, p.tile_setup, p.tile_region, p.dep_start, p.dep_lo, p.dep_hi,
         p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.region_tiles, p.unit_start,
         p.unit_tiles, num, den, lat, spec.compute.array.prefetch_depth)
     resolved = spec.resolved_dict()
-    return _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
-                 resolved, __version__)
+    result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
+                   resolved, __version__)
+    return dataclasses.replace(result, timeline=_timeline(mapped, times, acc, xfer_done))
+
+
+def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:
+    p = mapped.program
+    A = mapped.num_arrays
+    names = tuple(f"array{u}" if u < A else f"vector{u - A}" for u in range(A + mapped.num_vector_units))
+    xt = np.repeat(np.arange(len(p.tile_unit), dtype=np.int64), np.diff(p.xfer_start))
+    issue = np.where(p.xfer_dir == LOAD, times[xt, 0], times[xt, 3]) if len(xt) else np.zeros(0, np.int64)
+    return Timeline(unit_names=names, tile_unit=p.tile_unit, tile_layer=p.tile_layer, tile_macs=p.tile_macs,
+                    tile_issue=times[:, 0], tile_start=times[:, 2], tile_end=times[:, 3], tile_done=times[:, 4],
+                    tile_setup=p.tile_setup, tile_stalls=acc, xfer_tile=xt, xfer_kind=p.xfer_kind,
+                    xfer_dir=p.xfer_dir, xfer_mem=p.xfer_mem, xfer_bytes=p.xfer_bytes, xfer_issue=issue,
+                    xfer_done=xfer_done)
 
 
 def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, events, ideal, resolved, version):

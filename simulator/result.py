@@ -8,12 +8,40 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 STALL_CAUSES = ("dependency", "weights", "inputs", "outputs", "setup", "idle")
 
 
 def spec_hash(resolved: dict) -> str:
     return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Timeline(NamedTuple):
+    """Per-tile and per-transfer times of a run, for traces and plots (core cycles, int64).
+
+    Stall columns of `tile_stalls` follow engine.constants ACC_* (dependency, weights, inputs,
+    outputs, setup): the cycles before the tile's compute charged to each cause.
+    """
+    unit_names: tuple            # unit index -> 'array0', ..., 'vector0', ...
+    tile_unit: np.ndarray
+    tile_layer: np.ndarray
+    tile_macs: np.ndarray
+    tile_issue: np.ndarray       # loads issued
+    tile_start: np.ndarray       # compute start (after setup)
+    tile_end: np.ndarray         # compute end
+    tile_done: np.ndarray        # write-back landed
+    tile_setup: np.ndarray
+    tile_stalls: np.ndarray      # [T, 5]
+    xfer_tile: np.ndarray
+    xfer_kind: np.ndarray
+    xfer_dir: np.ndarray
+    xfer_mem: np.ndarray         # 0 DRAM, 1 SRAM
+    xfer_bytes: np.ndarray
+    xfer_issue: np.ndarray       # loads: tile issue; stores: compute end
+    xfer_done: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,7 @@ class Result:
     resource_busy_cycles: dict
     events: int
     resolved_spec: dict = field(repr=False)
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
     spec_hash: str = ""
     version: str = ""
 

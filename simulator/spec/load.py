@@ -1,31 +1,54 @@
 """YAML file (+ --set overrides) -> validated ArchSpec, or one clear SpecError.
 
 Validate, then build (STYLE habit 3): overrides are applied to the raw mapping, the schema fills
-defaults and rejects bad input with the dotted key and what is allowed.
+defaults and rejects bad input with the dotted key and what is allowed. Pydantic's errors are
+reworded here: its internal step names (union branches, validator functions) never reach the
+user, and each message says what the key must be, what was given and what is allowed.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import os
+import typing
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from simulator.errors import SpecError
 from simulator.spec.arch import ArchSpec
 from simulator.spec.registry import bundled_archs, resolve
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key written twice in one mapping (the last would win)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def read_yaml(path: Path) -> object:
-    """Parse a YAML file; a syntax error becomes a SpecError with the line."""
+    """Parse a YAML file; a syntax error (or a key written twice) becomes a SpecError with the line."""
     try:
-        text = path.read_text()
+        text = Path(path).read_text()
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read the file: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -40,92 +63,202 @@ def parse_overrides(items: Iterable[str] | Mapping[str, object]) -> dict[str, ob
     out: dict[str, object] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
             raise SpecError("--set", item, "write an override as dotted.key=value, e.g. memory.sram.size=2MiB")
         try:
-            out[key.strip()] = yaml.safe_load(value) if value.strip() else value
+            out[key] = yaml.safe_load(value) if value.strip() else value
         except yaml.YAMLError:
-            out[key.strip()] = value
+            out[key] = value
     return out
 
 
 def apply_overrides(raw: dict, overrides: Mapping[str, object], source: str) -> dict:
-    """Set dotted keys in a nested mapping (a copy); intermediate mappings are created."""
-    import copy
+    """Set dotted keys in a nested mapping (a copy); intermediate mappings are created.
+
+    A key that the format does not have is left for validation, which names it and suggests
+    the closest key, exactly as for a typo in the file.
+    """
     data = copy.deepcopy(raw)
     for dotted, value in overrides.items():
         node = data
         parts = dotted.split(".")
-        for part in parts[:-1]:
-            child = node.get(part) if isinstance(node, dict) else None
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise SpecError(source, dotted, f"'{part}' is a value, not a section; cannot set a key inside it")
+                raise SpecError(source, dotted, f"'{'.'.join(parts[:i + 1])}' is a value "
+                                                f"({child!r}), not a section; cannot set a key inside it")
             node = child
         node[parts[-1]] = value
     return data
 
 
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith(("function-", "literal[")) or part in ("int", "str"):
-            continue  # pydantic's internal step names, not user keys
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+# ---------------------------------------------------------------------------------------------
+# Pydantic errors -> one message in the user's terms
+# ---------------------------------------------------------------------------------------------
+
+# What a value must be, by pydantic error type (pydantic's own wording is "Input should be ...").
+_MUST_BE = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "bool_parsing": "true or false", "bool_type": "true or false",
+    "float_parsing": "a number", "float_type": "a number",
+    "string_type": "text (quote it if YAML reads it as a number or true/false)",
+    "dict_type": "a mapping of keys", "list_type": "a list",
+}
+_SECTION_TYPES = ("model_type", "model_attributes_type", "dataclass_type")
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys allowed at `loc`'s parent section, for a typo suggestion."""
-    cls = model
-    for part in loc[:-1]:
-        fields = {f.alias or n: f for n, f in cls.model_fields.items()}
-        field = fields.get(part)
-        ann = getattr(field, "annotation", None)
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        cls = ann
-    return [f.alias or n for n, f in cls.model_fields.items()]
+def _fields(cls: type[BaseModel]) -> dict[str, FieldInfo]:
+    """YAML key -> field (the alias where there is one)."""
+    return {f.alias or n: f for n, f in cls.model_fields.items()}
 
 
-def _message(model: type[BaseModel], err: dict) -> tuple[str, str]:
-    loc = tuple(err["loc"])
-    key = _dotted(loc)
-    kind = err["type"]
+def _section(field: FieldInfo | None) -> type[BaseModel] | None:
+    ann = getattr(field, "annotation", None)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def _resolve(model: type[BaseModel], loc: tuple) -> tuple[list[str], FieldInfo | None, type[BaseModel]]:
+    """Walk `loc` through the models: (user key parts, field reached or None, section holding it).
+
+    Parts after a plain field are pydantic's step names ('int', 'function-before[...]') and are
+    dropped; under a mapping field (`timing`) the next part is the user's own key.
+    """
+    keys: list[str] = []
+    holder, field = model, None
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        keys.append(str(part))
+        field = _fields(holder).get(str(part))
+        if field is None:  # a key the format does not have
+            return keys, None, holder
+        inner = _section(field)
+        if inner is None:
+            if typing.get_origin(field.annotation) is dict and parts:
+                keys.append(str(parts.pop(0)))
+            return keys, field, holder
+        if parts:
+            holder = inner
+    return keys, field, holder
+
+
+def _dotted(loc: tuple, model: type[BaseModel] = ArchSpec) -> str:
+    """('memory', 'sram', 'banks') -> 'memory.sram.banks', pydantic's step names dropped."""
+    return ".".join(_resolve(model, loc)[0])
+
+
+def _allowed(cls: type[BaseModel]) -> str:
+    return ", ".join(_fields(cls))
+
+
+def _suggest(word: object, choices: Iterable[object]) -> str | None:
+    """The closest choice: same spelling in another case first, else difflib's nearest."""
+    names = [str(c) for c in choices]
+    same = [c for c in names if c.lower() == str(word).lower()]
+    near = same or difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def _got(err: dict, text: str) -> str:
+    """' (got 5)', unless the message already quotes the input."""
+    if "input" not in err:
+        return ""
+    value = err["input"]
+    if isinstance(value, dict):
+        return " (got a mapping)"
+    if repr(value) in text or (isinstance(value, str) and f"'{value}'" in text):
+        return ""
+    return f" (got {value!r})"
+
+
+def _explain(model: type[BaseModel], group: list[dict]) -> tuple[str, str, str | None]:
+    """(dotted key, message, the key a typo was probably meant to be) for errors at one key."""
+    err = group[0]
+    keys, field, holder = _resolve(model, tuple(err["loc"]))
+    kind, ctx = err["type"], err.get("ctx") or {}
+    where = f"'{'.'.join(keys[:-1])}'" if len(keys) > 1 else "the top level"
+    if kind == "dram_preset":  # DramSpec's own check, naming its sub-key in ctx
+        keys += str(ctx.get("key", "")).split(".") if ctx.get("key") else []
+        return ".".join(keys), str(ctx.get("detail", err["msg"])), None
+    key = ".".join(keys)
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc)
-        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" Did you mean '{near[0]}'?" if near else ""
-        return key, f"unknown key.{hint} Allowed here: {', '.join(allowed)}."
+        near = _suggest(keys[-1], _fields(holder))
+        hint = f" Did you mean '{near}'?" if near else ""
+        return key, f"unknown key '{keys[-1]}'.{hint} Allowed in {where}: {_allowed(holder)}.", near
     if kind == "missing":
-        return key, "required key is missing."
+        about = f" ({field.description})" if field is not None and field.description else ""
+        return key, f"required key '{keys[-1]}'{about} is missing from {where}.", None
     if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return key, f"{err['input']!r} is not allowed; allowed: {expected}."
-    msg = err["msg"].removeprefix("Value error, ")
-    return key, f"{msg} (got {err.get('input')!r})." if "input" in err and not isinstance(err["input"], dict) else msg
+        options = typing.get_args(field.annotation) if field is not None else ()
+        allowed = ", ".join(map(str, options)) or ctx.get("expected", "")
+        near = _suggest(err["input"], options)
+        hint = f" Did you mean '{near}'?" if near else ""
+        return key, f"'{err['input']}' is not allowed.{hint} Allowed: {allowed}.", None
+    if kind in _SECTION_TYPES:
+        inner = _section(field)
+        keys_here = f" with keys {_allowed(inner)}" if inner else ""
+        return key, f"must be a section (a mapping{keys_here}){_got(err, '')}.", None
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge"))
+        rel = "greater than" if kind == "greater_than" else "at least"
+        text = f"must be {rel} {bound}"
+        if kind == "greater_than" and bound == 0:
+            text += "; zero and negative values are not allowed"
+        return key, text + _got(err, text) + ".", None
+    if kind == "string_too_short":
+        return key, "must not be empty.", None
+    whats = [_MUST_BE[e["type"]] for e in group if e["type"] in _MUST_BE]
+    if whats and len(whats) == len(group):  # one type, or a union's branches (int | bool)
+        text = "must be " + " or ".join(dict.fromkeys(whats))
+        return key, text + _got(err, text) + ".", None
+    text = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    return key, text + _got(err, text) + ("" if text.endswith(".") else "."), None
+
+
+def _first_problem(model: type[BaseModel], errors: list[dict]) -> tuple[str, str]:
+    """The message of the most telling problem, and how many others there are.
+
+    A typo comes first, and the 'missing key' it causes is not counted again.
+    """
+    groups: dict[str, list[dict]] = {}
+    for err in errors:
+        groups.setdefault(_dotted(tuple(err["loc"]), model), []).append(err)
+    explained = [_explain(model, group) for group in groups.values()]
+    typos = [e for e in explained if e[2] is not None]
+    meant = {e[0].rsplit(".", 1)[0] + "." + e[2] if "." in e[0] else e[2] for e in typos}
+    rest = [e for e in explained if not (e[1].startswith("required key") and e[0] in meant)]
+    first = typos[0] if typos else rest[0]
+    others = [e[0] for e in rest if e is not first]
+    more = ""
+    if others:
+        shown = ", ".join(dict.fromkeys(others))
+        more = f" ({len(others)} more problem{'s' if len(others) > 1 else ''}, at: {shown}.)"
+    return first[0], first[1] + more
 
 
 def validate(model: type[BaseModel], raw: object, source: str):
     """Validate a raw mapping into `model`, turning the first problem into a SpecError."""
     if not isinstance(raw, dict):
-        raise SpecError(source, "", f"expected a mapping of keys at the top level, got {type(raw).__name__}")
+        top = ", ".join(f for f, info in _fields(model).items() if info.is_required())
+        got = "the file is empty" if raw is None else f"got {type(raw).__name__} {raw!r:.40}"
+        raise SpecError(source, "", f"expected a mapping of keys at the top level ({top}, ...); {got}")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors()
-        key, msg = _message(model, errors[0])
-        more = f" ({len(errors) - 1} more problem(s) after this one.)" if len(errors) > 1 else ""
-        raise SpecError(source, key, msg + more) from None
+        key, msg = _first_problem(model, exc.errors())
+        raise SpecError(source, key, msg) from None
 
 
 def load_arch(name_or_path: str | os.PathLike | ArchSpec,
               overrides: Iterable[str] | Mapping[str, object] = ()) -> ArchSpec:
-    """A bundled chip name or a YAML path (or an ArchSpec) -> validated ArchSpec."""
+    """A bundled chip name or a YAML path (or an ArchSpec) -> validated ArchSpec.
+
+    `overrides` ('memory.sram.size=2MiB' strings, or a {dotted key: value} mapping) replace keys
+    of the file before validation, so they are checked exactly like the file.
+    """
     if isinstance(name_or_path, ArchSpec):
         if not overrides:
             return name_or_path
@@ -136,7 +269,7 @@ def load_arch(name_or_path: str | os.PathLike | ArchSpec,
     parsed = parse_overrides(overrides)
     if parsed:
         if not isinstance(raw, dict):
-            raise SpecError(source, "", "expected a mapping of keys at the top level")
-        raw = apply_overrides(raw, parsed, source)
+            return validate(ArchSpec, raw, source)  # the file's own problem comes first
         source = f"{source} (with --set {', '.join(parsed)})"
+        raw = apply_overrides(raw, parsed, source)
     return validate(ArchSpec, raw, source)
