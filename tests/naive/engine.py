@@ -20,6 +20,11 @@ R1. Events run in (time, seq) order; seq is a global counter, so among events at
 R2. A unit has at most one wake pending: a wake requested while one is pending is dropped (the
     pending one, earlier in the order, does the work). A unit's "stopped at a region" flag is
     cleared by any region completing, even when its wake is dropped as a duplicate.
+    (While every resource and tile takes >= 1 cycle, only wakes and chunks entering stage 1 are
+    pushed for the current time, neither changes another unit's state, and the dedup is
+    unobservable; it matters once zero-cycle events exist: free resources, 0-cycle tiles.
+    Likewise the stage-2 / next-chunk push order in R1 is unobservable: a non-last chunk's
+    stage 2 pushes nothing.)
 R3. Resources are FCFS in the order chunks *arrive* (event order): a chunk arriving at t starts
     at max(t, the end of the chunk before it) and occupies ceil(bytes * den / num) cycles.
     Reserving at arrival equals queueing at arrival, because service times are fixed.
