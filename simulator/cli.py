@@ -52,7 +52,25 @@ def _emit_json(data: dict, target: str) -> None:
             fh.write(text + "\n")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Click's own usage errors (a bad option value) get the same one-paragraph form and exit 2."""
+
+    def main(self, *args, **kwargs):
+        kwargs.pop("standalone_mode", None)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            click.echo(f"npusim: error: {exc.format_message()}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="npusim")
 def cli():
     """npusim: simulate a neural network on a described accelerator and see where the MAC cycles go."""

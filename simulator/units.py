@@ -47,7 +47,7 @@ def _split(text: object, kind: str, table: dict) -> tuple[Fraction, str]:
     if not m:
         raise UnitError(f"'{text}' is not a {kind}; write e.g. {_example(kind)}")
     number, unit = Fraction(m.group(1)), m.group(2)
-    if unit not in table:
+    if unit and unit not in table:  # no unit: the base unit, as for a bare int
         raise UnitError(f"unknown unit '{unit}' in '{text}' for a {kind};{_suggest_unit(unit, table)} "
                         f"allowed: {allowed_units(table)}")
     return number, unit

@@ -179,7 +179,7 @@ def _explain(model: type[BaseModel], group: list[dict]) -> tuple[str, str, str |
     err = group[0]
     keys, field, holder = _resolve(model, tuple(err["loc"]))
     kind, ctx = err["type"], err.get("ctx") or {}
-    where = f"'{'.'.join(keys[:-1])}'" if len(keys) > 1 else "the top level"
+    where = f"in '{'.'.join(keys[:-1])}'" if len(keys) > 1 else "at the top level"
     if kind == "dram_preset":  # DramSpec's own check, naming its sub-key in ctx
         keys += str(ctx.get("key", "")).split(".") if ctx.get("key") else []
         return ".".join(keys), str(ctx.get("detail", err["msg"])), None
@@ -187,10 +187,10 @@ def _explain(model: type[BaseModel], group: list[dict]) -> tuple[str, str, str |
     if kind == "extra_forbidden":
         near = _suggest(keys[-1], _fields(holder))
         hint = f" Did you mean '{near}'?" if near else ""
-        return key, f"unknown key '{keys[-1]}'.{hint} Allowed in {where}: {_allowed(holder)}.", near
+        return key, f"unknown key '{keys[-1]}'.{hint} Allowed {where}: {_allowed(holder)}.", near
     if kind == "missing":
         about = f" ({field.description})" if field is not None and field.description else ""
-        return key, f"required key '{keys[-1]}'{about} is missing from {where}.", None
+        return key, f"required key '{keys[-1]}'{about} is missing {where}.", None
     if kind == "literal_error":
         options = typing.get_args(field.annotation) if field is not None else ()
         allowed = ", ".join(map(str, options)) or ctx.get("expected", "")
@@ -199,20 +199,23 @@ def _explain(model: type[BaseModel], group: list[dict]) -> tuple[str, str, str |
         return key, f"'{err['input']}' is not allowed.{hint} Allowed: {allowed}.", None
     if kind in _SECTION_TYPES:
         inner = _section(field)
-        keys_here = f" with keys {_allowed(inner)}" if inner else ""
-        return key, f"must be a section (a mapping{keys_here}){_got(err, '')}.", None
+        keys_here = f" with keys {_allowed(inner)}" if inner else " (a mapping of keys)"
+        return key, f"must be a section{keys_here}{_got(err, '')}.", None
     if kind in ("greater_than", "greater_than_equal"):
         bound = ctx.get("gt", ctx.get("ge"))
         rel = "greater than" if kind == "greater_than" else "at least"
-        text = f"must be {rel} {bound}"
+        text = f"must be {rel} {bound}{_got(err, '')}"
         if kind == "greater_than" and bound == 0:
             text += "; zero and negative values are not allowed"
-        return key, text + _got(err, text) + ".", None
+        return key, text + ".", None
     if kind == "string_too_short":
         return key, "must not be empty.", None
     whats = [_MUST_BE[e["type"]] for e in group if e["type"] in _MUST_BE]
     if whats and len(whats) == len(group):  # one type, or a union's branches (int | bool)
-        text = "must be " + " or ".join(dict.fromkeys(whats))
+        whats = list(dict.fromkeys(whats))
+        if len(whats) > 1:
+            whats = [w.replace("true or false", "true/false") for w in whats]
+        text = "must be " + " or ".join(whats)
         return key, text + _got(err, text) + ".", None
     text = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     return key, text + _got(err, text) + ("" if text.endswith(".") else "."), None
