@@ -2,7 +2,8 @@
 
 `staged_run` does what `simulator.pipeline.simulate` does, step by step, with a clock around each
 step: load (arch + network), map (`build_program`), engine (`run_program`), wrap (`_wrap`, the
-Result). It must give the same Result as `simulate`; run_all.py checks the cycle count.
+Result, plus the per-tile timeline). It must give the same Result as `simulate`; run_all.py checks
+the cycle count and also times simulate() itself, so that a drift between the two shows.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ STAGES = ("load", "map", "engine", "wrap")
 
 def staged_run(arch, network, input=None, batch=1, ideal_memory=False, overrides=()):
     """One simulate() with per-stage wall times. Returns (Result, {stage: seconds})."""
-    from simulator import __version__
+    import dataclasses
+
+    from simulator import __version__, pipeline
     from simulator.engine.core import run_program
     from simulator.mapping.program import build_program
     from simulator.pipeline import _wrap
@@ -39,7 +42,7 @@ def staged_run(arch, network, input=None, batch=1, ideal_memory=False, overrides
     if ideal_memory:
         num[:], den[:], lat[:] = 1, 0, 0
     p = mapped.program
-    times, acc, _, res_busy, makespan, events = run_program(
+    times, acc, xfer_done, res_busy, makespan, events = run_program(
         p.tile_unit, p.tile_compute, p.tile_setup, p.tile_region, p.dep_start, p.dep_lo, p.dep_hi,
         p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.region_tiles, p.unit_start,
         p.unit_tiles, num, den, lat, spec.compute.array.prefetch_depth)
@@ -47,6 +50,8 @@ def staged_run(arch, network, input=None, batch=1, ideal_memory=False, overrides
     resolved = spec.resolved_dict()
     result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
                    resolved, __version__)
+    if hasattr(pipeline, "_timeline"):      # simulate() also attaches the per-tile timeline
+        result = dataclasses.replace(result, timeline=pipeline._timeline(mapped, times, acc, xfer_done))
     t4 = time.perf_counter()
     return result, {"load": t1 - t0, "map": t2 - t1, "engine": t3 - t2, "wrap": t4 - t3}
 

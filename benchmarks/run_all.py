@@ -6,8 +6,9 @@
 For every case (arch, network, input), each in fresh subprocesses:
 - warm: the Numba cache of the source tree is warm (one untimed warm-up process first). A process
   imports npusim, runs one simulation staged as load / map / engine / wrap (the same steps as
-  simulate(), see _timing.staged_run), records ru_maxrss (peak memory of one warm run), then runs
-  the same simulation twice more in the same process (steady state: no one-time Numba cache load).
+  simulate(), see _timing.staged_run), records ru_maxrss (peak memory of one warm run) and exits.
+  One more process runs the same simulation 2 x reps more times after the first (steady state: no
+  one-time Numba cache load) and checks that the staged run equals simulate().
   "whole run" = import + load + map + engine + wrap in the fresh process, timed inside it;
   "process" = the subprocess's wall time seen from outside (interpreter start-up included).
 - cold: the same first run with NUMBA_CACHE_DIR set to a fresh empty temporary folder, so every
@@ -55,10 +56,16 @@ def child(arch: str, network: str, h: int, w: int, again: int) -> None:
     for _ in range(again):
         _, st = staged_run(arch, network, input=(h, w))
         steady.append(st)
-    from simulator.pipeline import simulate
-    check = simulate(arch, network, input=(h, w))
-    assert check.cycles == result.cycles and check.events == result.events, "staged run differs from simulate()"
+    sim = []
+    if again:
+        from simulator.pipeline import simulate
+        for _ in range(again):
+            s0 = time.perf_counter()
+            check = simulate(arch, network, input=(h, w))
+            sim.append(time.perf_counter() - s0)
+        assert check.cycles == result.cycles and check.events == result.events, "staged run differs from simulate()"
     print(json.dumps({"import": t_import, "first": stages, "whole": whole, "maxrss_kib": rss, "steady": steady,
+                      "simulate": sim,
                       "cycles": result.cycles, "events": result.events}))
 
 
@@ -115,10 +122,12 @@ def main() -> None:
     raw = {"machine": m, "cases": {}}
     for case in cases:
         print(f"[{case}] warm x{a.reps}, cold x{a.cold_reps}, cli x{a.reps}", file=sys.stderr, flush=True)
-        warm = [spawn(case, 2) for _ in range(a.reps)]
+        warm = [spawn(case, 0) for _ in range(a.reps)]
+        steady = spawn(case, 2 * a.reps)
         colds = [cold(case) for _ in range(a.cold_reps)]
         clis = [cli(case) for _ in range(a.reps)]
-        raw["cases"][case] = {"warm": warm, "cold": colds, "cli": clis}
+        raw["cases"][case] = {"warm": warm, "steady": steady["steady"], "simulate": steady["simulate"],
+                              "cold": colds, "cli": clis}
     m["loadavg_end"] = os.getloadavg()
 
     out = ["## npusim speed", "", machine_markdown(m),
@@ -147,16 +156,16 @@ def main() -> None:
         out.append(f"| {net} {h}x{w} | {ms([x['import'] for x in wm])} | "
                    + " | ".join(ms([x["first"][s] for x in wm]) for s in STAGES)
                    + f" | {rate(eps)} M |")
-    out += ["", "### Warm split, steady state (2nd and 3rd run in the same process)", "",
-            "| case | load | map (build_program) | engine (run_program) | wrap | total | events/s (engine) |",
-            "|---|---|---|---|---|---|---|"]
+    out += ["", f"### Warm split, steady state ({2 * a.reps} more runs in one process after the first)", "",
+            "| case | load | map (build_program) | engine (run_program) | wrap | total | simulate() itself | events/s (engine) |",
+            "|---|---|---|---|---|---|---|---|"]
     for case, d in raw["cases"].items():
         arch, net, (h, w) = CASES[case]
-        st = [s for x in d["warm"] for s in x["steady"]]
+        st = d["steady"]
         ev = d["warm"][0]["events"]
         eps = [ev / s["engine"] / 1e6 for s in st]
         out.append(f"| {net} {h}x{w} | " + " | ".join(ms([s[k] for s in st]) for k in STAGES)
-                   + f" | {ms([sum(s.values()) for s in st])} | {rate(eps)} M |")
+                   + f" | {ms([sum(s.values()) for s in st])} | {ms(d['simulate'])} | {rate(eps)} M |")
     if "yolov3_608" in raw["cases"]:
         best = min(x["whole"] for x in raw["cases"]["yolov3_608"]["warm"])
         med = median([x["whole"] for x in raw["cases"]["yolov3_608"]["warm"]])

@@ -39,10 +39,19 @@ CASES = {
     "tiny": ("sa8x8_ws_calc.cfg", "tiny_conv_10x10x8_3x3x8x8.csv", 8, SC / "tiny_conv.yaml"),
     "conv56": ("sa8x8_ws_calc.cfg", "single_conv_56x56x64_3x3x64.csv", 8, SC / "conv56.yaml"),
     "resnet50_128": ("sa128x128_ws_calc.cfg", "resnet50_scalesim_repo.csv", 128, None),
+    # not run in SCALE-Sim (too slow / too much memory): npusim only, beside the quoted reference
+    "resnet50_32": (None, "resnet50_scalesim_repo.csv", 32, None),
+    "yolov3_608_64": (None, "yolov3_608.csv", 64, None),
 }
+# shared/refs/scalesim.md: (sum of Total Cycles, cost, peak memory), SCALE-Sim 3.0.0 on this kind of machine
+QUOTED = {"resnet50_32": (5_753_486, "442 CPU-s", "12.1 GB"),
+          "yolov3_608_64": (20_476_833, "~1 h (extrapolated from 4 layers: 275 CPU-s)", "~100 GB")}
+QUOTED_S = {"resnet50_32": 442.0, "yolov3_608_64": 3600.0}
 LABEL = {"tiny": "tiny 10x10x8, 3x3x8x12 (8x8 ws)",
          "conv56": "56x56 layer: 58x58x64, 3x3x64x64 (8x8 ws)",
-         "resnet50_128": "ResNet-50, SCALE-Sim's CSV, 54 layers (128x128 ws)"}
+         "resnet50_128": "ResNet-50, SCALE-Sim's CSV, 54 layers (128x128 ws)",
+         "resnet50_32": "ResNet-50, SCALE-Sim's CSV, 54 layers (32x32 ws): SCALE-Sim NOT run, figures quoted",
+         "yolov3_608_64": "YOLOv3-608, 75 convs (64x64 ws): SCALE-Sim NOT run, figures quoted"}
 
 
 def read_topology(path: Path) -> list[tuple]:
@@ -132,6 +141,7 @@ def fold_overlap_table(out: list[str]) -> None:
         from simulator.workload import load_network
         net = load_network(yaml_or_net, input_size=input)
         serial = overlap = 0
+        ratios = []
         by_name = {l.name: l for l in r.layers}
         for layer in net.layers:
             if not layer.is_mac_op:
@@ -142,16 +152,23 @@ def fold_overlap_table(out: list[str]) -> None:
                             overlap_preload=True)
             serial += by_name[layer.name].busy_cycles
             overlap += t.cycles * g
+            ratios.append((by_name[layer.name].busy_cycles / (t.cycles * g), layer.name))
         n = sum(1 for l in net.layers if l.is_mac_op)
         out.append(f"| {label} | {side}x{side} | {n} | {serial:,} | {overlap:,} | {serial - overlap:,} "
                    f"| {serial / overlap:.4f}x ({100 * (serial - overlap) / serial:.2f} % fewer) |")
+        if len(ratios) > 1:
+            ratios.sort()
+            notes.append(f"{label}: per-layer speed-up from {ratios[0][0]:.4f}x ({ratios[0][1]}) to "
+                         f"{ratios[-1][0]:.4f}x ({ratios[-1][1]}), median {ratios[len(ratios) // 2][0]:.4f}x.")
 
+    notes: list[str] = []
     out.append("| layers | array | MAC layers | ideal-memory busy cycles (serial folds, = SCALE-Sim + 1 per layer) "
                "| gemm_cycles(overlap_preload=True) | saved | speed-up |")
     out.append("|---|---|---|---|---|---|---|")
     compare("tiny 10x10x8, 3x3x8x12", str(SC / "tiny_conv.yaml"), 8)
     compare("56x56 layer (58x58x64, 3x3x64x64)", str(SC / "conv56.yaml"), 8)
     compare("YOLOv3-608 (75 convs)", "yolov3", 64, input=(608, 608))
+    out += [""] + notes
 
 
 def main() -> None:
@@ -162,7 +179,13 @@ def main() -> None:
     ap.add_argument("--npusim-reps", type=int, default=3)
     ap.add_argument("--scalesim-reps", type=int, default=1, help="SCALE-Sim runs per case (tiny: always 3)")
     ap.add_argument("--json", help="also write raw results here")
+    ap.add_argument("--fold-table-only", action="store_true", help="only the preload-overlap table (no timing)")
     a = ap.parse_args()
+    if a.fold_table_only:
+        out = ["## Preload overlap (npusim normal mode) vs serial folds", ""]
+        fold_overlap_table(out)
+        print("\n".join(out))
+        return
     py = a.scalesim_python
     if py is None:
         for cand in ("/tmp/scalesim-venv/bin/python", str(HERE / ".scalesim-venv/bin/python")):
@@ -189,6 +212,24 @@ def main() -> None:
             yamls = [yaml]
         print(f"[{case}] npusim x{a.npusim_reps} ...", file=sys.stderr, flush=True)
         nres = run_npusim(yamls, side, a.npusim_reps)
+        if cfg is None:
+            from simulator.mapping.systolic import WS, scalesim_total_cycles
+            ref, cost, mem = QUOTED[case]
+            n_cyc = [b - 1 for b in nres[0]["busy"]]
+            formula = [scalesim_total_cycles(WS, side, side, *r[1:]) for r in topo_rows]
+            equal = n_cyc == formula and sum(n_cyc) == ref
+            raw["cases"][case] = {"npusim": nres, "quoted": QUOTED[case], "equal": equal}
+            n_sim = median([n["simulate_s"] for n in nres])
+            n_again = median([n["simulate_again_s"] for n in nres])
+            n_proc = median([n["subprocess_wall_s"] for n in nres])
+            q = QUOTED_S[case]
+            rows.append(
+                f"| {LABEL[case]} | {ref:,} (quoted) | {sum(n_cyc):,} | {'yes' if equal else 'NO'} "
+                f"({len(n_cyc)} layers, vs the formula; sum vs the quoted figure) | {cost} (quoted) | {mem} (quoted) "
+                f"| {n_again * 1e3:.1f} ms / {n_sim * 1e3:.1f} ms / {n_proc:.2f} s "
+                f"| {max(n['maxrss_kib'] for n in nres) / 2**10:.0f} MiB "
+                f"| ~{ratio(q, n_again)} / ~{ratio(q, n_sim)} / ~{ratio(q, n_proc)} (vs quoted CPU-s) |")
+            continue
         reps = 3 if case == "tiny" else a.scalesim_reps
         sres = []
         for _ in range(reps):

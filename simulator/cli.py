@@ -149,8 +149,16 @@ def show(arch, overrides, json_out):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override an arch spec key, e.g. memory.sram.size=2MiB")
 @click.option("--json", "json_out", metavar="FILE|-", help="write the result as JSON")
 @click.option("--layers/--no-layers", default=True, show_default=True, help="print the per-layer table")
+@click.option("--trace", "trace_out", metavar="FILE", help="Chrome/Perfetto trace of the MAC-array timeline")
+@click.option("--trace-max-slices", default=20000, show_default=True, type=int,
+              help="per-track slice count above which adjacent same-layer slices merge")
+@click.option("--plot", "plot_out", metavar="FILE", help="PNG: utilization, stall causes and DRAM bandwidth over time")
+@click.option("--plot-layers", "plot_layers_out", metavar="FILE", help="PNG: per-layer cycles split into busy and stalls")
+@click.option("--csv", "csv_out", metavar="FILE", help="the per-layer table as CSV")
+@click.option("--report", "report_out", metavar="FILE", help="one self-contained HTML page: summary, table, figures")
 @_user_errors
-def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers):
+def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers, trace_out, trace_max_slices,
+        plot_out, plot_layers_out, csv_out, report_out):
     """Simulate one inference of NETWORK on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
@@ -160,9 +168,49 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
     result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
                       ideal_memory=ideal_memory, overrides=overrides)
     if json_out:
-        _emit_json(result.to_dict(), json_out)
+        from simulator.report.plots import timeline_summary
+        _emit_json({**result.to_dict(), "timeline": timeline_summary(result)}, json_out)
+    if trace_out:
+        from simulator.report.trace import write_trace
+        write_trace(result, trace_out, max_slices_per_track=trace_max_slices)
+    if plot_out or plot_layers_out:
+        from simulator.report.plots import plot_layers, plot_timeline
+        if plot_out:
+            plot_timeline(result, plot_out)
+        if plot_layers_out:
+            plot_layers(result, plot_layers_out)
+    if csv_out:
+        from simulator.report.table_csv import write_csv
+        write_csv(result, csv_out)
+    if report_out:
+        from simulator.report.html import write_html
+        write_html(result, report_out)
     if json_out != "-":
         print_result(result, layers=layers)
+
+
+@cli.command()
+@click.argument("result_json", type=click.Path(exists=True, dir_okay=False))
+@click.option("--plot", "plot_out", metavar="FILE", help="PNG of the timeline")
+@click.option("--plot-layers", "plot_layers_out", metavar="FILE", help="PNG of per-layer cycles")
+@_user_errors
+def timeline(result_json, plot_out, plot_layers_out):
+    """Re-draw the plots of a saved `npusim run --json` result without re-simulating."""
+    from simulator.report.plots import plot_from_dict
+
+    try:
+        with open(result_json) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise SpecError(result_json, "", f"not a readable result JSON ({exc})") from None
+    if "timeline" not in data:
+        raise SpecError(result_json, "timeline", "this JSON has no 'timeline' section; write it with `npusim run ... --json FILE`")
+    if not (plot_out or plot_layers_out):
+        raise SpecError("timeline", "--plot", "give --plot FILE and/or --plot-layers FILE")
+    if plot_out:
+        plot_from_dict(data["timeline"], plot_out, kind="timeline")
+    if plot_layers_out:
+        plot_from_dict(data["timeline"], plot_layers_out, kind="layers")
 
 
 @cli.command()

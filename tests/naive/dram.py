@@ -1,0 +1,214 @@
+"""Slow, obvious reference for `simulator.engine.dram` (STYLE habit 10).
+
+Steps the DRAM command clock one cycle at a time. Each timing rule is written out from the
+DramTiming fields against the history of past commands (no constraint table), and the data bus
+is a separate rule (a burst may not start before the previous one ended, plus tRTRS when the
+direction changes). Controller, per channel and cycle, exactly as the engine's docstring says:
+1. refresh pending (t >= ref_due): PREA if any bank is open, else REF (ref_due += tREFI);
+2. the oldest visible row hit whose RD/WR is legal;
+3. the oldest visible request whose next command is legal: ACT (bank closed) or PRE (bank open
+   to another row and no visible request hits the open row);
+4. close page only: PRE of the lowest open bank that no visible request hits.
+Front end (whole streams): before deciding cycle t, requests enter their channel's queue in
+arrival order while the next one is visible (t > its arrival ps // tCK, i.e. t >= arrival // tCK
++ 1) and its queue has a free slot; the first that cannot enter blocks the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NEG = -(10**15)
+ACT, PRE, RD, WR, PREA, REF = range(6)   # same codes as simulator.engine.dram
+
+
+@dataclass
+class Bank:
+    group: int
+    open_row: int = -1
+    last: dict = field(default_factory=lambda: {ACT: NEG, PRE: NEG, RD: NEG, WR: NEG})
+
+
+@dataclass
+class Request:
+    ident: int
+    bank: int
+    row: int
+    write: bool
+    vis: int
+    kind: str = ""          # "hit", "miss" or "conflict": the first command issued for it
+
+
+@dataclass
+class Channel:
+    banks: list
+    acts: list = field(default_factory=list)
+    last_prea: int = NEG
+    last_ref: int = NEG
+    bus_end: int = NEG
+    bus_write: bool = False
+    ref_due: int = 0
+    queue: list = field(default_factory=list)
+    refreshes: int = 0
+    kinds: dict = field(default_factory=lambda: {"hit": 0, "miss": 0, "conflict": 0})
+
+
+class NaiveDram:
+    """The DRAM channels of one DramSpec, stepped cycle by cycle."""
+
+    def __init__(self, dram_spec):
+        t = self.t = dram_spec.resolved_timing
+        self.channels = dram_spec.channels
+        self.queue_depth = dram_spec.queue_depth
+        self.close_page = dram_spec.page_policy == "close"
+        self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
+        self.mapping = dram_spec.address_mapping.split("_")
+        self.sizes = {"ch": dram_spec.channels, "bg": t.bank_groups, "ba": t.banks_per_group,
+                      "ro": t.rows, "co": t.columns // t.burst_length}
+        self.ch = [Channel(banks=[Bank(group=b // t.banks_per_group)
+                                  for b in range(t.bank_groups * t.banks_per_group)],
+                           ref_due=t.trefi) for _ in range(dram_spec.channels)]
+        self.done = {}
+
+    def decode(self, addr):
+        """(channel, bank, row): fields LSB first above the burst offset, each modulo its count."""
+        x = addr // self.burst_bytes
+        v = {}
+        for name in reversed(self.mapping):
+            v[name] = x % self.sizes[name]
+            x //= self.sizes[name]
+        return v["ch"], v["bg"] * self.t.banks_per_group + v["ba"], v["ro"]
+
+    # --- the rules --------------------------------------------------------------------------
+    def can_issue(self, c, cmd, b, row, now):
+        t, ch = self.t, self.ch[c]
+        bank = ch.banks[b] if b >= 0 else None
+        if cmd == ACT:
+            ok = bank.open_row < 0
+            ok &= now >= bank.last[ACT] + t.trc
+            ok &= now >= bank.last[PRE] + t.trp
+            ok &= now >= ch.last_prea + t.trp_ab
+            ok &= now >= ch.last_ref + t.trfc
+            for o in ch.banks:
+                if o is not bank:
+                    ok &= now >= o.last[ACT] + (t.trrd_l if o.group == bank.group else t.trrd_s)
+            ok &= sum(1 for a in ch.acts if a > now - t.tfaw) < 4
+            return ok
+        if cmd == PRE:
+            return bank.open_row >= 0 and self._pre_ok(bank, now)
+        if cmd == PREA:
+            return all(self._pre_ok(o, now) for o in ch.banks if o.open_row >= 0)
+        if cmd == REF:
+            ok = all(o.open_row < 0 and now >= o.last[PRE] + t.trp for o in ch.banks)
+            return ok and now >= ch.last_prea + t.trp_ab and now >= ch.last_ref + t.trfc
+        # RD / WR
+        ok = bank.open_row == row
+        ok &= now >= bank.last[ACT] + (t.trcd_rd if cmd == RD else t.trcd_wr)
+        for o in ch.banks:
+            ccd = t.tccd_l if o.group == bank.group else t.tccd_s
+            ok &= now >= o.last[RD] + ccd and now >= o.last[WR] + ccd
+            if cmd == RD:
+                wtr = t.twtr_l if o.group == bank.group else t.twtr_s
+                ok &= now >= o.last[WR] + t.cwl + t.burst_cycles + wtr
+        start = now + (t.cl if cmd == RD else t.cwl)
+        turn = t.trtrs if ch.bus_write != (cmd == WR) else 0
+        ok &= start >= ch.bus_end + turn
+        return ok
+
+    def _pre_ok(self, bank, now):
+        t = self.t
+        return (now >= bank.last[ACT] + t.tras and now >= bank.last[RD] + t.trtp
+                and now >= bank.last[WR] + t.cwl + t.burst_cycles + t.twr)
+
+    def issue(self, c, cmd, b, row, now):
+        t, ch = self.t, self.ch[c]
+        if cmd == PREA:
+            for o in ch.banks:
+                o.open_row = -1
+            ch.last_prea = now
+            return
+        if cmd == REF:
+            ch.last_ref = now
+            ch.refreshes += 1
+            return
+        bank = ch.banks[b]
+        bank.last[cmd] = now
+        if cmd == ACT:
+            bank.open_row = row
+            ch.acts.append(now)
+        elif cmd == PRE:
+            bank.open_row = -1
+        else:
+            ch.bus_end = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles
+            ch.bus_write = cmd == WR
+
+    # --- the controller ---------------------------------------------------------------------
+    def step(self, c, now):
+        """Decide cycle `now` on channel c: issue at most one command."""
+        ch = self.ch[c]
+        if now >= ch.ref_due:
+            if any(o.open_row >= 0 for o in ch.banks):
+                if self.can_issue(c, PREA, -1, -1, now):
+                    self.issue(c, PREA, -1, -1, now)
+            elif self.can_issue(c, REF, -1, -1, now):
+                self.issue(c, REF, -1, -1, now)
+                ch.ref_due += self.t.trefi
+            return
+        vis = [r for r in ch.queue if r.vis <= now]
+        hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
+        for r in vis:
+            if ch.banks[r.bank].open_row == r.row:
+                cmd = WR if r.write else RD
+                if self.can_issue(c, cmd, r.bank, r.row, now):
+                    self._serve(c, r, cmd, now)
+                    return
+        for r in vis:
+            open_row = ch.banks[r.bank].open_row
+            if open_row == r.row:
+                continue
+            if open_row < 0:
+                cmd = ACT
+            elif r.bank not in hit_banks:
+                cmd = PRE
+            else:
+                continue
+            if self.can_issue(c, cmd, r.bank, r.row, now):
+                if not r.kind:
+                    r.kind = "miss" if cmd == ACT else "conflict"
+                self.issue(c, cmd, r.bank, r.row, now)
+                return
+        if self.close_page:
+            for b, o in enumerate(ch.banks):
+                if o.open_row >= 0 and b not in hit_banks and self.can_issue(c, PRE, b, -1, now):
+                    self.issue(c, PRE, b, -1, now)
+                    return
+
+    def _serve(self, c, r, cmd, now):
+        ch = self.ch[c]
+        if not r.kind:
+            r.kind = "hit"
+        ch.kinds[r.kind] += 1
+        self.issue(c, cmd, r.bank, r.row, now)
+        ch.queue.remove(r)
+        t = self.t
+        self.done[r.ident] = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles
+
+    def run(self, arrival_ps, addr, is_write):
+        """Completion ps of each request of a stream sorted by arrival."""
+        reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps + 1)
+                for i, (p, a, w) in enumerate(zip(arrival_ps, addr, is_write))]
+        nxt = 0
+        now = 0
+        self.max_queue = 0
+        while nxt < len(reqs) or any(ch.queue for ch in self.ch):
+            while nxt < len(reqs):
+                i, c, b, row, w, vis = reqs[nxt]
+                if vis > now or len(self.ch[c].queue) >= self.queue_depth:
+                    break
+                self.ch[c].queue.append(Request(i, b, row, w, now))
+                nxt += 1
+            self.max_queue = max([self.max_queue] + [len(ch.queue) for ch in self.ch])
+            for c in range(self.channels):
+                self.step(c, now)
+            now += 1
+        self.cycles = now
+        return [self.done[i] * self.t.tck_ps for i in range(len(reqs))]
