@@ -6,11 +6,12 @@ import dataclasses
 import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        RES_DRAM, RES_NOC, RES_SRAM)
+                                        DRAM_CYCLE, RES_DRAM, RES_NOC, RES_SRAM, RESOURCE_NAMES)
 from simulator.engine.core import run_program
 from simulator.mapping.placement import DRAM, SRAM
 from simulator.mapping.program import LOAD, STORE, MappedNetwork, build_program
-from simulator.resources.memory import resource_tables
+from simulator.resources.dram import channel_stats
+from simulator.resources.memory import memory_tables
 from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
@@ -27,17 +28,17 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     net = network if hasattr(network, "layers") and input is None and batch == network.batch \
         else load_network(getattr(network, "source_path", None) or network, input_size=input, batch=batch)
     mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
-    num, den, lat = resource_tables(spec)
-    if ideal_memory:
-        num[:], den[:], lat[:] = 1, 0, 0        # zero-time transfers (and the program has none)
+    m = memory_tables(spec)     # ideal memory: the program has no transfers, so memory never waits
     p = mapped.program
-    times, acc, xfer_done, res_busy, makespan, events = run_program(
+    times, acc, acc_res, xfer_done, res_busy, res_wait, unit_noc_wait, makespan, events = run_program(
         p.tile_unit, p.tile_compute, p.tile_setup, p.tile_region, p.dep_start, p.dep_lo, p.dep_hi,
-        p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.region_tiles, p.unit_start,
-        p.unit_tiles, num, den, lat, spec.compute.array.prefetch_depth)
+        p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.xfer_addr, p.region_tiles,
+        p.unit_start, p.unit_tiles, m.res_num, m.res_den, m.res_latency, spec.compute.array.prefetch_depth,
+        m.sram_banks, m.sram_interleave, m.noc_policy, m.dram_mode, m.dram_tb, m.dram_st)
     resolved = spec.resolved_dict()
+    memory = _memory_report(spec, m, int(makespan), res_busy, res_wait, unit_noc_wait, acc_res, mapped)
     result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
-                   resolved, __version__)
+                   resolved, __version__, memory, acc_res)
     return dataclasses.replace(result, timeline=_timeline(mapped, times, acc, xfer_done))
 
 
@@ -54,7 +55,46 @@ def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:
                     xfer_done=xfer_done)
 
 
-def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, events, ideal, resolved, version):
+def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res, mapped) -> dict:
+    """Per-resource figures: DRAM channels, SRAM banks, interconnect; stalls by resource."""
+    A = mapped.num_arrays
+    names = [f"array{u}" if u < A else f"vector{u - A}" for u in range(len(unit_noc_wait))]
+    on_arrays = mapped.program.tile_unit < A
+    out = {
+        "stall_by_resource": {n: int(acc_res[on_arrays, r].sum()) for r, n in enumerate(RESOURCE_NAMES)},
+        "sram": {"banks": m.sram_banks, "bank_busy_cycles": int(res_busy[RES_SRAM]),
+                 "bank_utilization": res_busy[RES_SRAM] / (m.sram_banks * makespan) if makespan else 0.0,
+                 "bank_conflict_cycles": int(res_wait[RES_SRAM])},
+        "interconnect": {"busy_cycles": int(res_busy[RES_NOC]),
+                         "utilization": res_busy[RES_NOC] / makespan if makespan else 0.0,
+                         "wait_cycles": int(res_wait[RES_NOC]),
+                         "wait_cycles_by_unit": {n: int(w) for n, w in zip(names, unit_noc_wait)}},
+        "dram": {"model": spec.memory.dram.model},
+    }
+    if m.dram_mode == DRAM_CYCLE:
+        tck_s = m.dram_tb.tck_ps * 1e-12
+        elapsed_s = makespan / spec.clock_hz
+        channels = []
+        for row in channel_stats(m.dram_tb, m.dram_st):
+            n = row["reads"] + row["writes"]
+            accesses = row["row_hits"] + row["row_misses"] + row["row_conflicts"]
+            channels.append({
+                "bytes": row["bytes"], "bandwidth_bytes_per_s": row["bytes"] / elapsed_s if elapsed_s else 0.0,
+                "row_hit_rate": row["row_hits"] / accesses if accesses else 0.0,
+                "row_hits": row["row_hits"], "row_misses": row["row_misses"], "row_conflicts": row["row_conflicts"],
+                "avg_latency_ns": row["latency_avg_ps"] / 1e3, "max_latency_ns": row["latency_max_ps"] / 1e3,
+                "refreshes": row["refreshes"], "refresh_time_ns": row["refresh_cycles"] * tck_s * 1e9,
+                "data_bus_busy_fraction": row["bus_busy_cycles"] * tck_s / elapsed_s if elapsed_s else 0.0,
+                "requests": n})
+        out["dram"]["channels"] = channels
+    else:
+        out["dram"]["server_busy_cycles"] = int(res_busy[RES_DRAM])
+        out["dram"]["queue_wait_cycles"] = int(res_wait[RES_DRAM])
+    return out
+
+
+def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, events, ideal, resolved, version,
+          memory, acc_res):
     p = mapped.program
     A, V = mapped.num_arrays, mapped.num_vector_units
     U = A + V
@@ -89,6 +129,8 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     end_l = np.zeros(L, np.int64)
     np.maximum.at(end_l, layer, times[:, 4])
     acc_l = {c: np.bincount(layer, weights=acc[:, col], minlength=L).astype(np.int64) for c, col in _ACC.items()}
+    res_l = {n: np.bincount(layer, weights=acc_res[:, r], minlength=L).astype(np.int64)
+             for r, n in enumerate(RESOURCE_NAMES)}
     dram_per_cycle = spec.dram_peak_bytes_per_s / spec.clock_hz
     layers = []
     for i, (name, op) in enumerate(zip(mapped.layer_names, mapped.layer_ops)):
@@ -99,6 +141,7 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
             name=name, op=op, unit_kind=("array" if macs else "vector") if has else "none", macs=macs,
             cycles=span, start_cycle=int(start_l[i]) if has else 0, end_cycle=int(end_l[i]) if has else 0,
             busy_cycles=int(busy_l[i]), stall_cycles={c: int(v[i]) for c, v in acc_l.items()},
+            stall_by_resource={n: int(v[i]) for n, v in res_l.items()},
             dram_read_bytes=int(dram_r[i]), dram_write_bytes=int(dram_w[i]), sram_read_bytes=int(sram_r[i]),
             sram_write_bytes=int(sram_w[i]), tiles=int(ntiles[i]),
             mac_utilization=macs / (spec.total_macs * span) if span else 0.0,
@@ -111,6 +154,5 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
         peak_tops=spec.peak_tops, busy_cycles=int(busy_u[:A].sum()), stall_cycles=stall, per_array=tuple(per_unit),
         layers=tuple(layers), dram_read_bytes=int(dram_r.sum()), dram_write_bytes=int(dram_w.sum()),
         dram_peak_bytes_per_s=spec.dram_peak_bytes_per_s, sram_peak_bytes=mapped.placement.sram_peak_bytes,
-        resource_busy_cycles={"dram": int(res_busy[RES_DRAM]), "sram": int(res_busy[RES_SRAM]),
-                              "interconnect": int(res_busy[RES_NOC])},
+        memory=memory,
         events=events, resolved_spec=resolved, spec_hash=spec_hash(resolved), version=version)

@@ -55,6 +55,7 @@ class LayerResult:
     end_cycle: int
     busy_cycles: int             # compute cycles summed over the units that ran it
     stall_cycles: dict           # cause -> unit-cycles charged to this layer's tiles
+    stall_by_resource: dict      # operand stalls by the resource that held the data back
     dram_read_bytes: int
     dram_write_bytes: int
     sram_read_bytes: int
@@ -88,7 +89,7 @@ class Result:
     dram_write_bytes: int
     dram_peak_bytes_per_s: float
     sram_peak_bytes: int
-    resource_busy_cycles: dict
+    memory: dict                         # per-resource figures (DRAM channels, SRAM banks, interconnect)
     events: int
     resolved_spec: dict = field(repr=False)
     timeline: Timeline | None = field(default=None, repr=False, compare=False)
@@ -132,7 +133,7 @@ class Result:
             "per_unit": list(self.per_array),
             "dram_read_bytes": self.dram_read_bytes, "dram_write_bytes": self.dram_write_bytes,
             "dram_bandwidth_utilization": self.dram_bandwidth_utilization,
-            "sram_peak_bytes": self.sram_peak_bytes, "resource_busy_cycles": dict(self.resource_busy_cycles),
+            "sram_peak_bytes": self.sram_peak_bytes, "stall_by_resource": dict(self.memory["stall_by_resource"]), "memory": self.memory,
             "events": self.events,
             "layers": [layer.to_dict() for layer in self.layers],
             "spec": self.resolved_spec, "spec_hash": self.spec_hash, "version": self.version,

@@ -186,7 +186,7 @@ BAD_ARCHS = {
     "missing": (lambda r: r["memory"]["sram"].pop("banks"), ["memory.sram.banks", "required key"]),
     "zero": (lambda r: r["memory"]["sram"].update(size="0 KiB"), ["memory.sram.size", "greater than 0"]),
     "negative": (lambda r: r["memory"]["sram"].update(size="-1 MiB"), ["memory.sram.size", "greater than 0"]),
-    "dataflow": (lambda r: r["compute"]["array"].update(dataflow="row_stationary"),
+    "dataflow": (lambda r: r["compute"]["array"].update(dataflow="diagonal_stationary"),
                  ["compute.array.dataflow", "weight_stationary, output_stationary, input_stationary"]),
     "standard": (lambda r: r["memory"]["dram"].update(standard="DDR7"),
                  ["memory.dram.standard", "LPDDR4, LPDDR4X, DDR4, GDDR6, HBM2"]),

@@ -1,17 +1,28 @@
 """Integer codes shared by the engine and the Python that builds its arrays (read-only)."""
 
-# event kinds, in the order ties at one time are *not* broken by (ties go by sequence number)
+# event kinds (simultaneous events run in the order they were pushed: sequence numbers)
 EV_WAKE = 0          # a unit re-checks whether it can issue loads or start computing
 EV_STAGE1 = 1        # a chunk of a transfer enters the first resource on its path
 EV_STAGE2 = 2        # a chunk enters the second resource
 EV_XFER_DONE = 3     # the last byte of a transfer has landed
 EV_COMPUTE_DONE = 4  # a tile's compute has ended
+EV_NOC_DONE = 5      # the interconnect finished a chunk; the arbiter picks the next
+EV_DRAM = 6          # the cycle-level DRAM has a command or a completion due
 
-# resources (servers); DRAM and SRAM equal the mapping's memory ids
+# resources; DRAM and SRAM equal the mapping's memory ids
 RES_DRAM = 0
 RES_SRAM = 1
 RES_NOC = 2
 NUM_RESOURCES = 3
+RESOURCE_NAMES = ("dram", "sram", "interconnect")
+
+# interconnect arbitration (registry: resources/memory.py ARBITRATION_CODES)
+ARB_ROUND_ROBIN = 0
+ARB_FIXED_PRIORITY = 1
+
+# DRAM models
+DRAM_BANDWIDTH = 0   # a bandwidth-and-latency server at the channels' aggregate peak
+DRAM_CYCLE = 1       # engine/dram.py: banks, rows, FR-FCFS, refresh; every burst simulated
 
 # transfer kinds and directions (equal to mapping.program's)
 KIND_WEIGHTS = 0

@@ -3,24 +3,35 @@
 Semantics (docs/architecture.md has the long form):
 - A unit runs its tiles in order. Tile i's loads issue when fewer than `depth` of the unit's
   tiles are issued and not yet computed, and every region it reads is done.
-- A transfer moves in chunks along two resources: memory then interconnect for a load,
-  interconnect then memory for a store. Each resource serves chunks first come, first served, at
-  its rate (ceil(bytes * den / num) cycles), and a chunk reaches the next stage `latency` cycles
-  after it leaves one. A transfer's next chunk joins the queue when its previous chunk leaves,
-  so concurrent transfers interleave chunk by chunk.
+- A transfer moves in chunks of CHUNK_BYTES along two resources: memory then interconnect for a
+  load, interconnect then memory for a store. A chunk reaches its second resource `latency`
+  cycles after it leaves the first; a transfer's next chunk enters the first resource when the
+  previous one leaves it (for the cycle-level DRAM: when its last burst has entered a
+  controller queue), so concurrent transfers interleave chunk by chunk.
+- Resources: the interconnect serves one chunk at a time at its width; chunks waiting for it
+  queue per unit and the arbiter picks the next unit round-robin (or lowest unit first, fixed
+  priority). The SRAM has banks: a chunk's bytes go to banks by address interleave and each
+  bank serves its share first come first served at its width; the chunk leaves when its last
+  bank is done. The DRAM is either a bandwidth-and-latency server (first come first served) or
+  the cycle-level model of engine/dram.py, to which each chunk is offered burst by burst, in
+  order, whenever its channel's queue has room.
 - Compute starts when the unit is free, every load has landed and fewer than `depth` of the
   unit's write-backs are pending, plus the tile's setup cycles; stores issue when it ends.
 - A tile is done when its stores land; a region is done when all its tiles are.
 Accounting: the gap before a tile's compute is charged to the dependency up to the time its
-regions were done, then to whichever of weights, inputs and the output slot became ready last.
+regions were done, then to whichever of weights, inputs and the output slot became ready last;
+an operand stall is also charged to the resource where its last-arriving transfer spent the
+most time (DRAM, SRAM or interconnect).
 """
 import numpy as np
 from numba import njit
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        CHUNK_BYTES, EV_COMPUTE_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE,
-                                        EV_XFER_DONE, KIND_WEIGHTS, KIND_OUTPUTS, LOAD, NUM_ACC,
-                                        NUM_RESOURCES, RES_NOC)
+                                        ARB_FIXED_PRIORITY, CHUNK_BYTES, DRAM_CYCLE, EV_COMPUTE_DONE,
+                                        EV_DRAM, EV_NOC_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE, EV_XFER_DONE,
+                                        KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC,
+                                        RES_SRAM)
+from simulator.engine.dram import NEVER, next_event_cycle, offer, step_collect
 from simulator.engine.events import heap_new, heap_pop, heap_push
 
 
@@ -30,12 +41,38 @@ def _duration(nbytes, num, den):
 
 
 @njit(cache=True)
-def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi,
-                xfer_start, xfer_kind, xfer_dir, xfer_mem, xfer_bytes, region_tiles, unit_start, unit_tiles,
-                res_num, res_den, res_latency, depth):
-    """Simulate a tile program. Returns (times[T, 6], acc[T, NUM_ACC], xfer_done[X], res_busy[R], makespan, events).
+def _push(heap, size, seq, time, kind, ident):
+    heap = heap_push(heap, size, time, seq, kind, ident)
+    return heap, size + 1, seq + 1
 
+
+@njit(cache=True)
+def _leave(heap, size, seq, x, stage, leave_t, res, rem1, chunks_left, res_latency):
+    """A chunk of transfer x left resource `res` (its `stage`) at leave_t: send it on."""
+    if stage == 1:
+        heap, size, seq = _push(heap, size, seq, leave_t + res_latency[res], EV_STAGE2, x)
+        if rem1[x] > 0 and res != RES_DRAM:
+            heap, size, seq = _push(heap, size, seq, leave_t, EV_STAGE1, x)
+    else:
+        chunks_left[x] -= 1
+        if chunks_left[x] == 0:
+            heap, size, seq = _push(heap, size, seq, leave_t + res_latency[res], EV_XFER_DONE, x)
+    return heap, size, seq
+
+
+@njit(cache=True)
+def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi,
+                xfer_start, xfer_kind, xfer_dir, xfer_mem, xfer_bytes, xfer_addr, region_tiles, unit_start,
+                unit_tiles, res_num, res_den, res_latency, depth,
+                sram_banks, sram_interleave, noc_policy, dram_mode, dram_tb, dram_st):
+    """Simulate a tile program.
+
+    Returns (times[T, 6], acc[T, NUM_ACC], acc_res[T, NUM_RESOURCES], xfer_done[X],
+    res_busy[R], res_wait[R], unit_noc_wait[U], makespan, events).
     times columns: issue, dependency ready, start (after setup), end, done, out-slot ready.
+    res_busy: DRAM server cycles (bandwidth model) or data-bus-busy DRAM cycles are in the DRAM
+    state; SRAM bank-cycles; interconnect cycles. res_wait: cycles chunks queued at each resource.
+    SRAM: res_num/res_den[RES_SRAM] is the rate of ONE bank.
     """
     T = tile_unit.shape[0]
     X = xfer_bytes.shape[0]
@@ -45,21 +82,27 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     times = np.zeros((T, 6), dtype=np.int64)
     w_ready = np.zeros(T, dtype=np.int64)
     i_ready = np.zeros(T, dtype=np.int64)
+    w_last = np.full(T, -1, dtype=np.int64)       # last-arriving weights transfer
+    i_last = np.full(T, -1, dtype=np.int64)
     loads_left = np.zeros(T, dtype=np.int64)
     stores_left = np.zeros(T, dtype=np.int64)
     rem1 = xfer_bytes.copy()
     rem2 = xfer_bytes.copy()
+    chunks_left = (xfer_bytes + CHUNK_BYTES - 1) // CHUNK_BYTES
     xfer_done = np.full(X, -1, dtype=np.int64)
     xfer_tile = np.zeros(X, dtype=np.int64)
+    x_res_time = np.zeros((X, NUM_RESOURCES), dtype=np.int64)
+    total_chunks = 0
     for i in range(T):
         for x in range(xfer_start[i], xfer_start[i + 1]):
             xfer_tile[x] = i
+            total_chunks += chunks_left[x]
     region_left = region_tiles.astype(np.int64).copy()
     region_done = np.zeros(G, dtype=np.int64)
 
     u_issue = unit_start[:-1].copy()        # position of the next tile to issue
     u_start = unit_start[:-1].copy()        # position of the next tile to start computing
-    u_computed = np.zeros(U, dtype=np.int64)  # tiles whose compute has ended
+    u_computed = np.zeros(U, dtype=np.int64)
     u_busy = np.zeros(U, dtype=np.bool_)
     u_wb = np.zeros(U, dtype=np.int64)      # write-backs pending
     u_wake = np.zeros(U, dtype=np.bool_)
@@ -69,14 +112,60 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
 
     res_free = np.zeros(NUM_RESOURCES, dtype=np.int64)
     res_busy = np.zeros(NUM_RESOURCES, dtype=np.int64)
+    res_wait = np.zeros(NUM_RESOURCES, dtype=np.int64)
+
+    # SRAM banks
+    bank_free = np.zeros(max(sram_banks, 1), dtype=np.int64)
+    bank_bytes = np.zeros(max(sram_banks, 1), dtype=np.int64)
+
+    # interconnect: chunk records queued per unit (singly linked FIFOs), served one at a time
+    cap = total_chunks + 1
+    rec_x = np.zeros(cap, dtype=np.int64)
+    rec_stage = np.zeros(cap, dtype=np.int64)
+    rec_bytes = np.zeros(cap, dtype=np.int64)
+    rec_arrive = np.zeros(cap, dtype=np.int64)
+    rec_next = np.full(cap, -1, dtype=np.int64)
+    free_head = 0
+    for r in range(cap - 1):
+        rec_next[r] = r + 1
+    rec_next[cap - 1] = -1
+    q_head = np.full(U, -1, dtype=np.int64)
+    q_tail = np.full(U, -1, dtype=np.int64)
+    q_count = 0
+    noc_busy = False
+    rr_last = U - 1
+    unit_noc_wait = np.zeros(U, dtype=np.int64)
+
+    # cycle-level DRAM: one job per chunk; jobs offer their bursts in FIFO order
+    job_x = np.zeros(cap, dtype=np.int64)
+    job_stage = np.zeros(cap, dtype=np.int64)
+    job_addr = np.zeros(cap, dtype=np.int64)
+    job_n = np.zeros(cap, dtype=np.int64)
+    job_next = np.zeros(cap, dtype=np.int64)
+    job_out = np.zeros(cap, dtype=np.int64)
+    job_fin = np.zeros(cap, dtype=np.int64)
+    job_arrive = np.zeros(cap, dtype=np.int64)
+    job_free_next = np.zeros(cap, dtype=np.int64)
+    for r in range(cap - 1):
+        job_free_next[r] = r + 1
+    job_free_next[cap - 1] = -1
+    job_free = 0
+    fifo = np.zeros(cap, dtype=np.int64)          # ring of job slots waiting to offer bursts
+    fifo_h = 0
+    fifo_n = 0
+    dram_sched = -1                               # time of the earliest pending EV_DRAM
+    c_num = dram_tb.core_per_dram_num             # core cycles per DRAM cycle = c_num / c_den
+    c_den = dram_tb.core_per_dram_den
+    burst_bytes = dram_tb.burst_bytes
+    tck_ps = dram_tb.tck_ps
+    done_ids = np.zeros(dram_tb.channels * dram_tb.inflight_cap, dtype=np.int64)
+    done_cycles = np.zeros(dram_tb.channels * dram_tb.inflight_cap, dtype=np.int64)
 
     heap = heap_new(4 * U + 2 * X + 64)
     size = 0
     seq = 0
     for u in range(U):
-        heap = heap_push(heap, size, 0, seq, EV_WAKE, u)
-        size += 1
-        seq += 1
+        heap, size, seq = _push(heap, size, seq, 0, EV_WAKE, u)
         u_wake[u] = True
     events = 0
     now = 0
@@ -91,31 +180,159 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
         if kind == EV_STAGE1 or kind == EV_STAGE2:
             x = ident
             load = xfer_dir[x] == LOAD
-            if kind == EV_STAGE1:
+            stage = 1 if kind == EV_STAGE1 else 2
+            if stage == 1:
                 res = xfer_mem[x] if load else RES_NOC
                 c = min(CHUNK_BYTES, rem1[x])
+                offset = xfer_bytes[x] - rem1[x]
                 rem1[x] -= c
             else:
                 res = RES_NOC if load else xfer_mem[x]
                 c = min(CHUNK_BYTES, rem2[x])
+                offset = xfer_bytes[x] - rem2[x]
                 rem2[x] -= c
-            begin = max(now, res_free[res])
-            d = _duration(c, res_num[res], res_den[res])
-            end = begin + d
-            res_free[res] = end
-            res_busy[res] += d
-            if kind == EV_STAGE1:
-                heap = heap_push(heap, size, end + res_latency[res], seq, EV_STAGE2, x)
-                size += 1
-                seq += 1
-                if rem1[x] > 0:
-                    heap = heap_push(heap, size, end, seq, EV_STAGE1, x)
-                    size += 1
-                    seq += 1
-            elif rem2[x] == 0:
-                heap = heap_push(heap, size, end + res_latency[res], seq, EV_XFER_DONE, x)
-                size += 1
-                seq += 1
+            if res == RES_NOC:
+                r = free_head
+                free_head = rec_next[r]
+                rec_x[r] = x
+                rec_stage[r] = stage
+                rec_bytes[r] = c
+                rec_arrive[r] = now
+                rec_next[r] = -1
+                u = tile_unit[xfer_tile[x]]
+                if q_tail[u] < 0:
+                    q_head[u] = r
+                else:
+                    rec_next[q_tail[u]] = r
+                q_tail[u] = r
+                q_count += 1
+                if not noc_busy:
+                    heap, size, seq = _push(heap, size, seq, now, EV_NOC_DONE, -1)
+                    noc_busy = True          # the arbiter runs at this time
+            elif res == RES_SRAM:
+                addr = xfer_addr[x] + offset
+                nb = sram_banks
+                for b in range(nb):
+                    bank_bytes[b] = 0
+                a = addr
+                end_a = addr + c
+                while a < end_a:
+                    g_end = min(end_a, (a // sram_interleave + 1) * sram_interleave)
+                    bank_bytes[(a // sram_interleave) % nb] += g_end - a
+                    a = g_end
+                leave = now
+                longest = 0
+                for b in range(nb):
+                    if bank_bytes[b] > 0:
+                        d = _duration(bank_bytes[b], res_num[RES_SRAM], res_den[RES_SRAM])
+                        begin = max(now, bank_free[b])
+                        bank_free[b] = begin + d
+                        res_busy[RES_SRAM] += d
+                        leave = max(leave, begin + d)
+                        longest = max(longest, d)
+                res_wait[RES_SRAM] += leave - now - longest
+                x_res_time[x, RES_SRAM] += leave - now
+                heap, size, seq = _leave(heap, size, seq, x, stage, leave, RES_SRAM, rem1, chunks_left, res_latency)
+            elif dram_mode != DRAM_CYCLE:
+                begin = max(now, res_free[RES_DRAM])
+                d = _duration(c, res_num[RES_DRAM], res_den[RES_DRAM])
+                res_free[RES_DRAM] = begin + d
+                res_busy[RES_DRAM] += d
+                res_wait[RES_DRAM] += begin - now
+                x_res_time[x, RES_DRAM] += begin + d - now
+                heap, size, seq = _leave(heap, size, seq, x, stage, begin + d, RES_DRAM, rem1, chunks_left,
+                                         res_latency)
+                if stage == 1 and rem1[x] > 0:
+                    heap, size, seq = _push(heap, size, seq, begin + d, EV_STAGE1, x)
+            else:
+                j = job_free
+                job_free = job_free_next[j]
+                job_x[j] = x
+                job_stage[j] = stage
+                job_addr[j] = xfer_addr[x] + offset
+                job_n[j] = (c + dram_tb.burst_bytes - 1) // dram_tb.burst_bytes
+                job_next[j] = 0
+                job_out[j] = 0
+                job_fin[j] = 0
+                job_arrive[j] = now
+                fifo[(fifo_h + fifo_n) % cap] = j
+                fifo_n += 1
+                heap, size, seq = _push(heap, size, seq, now, EV_DRAM, -1)
+            continue
+
+        if kind == EV_NOC_DONE:
+            if ident >= 0:                   # a chunk finished: send it on, free its record
+                r = ident
+                x = rec_x[r]
+                heap, size, seq = _leave(heap, size, seq, x, rec_stage[r], now, RES_NOC, rem1, chunks_left,
+                                         res_latency)
+                rec_next[r] = free_head
+                free_head = r
+            noc_busy = False
+            if q_count > 0:                  # arbitrate: next unit with a waiting chunk
+                pick = -1
+                for k in range(U):
+                    v = k if noc_policy == ARB_FIXED_PRIORITY else (rr_last + 1 + k) % U
+                    if q_head[v] >= 0:
+                        pick = v
+                        break
+                rr_last = pick
+                r = q_head[pick]
+                q_head[pick] = rec_next[r]
+                if q_head[pick] < 0:
+                    q_tail[pick] = -1
+                q_count -= 1
+                d = _duration(rec_bytes[r], res_num[RES_NOC], res_den[RES_NOC])
+                res_busy[RES_NOC] += d
+                res_wait[RES_NOC] += now - rec_arrive[r]
+                unit_noc_wait[pick] += now - rec_arrive[r]
+                x_res_time[rec_x[r], RES_NOC] += now + d - rec_arrive[r]
+                noc_busy = True
+                heap, size, seq = _push(heap, size, seq, now + d, EV_NOC_DONE, r)
+            continue
+
+        if kind == EV_DRAM:
+            if dram_sched == now:
+                dram_sched = -1
+            d_now = (now * c_den) // c_num    # last DRAM edge at or before this core cycle
+            n_done = step_collect(dram_tb, dram_st, d_now, done_ids, done_cycles)
+            for k in range(n_done):
+                j = done_ids[k]
+                job_out[j] -= 1
+                job_fin[j] = max(job_fin[j], done_cycles[k])
+                if job_out[j] == 0 and job_next[j] == job_n[j]:
+                    t_fin = max(now, (job_fin[j] * c_num + c_den - 1) // c_den)
+                    x = job_x[j]
+                    x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
+                    heap, size, seq = _leave(heap, size, seq, x, job_stage[j], t_fin, RES_DRAM, rem1,
+                                             chunks_left, res_latency)
+                    job_free_next[j] = job_free
+                    job_free = j
+            # offer bursts in FIFO order while their channel's queue has room
+            while fifo_n > 0:
+                j = fifo[fifo_h]
+                blocked = False
+                while job_next[j] < job_n[j]:
+                    if not offer(dram_tb, dram_st, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes,
+                                 xfer_dir[job_x[j]] != LOAD, d_now * tck_ps):
+                        blocked = True
+                        break
+                    job_next[j] += 1
+                    job_out[j] += 1
+                if blocked:
+                    break
+                fifo_h = (fifo_h + 1) % cap
+                fifo_n -= 1
+                x = job_x[j]
+                if job_stage[j] == 1 and rem1[x] > 0:
+                    heap, size, seq = _push(heap, size, seq, now, EV_STAGE1, x)
+            # wake up for the next command or completion
+            best = next_event_cycle(dram_tb, dram_st)
+            if best < NEVER:
+                t_next = max(now + 1, (best * c_num + c_den - 1) // c_den)
+                if dram_sched < 0 or t_next < dram_sched:
+                    dram_sched = t_next
+                    heap, size, seq = _push(heap, size, seq, t_next, EV_DRAM, -1)
             continue
 
         wake_unit = -1
@@ -127,9 +344,13 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
             xfer_done[x] = now
             if xfer_dir[x] == LOAD:
                 if xfer_kind[x] == KIND_WEIGHTS:
-                    w_ready[i] = max(w_ready[i], now)
+                    if now >= w_ready[i]:
+                        w_ready[i] = now
+                        w_last[i] = x
                 else:
-                    i_ready[i] = max(i_ready[i], now)
+                    if now >= i_ready[i]:
+                        i_ready[i] = now
+                        i_last[i] = x
                 loads_left[i] -= 1
                 if loads_left[i] == 0:
                     wake_unit = u
@@ -150,9 +371,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
             for x in range(xfer_start[i], xfer_start[i + 1]):
                 if xfer_dir[x] != LOAD:
                     n_st += 1
-                    heap = heap_push(heap, size, now, seq, EV_STAGE1, x)
-                    size += 1
-                    seq += 1
+                    heap, size, seq = _push(heap, size, seq, now, EV_STAGE1, x)
             stores_left[i] = n_st
             if n_st > 0:
                 u_wb[u] += 1
@@ -186,9 +405,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 for x in range(xfer_start[i], xfer_start[i + 1]):
                     if xfer_dir[x] == LOAD:
                         n_ld += 1
-                        heap = heap_push(heap, size, now, seq, EV_STAGE1, x)
-                        size += 1
-                        seq += 1
+                        heap, size, seq = _push(heap, size, seq, now, EV_STAGE1, x)
                 loads_left[i] = n_ld
                 u_issue[u] += 1
             # start computing the next tile if its loads have landed and an output slot is free
@@ -205,9 +422,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                         times[i, 3] = start + tile_compute[i]
                         u_busy[u] = True
                         u_start[u] += 1
-                        heap = heap_push(heap, size, times[i, 3], seq, EV_COMPUTE_DONE, i)
-                        size += 1
-                        seq += 1
+                        heap, size, seq = _push(heap, size, seq, times[i, 3], EV_COMPUTE_DONE, i)
 
         if done_tile >= 0:
             times[done_tile, 4] = now
@@ -220,27 +435,25 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                         u_dep_wait[v] = False
                         if not u_wake[v]:
                             u_wake[v] = True
-                            heap = heap_push(heap, size, now, seq, EV_WAKE, v)
-                            size += 1
-                            seq += 1
+                            heap, size, seq = _push(heap, size, seq, now, EV_WAKE, v)
         if wake_unit >= 0 and not u_wake[wake_unit]:
             u_wake[wake_unit] = True
-            heap = heap_push(heap, size, now, seq, EV_WAKE, wake_unit)
-            size += 1
-            seq += 1
+            heap, size, seq = _push(heap, size, seq, now, EV_WAKE, wake_unit)
 
     makespan = 0
     for i in range(T):
         makespan = max(makespan, times[i, 4])
-    acc = _account(times, w_ready, i_ready, tile_setup, unit_start, unit_tiles)
-    return times, acc, xfer_done, res_busy, makespan, events
+    acc, acc_res = _account(times, w_ready, i_ready, w_last, i_last, x_res_time, tile_setup, unit_start,
+                            unit_tiles)
+    return times, acc, acc_res, xfer_done, res_busy, res_wait, unit_noc_wait, makespan, events
 
 
 @njit(cache=True)
-def _account(times, w_ready, i_ready, tile_setup, unit_start, unit_tiles):
+def _account(times, w_ready, i_ready, w_last, i_last, x_res_time, tile_setup, unit_start, unit_tiles):
     """Charge every gap before a tile's compute to exactly one cause (see module docstring)."""
     T = times.shape[0]
     acc = np.zeros((T, NUM_ACC), dtype=np.int64)
+    acc_res = np.zeros((T, NUM_RESOURCES), dtype=np.int64)
     U = unit_start.shape[0] - 1
     for u in range(U):
         prev_end = 0
@@ -254,11 +467,20 @@ def _account(times, w_ready, i_ready, tile_setup, unit_start, unit_tiles):
             rest_from = max(prev_end, dep)
             if s0 > rest_from:
                 w, inp, out = w_ready[i], i_ready[i], times[i, 5]
+                x = -1
                 if out >= w and out >= inp and out > rest_from:
                     acc[i, ACC_OUTPUTS] = s0 - rest_from
                 elif w > inp:
                     acc[i, ACC_WEIGHTS] = s0 - rest_from
+                    x = w_last[i]
                 else:
                     acc[i, ACC_INPUTS] = s0 - rest_from
+                    x = i_last[i]
+                if x >= 0:
+                    best = 0
+                    for r in range(1, NUM_RESOURCES):
+                        if x_res_time[x, r] > x_res_time[x, best]:
+                            best = r
+                    acc_res[i, best] += s0 - rest_from
             prev_end = times[i, 3]
-    return acc
+    return acc, acc_res

@@ -128,7 +128,7 @@ class DramState(NamedTuple):
     scratch: np.ndarray    # int64[C, max(NB, Q) * 2] working space
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decode(tb, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
     x = addr // tb.burst_bytes
@@ -162,7 +162,7 @@ def decode_all(tb, addr):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def earliest_time(tb, st, ch, cmd, bank):
     """Earliest cycle the timing rules allow `cmd` on `bank` (bank ignored for PREA/REF)."""
     nb = tb.bank_groups * tb.banks_per_group
@@ -203,6 +203,8 @@ def issue(tb, st, ch, cmd, bank, row, t):
     nb = tb.bank_groups * tb.banks_per_group
     bpg = tb.banks_per_group
     rank = cmd == CMD_PREA or cmd == CMD_REF
+    earliest = st.earliest[ch]            # hoisted: NamedTuple access in a loop is costly
+    cons = tb.cons
     for b2 in range(nb):
         if rank or b2 == bank:
             scope = SCOPE_BANK
@@ -211,9 +213,9 @@ def issue(tb, st, ch, cmd, bank, row, t):
         else:
             scope = SCOPE_OTHER
         for n in range(NUM_CMDS):
-            v = t + tb.cons[cmd, n, scope]
-            if v > st.earliest[ch, b2, n]:
-                st.earliest[ch, b2, n] = v
+            v = t + cons[cmd, n, scope]
+            if v > earliest[b2, n]:
+                earliest[b2, n] = v
     s = st.stats
     if cmd == CMD_ACT:
         st.open_row[ch, bank] = row
@@ -247,52 +249,67 @@ def _next_decision(tb, st, ch, t0):
     due and requests becoming visible. At those moments the search restarts, so the result equals
     checking every cycle.
     """
+    # Arrays are taken out of the NamedTuples once: attribute access inside the loops costs a
+    # reference-count round trip each time, which dominated the run time.
     nb = tb.bank_groups * tb.banks_per_group
     qd = tb.queue_depth
+    q_vis = st.q_vis[ch]
+    q_bank = st.q_bank[ch]
+    q_row = st.q_row[ch]
+    q_write = st.q_write[ch]
+    open_row = st.open_row[ch]
+    earliest = st.earliest[ch]
     hit = st.scratch[ch, :nb]              # bank -> a visible request hits its open row
     cand = st.scratch[ch, nb:nb + qd]      # request -> earliest legal cycle of its next command
+    faw_n = st.faw_n[ch]
+    faw_t = st.faw[ch, faw_n % 4] + tb.tfaw if faw_n >= 4 else 0
+    ref_due = st.ref_due[ch]
+    policy = tb.policy
     tnow = t0
     while True:
-        if tnow >= st.ref_due[ch]:
+        if tnow >= ref_due:
             any_open = False
             for b in range(nb):
-                if st.open_row[ch, b] >= 0:
+                if open_row[b] >= 0:
                     any_open = True
             cmd = CMD_PREA if any_open else CMD_REF
             return max(tnow, earliest_time(tb, st, ch, cmd, 0)), cmd, -1, -1
-        change = st.ref_due[ch]
+        change = ref_due
         n = st.q_n[ch]
         for b in range(nb):
             hit[b] = 0
         for i in range(n):
-            v = st.q_vis[ch, i]
+            v = q_vis[i]
             if v > tnow:
                 change = min(change, v)
-            elif st.open_row[ch, st.q_bank[ch, i]] == st.q_row[ch, i]:
-                hit[st.q_bank[ch, i]] = 1
+            elif open_row[q_bank[i]] == q_row[i]:
+                hit[q_bank[i]] = 1
         tmin = NEVER
         for i in range(n):
             cand[i] = NEVER
-            if st.q_vis[ch, i] > tnow:
+            if q_vis[i] > tnow:
                 continue
-            b = st.q_bank[ch, i]
-            r = st.open_row[ch, b]
-            if r == st.q_row[ch, i]:
-                cmd = CMD_WR if st.q_write[ch, i] else CMD_RD
+            b = q_bank[i]
+            r = open_row[b]
+            if r == q_row[i]:
+                cmd = CMD_WR if q_write[i] else CMD_RD
             elif r < 0:
                 cmd = CMD_ACT
             elif hit[b] == 0:
                 cmd = CMD_PRE
             else:
                 continue
-            cand[i] = max(tnow, earliest_time(tb, st, ch, cmd, b))
+            e = earliest[b, cmd]
+            if cmd == CMD_ACT and faw_t > e:
+                e = faw_t
+            cand[i] = max(tnow, e)
             tmin = min(tmin, cand[i])
         close_t = NEVER
         close_b = -1
-        if tb.policy == POLICY_CLOSE:
+        if policy == POLICY_CLOSE:
             for b in range(nb):
-                if st.open_row[ch, b] >= 0 and hit[b] == 0:
-                    t = max(tnow, st.earliest[ch, b, CMD_PRE])
+                if open_row[b] >= 0 and hit[b] == 0:
+                    t = max(tnow, earliest[b, CMD_PRE])
                     if t < close_t:
                         close_t = t
                         close_b = b
@@ -302,12 +319,12 @@ def _next_decision(tb, st, ch, t0):
             continue
         # priority at tmin: oldest legal row hit, then oldest legal request, then close-page PRE
         for i in range(n):
-            if cand[i] == tmin and st.open_row[ch, st.q_bank[ch, i]] == st.q_row[ch, i]:
-                return tmin, CMD_WR if st.q_write[ch, i] else CMD_RD, st.q_bank[ch, i], i
+            if cand[i] == tmin and open_row[q_bank[i]] == q_row[i]:
+                return tmin, CMD_WR if q_write[i] else CMD_RD, q_bank[i], i
         for i in range(n):
             if cand[i] == tmin:
-                b = st.q_bank[ch, i]
-                return tmin, CMD_ACT if st.open_row[ch, b] < 0 else CMD_PRE, b, i
+                b = q_bank[i]
+                return tmin, CMD_ACT if open_row[b] < 0 else CMD_PRE, b, i
         return close_t, CMD_PRE, close_b, -1
 
 
@@ -343,14 +360,16 @@ def _issue_decision(tb, st, ch, t, cmd, bank, qi):
     st.f_done[ch, k] = done
     st.f_n[ch] = k + 1
     n = st.q_n[ch]
+    q_id, q_bank, q_row, q_write = st.q_id[ch], st.q_bank[ch], st.q_row[ch], st.q_write[ch]
+    q_vis, q_arr_ps, q_class = st.q_vis[ch], st.q_arr_ps[ch], st.q_class[ch]
     for j in range(qi, n - 1):
-        st.q_id[ch, j] = st.q_id[ch, j + 1]
-        st.q_bank[ch, j] = st.q_bank[ch, j + 1]
-        st.q_row[ch, j] = st.q_row[ch, j + 1]
-        st.q_write[ch, j] = st.q_write[ch, j + 1]
-        st.q_vis[ch, j] = st.q_vis[ch, j + 1]
-        st.q_arr_ps[ch, j] = st.q_arr_ps[ch, j + 1]
-        st.q_class[ch, j] = st.q_class[ch, j + 1]
+        q_id[j] = q_id[j + 1]
+        q_bank[j] = q_bank[j + 1]
+        q_row[j] = q_row[j + 1]
+        q_write[j] = q_write[j + 1]
+        q_vis[j] = q_vis[j + 1]
+        q_arr_ps[j] = q_arr_ps[j + 1]
+        q_class[j] = q_class[j + 1]
     st.q_n[ch] = n - 1
 
 
@@ -492,3 +511,50 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
         _drain(st, done)
     _drain(st, done)
     return done
+
+
+@njit(cache=True)
+def next_event_cycle(tb, st):
+    """DRAM cycle of the next command or data completion on any channel; NEVER if idle."""
+    best = NEVER
+    for ch in range(tb.channels):
+        f_done = st.f_done[ch]
+        for k in range(st.f_n[ch]):
+            best = min(best, f_done[k])
+        if st.q_n[ch] > 0:
+            best = min(best, _next_decision(tb, st, ch, st.cur[ch])[0])
+    return best
+
+
+@njit(cache=True)
+def step_collect(tb, st, d_now, out_ids, out_cycles):
+    """Decide every cycle <= d_now, then move requests whose data finished by d_now out of flight.
+
+    Writes (request id, finish cycle) pairs to out_ids/out_cycles (sized channels x inflight_cap)
+    and returns how many.
+    """
+    run_until(tb, st, d_now + 1)
+    k_out = 0
+    for ch in range(tb.channels):
+        f_id = st.f_id[ch]
+        f_done = st.f_done[ch]
+        n = st.f_n[ch]
+        keep = 0
+        for k in range(n):
+            if f_done[k] <= d_now:
+                out_ids[k_out] = f_id[k]
+                out_cycles[k_out] = f_done[k]
+                k_out += 1
+            else:
+                f_id[keep] = f_id[k]
+                f_done[keep] = f_done[k]
+                keep += 1
+        st.f_n[ch] = keep
+    return k_out
+
+
+@njit(cache=True)
+def offer(tb, st, vis, req_id, addr, is_write, arr_ps):
+    """dram_enqueue with the visible cycle given (the caller has decided every earlier cycle)."""
+    ch, bank, row = decode(tb, addr)
+    return enqueue_at(tb, st, vis, req_id, ch, bank, row, is_write, arr_ps)

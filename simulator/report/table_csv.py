@@ -1,7 +1,8 @@
 """The per-layer table as flat rows: CSV (`write_csv`) and, when pandas is installed, a DataFrame.
 
 Columns are the JSON per-layer keys (`LayerResult.to_dict()`) in order, with the `stall_cycles`
-dict flattened into one `stall_<cause>` column per cause.
+dict flattened into one `stall_<cause>` column per cause and `stall_by_resource` into
+`stall_by_<resource>`.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ def layer_rows(result: Result) -> list[dict]:
     for lr in result.layers:
         row = {}
         for key, value in lr.to_dict().items():
-            if isinstance(value, dict):
-                row.update({f"stall_{cause}": v for cause, v in value.items()})
+            if isinstance(value, dict):     # stall_cycles -> stall_<cause>; stall_by_resource -> stall_by_<res>
+                prefix = "stall_by_" if key == "stall_by_resource" else "stall_"
+                row.update({f"{prefix}{cause}": v for cause, v in value.items()})
             else:
                 row[key] = value
         rows.append(row)

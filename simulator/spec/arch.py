@@ -14,11 +14,12 @@ from pydantic_core import PydanticCustomError
 from simulator.spec import dram_standards
 from simulator.spec.quantities import Bits, BytesPerCycle, FrequencyHz, SizeBytes, TransferRateMtps
 
-DATAFLOWS = ("weight_stationary", "output_stationary", "input_stationary")
+DATAFLOWS = ("weight_stationary", "output_stationary", "input_stationary", "row_stationary")
 PRECISION_BYTES = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
 ARBITRATIONS = ("round_robin", "fixed_priority")
 SRAM_SHARING = ("shared", "per_array")
 PAGE_POLICIES = ("open", "close")
+DRAM_MODELS = ("cycle", "bandwidth")
 # Address-mapping orders, MSB to LSB (ro = row, ba = bank, bg = bank group, co = column, ch = channel).
 ADDRESS_MAPPINGS = ("ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ch_ba_bg_co", "ro_ba_bg_ch_co", "ch_ro_ba_bg_co")
 
@@ -110,6 +111,9 @@ class DramSpec(_Spec):
     address_mapping: Literal[ADDRESS_MAPPINGS] = Field("ro_ba_bg_co_ch", description="address bits MSB to LSB")
     page_policy: Literal[PAGE_POLICIES] = Field("open", description="open page (FR-FCFS) or close page")
     queue_depth: int = Field(32, gt=0, description="controller request queue entries per channel")
+    model: Literal[DRAM_MODELS] = Field("bandwidth", description="'bandwidth': a server at the channels' peak rate "
+                                        "with the unloaded row-miss latency (fast, the default); 'cycle': banks, rows, "
+                                        "FR-FCFS and refresh, every burst simulated (about 4 us per burst today)")
     timing: Annotated[dict[str, int | bool], WithJsonSchema(_TIMING_SCHEMA)] = Field(
         default_factory=dict, description="overrides of preset fields: timings in DRAM command-clock "
                                           "cycles (nCK), tck_ps in ps, organisation counts (e.g. trcd_rd: 20)")
@@ -149,8 +153,15 @@ class MemorySpec(_Spec):
 
 
 class OverheadSpec(_Spec):
-    """Fixed costs real chips pay beyond their datasheet peak; each is named and documented."""
+    """Costs real chips pay beyond their datasheet peak; each is named and documented."""
     layer_setup_cycles: int = Field(0, ge=0, description="per-layer fixed cost: datapath reconfiguration or kernel launch + sync, core cycles")
+    sustained_clock_fraction: float = Field(
+        1.0, gt=0, le=1, description="fraction of `clock` the core sustains under continuous load (power or "
+                                     "thermal throttling); peak TOPS stay at `clock`, time runs at clock x this")
+
+    def sustained_clock_hz(self, clock_hz: int) -> int:
+        """The core clock under sustained load, an int in Hz (floats never reach the engine)."""
+        return max(1, round(clock_hz * self.sustained_clock_fraction))
 
 
 class ArchSpec(_Spec):

@@ -33,7 +33,12 @@ def _flat(layer: dict) -> dict:
     """The JSON layer with stall_cycles replaced, in place, by one stall_<cause> key per cause."""
     out = {}
     for k, v in layer.items():
-        out.update({f"stall_{c}": n for c, n in v.items()} if k == "stall_cycles" else {k: v})
+        if k == "stall_cycles":
+            out.update({f"stall_{c}": n for c, n in v.items()})
+        elif k == "stall_by_resource":
+            out.update({f"stall_by_{c}": n for c, n in v.items()})
+        else:
+            out[k] = v
     return out
 
 

@@ -258,8 +258,8 @@ def test_negative_latency(tmp_path):
 def test_unknown_dataflow_lists_allowed(tmp_path):
     """An unknown dataflow lists every allowed dataflow and suggests the closest."""
     raw = _raw()
-    raw["compute"]["array"]["dataflow"] = "row_stationary"
-    _error(_write(tmp_path, raw), "'row_stationary' is not allowed", "Allowed: " + ", ".join(DATAFLOWS),
+    raw["compute"]["array"]["dataflow"] = "diagonal_stationary"
+    _error(_write(tmp_path, raw), "'diagonal_stationary' is not allowed", "Allowed: " + ", ".join(DATAFLOWS),
            key="compute.array.dataflow")
 
 
