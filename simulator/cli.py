@@ -43,6 +43,33 @@ def parse_input_size(text: str | None) -> tuple[int, int] | None:
     return dims  # type: ignore[return-value]
 
 
+class _stage_progress:
+    """A rich progress line on stderr while a run goes through its stages; silent unless stderr is a terminal."""
+
+    STAGES = ("load", "map", "simulate", "wrap")
+
+    def __enter__(self):
+        from rich.console import Console
+        console = Console(stderr=True)
+        self._progress = None
+        if console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            self._progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(),
+                                      console=console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("load", total=len(self.STAGES))
+        return self
+
+    def __call__(self, stage: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=stage, completed=self.STAGES.index(stage))
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+        return False
+
+
 def _emit_json(data: dict, target: str) -> None:
     text = json.dumps(data, indent=2)
     if target == "-":
@@ -165,8 +192,9 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
 
     if batch <= 0:
         raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
-    result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
-                      ideal_memory=ideal_memory, overrides=overrides)
+    with _stage_progress() as progress:
+        result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
+                          ideal_memory=ideal_memory, overrides=overrides, progress=progress)
     if json_out:
         from simulator.report.plots import timeline_summary
         _emit_json({**result.to_dict(), "timeline": timeline_summary(result)}, json_out)

@@ -20,14 +20,24 @@ _ACC = {"dependency": ACC_DEPENDENCY, "weights": ACC_WEIGHTS, "inputs": ACC_INPU
         "outputs": ACC_OUTPUTS, "setup": ACC_SETUP}
 
 
+def _no_progress(stage: str) -> None:
+    pass
+
+
 def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = False,
-             overrides=()) -> Result:
-    """Simulate one inference of `network` on `arch` (names, paths or loaded objects)."""
+             overrides=(), progress=_no_progress) -> Result:
+    """Simulate one inference of `network` on `arch` (names, paths or loaded objects).
+
+    `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap').
+    """
     from simulator import __version__
+    progress("load")
     spec = load_arch(arch, overrides)
     net = network if hasattr(network, "layers") and input is None and batch == network.batch \
         else load_network(getattr(network, "source_path", None) or network, input_size=input, batch=batch)
+    progress("map")
     mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
+    progress("simulate")
     m = memory_tables(spec)     # ideal memory: the program has no transfers, so memory never waits
     p = mapped.program
     times, acc, acc_res, xfer_done, res_busy, res_wait, unit_noc_wait, makespan, events = run_program(
@@ -35,6 +45,7 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
         p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.xfer_addr, p.region_tiles,
         p.unit_start, p.unit_tiles, m.res_num, m.res_den, m.res_latency, spec.compute.array.prefetch_depth,
         m.sram_banks, m.sram_interleave, m.noc_policy, m.dram_mode, m.dram_tb, m.dram_st)
+    progress("wrap")
     resolved = spec.resolved_dict()
     memory = _memory_report(spec, m, int(makespan), res_busy, res_wait, unit_noc_wait, acc_res, mapped)
     result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,

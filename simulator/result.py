@@ -122,6 +122,11 @@ class Result:
             return 0.0
         return (self.dram_read_bytes + self.dram_write_bytes) / (self.dram_peak_bytes_per_s * self.latency_s)
 
+    def to_dataframe(self):
+        """The per-layer table as a pandas DataFrame (needs the optional pandas)."""
+        from simulator.report.table_csv import to_dataframe
+        return to_dataframe(self)
+
     def to_dict(self) -> dict:
         h, w = self.input
         return {

@@ -35,6 +35,16 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
                          f"{100 * r.dram_bandwidth_utilization:.1f}% of peak bandwidth"),
         ("SRAM peak", units.format_bytes(r.sram_peak_bytes)),
     ]
+    mem = r.memory
+    held = mem["stall_by_resource"]
+    if sum(held.values()):
+        rows.append(("operand stalls held by", "  ".join(f"{k} {_pct(v, sum(held.values()))}" for k, v in held.items())))
+    noc, sram = mem["interconnect"], mem["sram"]
+    rows.append(("interconnect", f"{100 * noc['utilization']:.1f}% busy, {noc['wait_cycles']:,} chunk-cycles waited"))
+    rows.append(("SRAM banks", f"{100 * sram['bank_utilization']:.1f}% busy, {sram['bank_conflict_cycles']:,} bank-conflict cycles"))
+    for i, ch in enumerate(mem["dram"].get("channels", ())):
+        rows.append((f"DRAM channel {i}", f"{ch['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s, row hits {100 * ch['row_hit_rate']:.1f}%, "
+                                          f"avg latency {ch['avg_latency_ns']:.0f} ns, {ch['refreshes']} refreshes"))
     for k, v in rows:
         head.add_row(k, v)
     console.print(head)
