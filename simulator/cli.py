@@ -250,5 +250,10 @@ def schema(kind):
     click.echo(json.dumps(ArchSpec.model_json_schema(by_alias=True), indent=2))
 
 
+from simulator.cli_sweep import sweep as _sweep_command  # noqa: E402  (imports only click and errors)
+
+cli.add_command(_sweep_command)
+
+
 def main() -> None:
     cli(prog_name="npusim")

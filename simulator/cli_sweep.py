@@ -1,0 +1,133 @@
+"""`npusim sweep`: simulate a network on many variants of a chip, in parallel; a row per point.
+
+    npusim sweep ARCH NETWORK --grid KEY=VALUES [--grid ...] [--zip KEY=VALUES ...] --out results.csv
+    npusim sweep sweep.yaml [same options, which take precedence over the file]
+
+The lead registers it in cli.py with `cli.add_command(sweep)`; `python -m simulator.cli_sweep`
+runs it on its own. docs/sweeps.md is the user's guide.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from simulator.errors import SpecError
+
+EXIT_USAGE = 2              # as in cli.py (not imported from it: cli.py imports this module)
+EXIT_INTERRUPTED = 130
+
+
+def _user_errors(fn):
+    """A SpecError is one 'npusim: error:' paragraph on stderr and exit code 2, as in cli.py."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as exc:
+            click.echo(f"npusim: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+    return wrapper
+
+
+@click.command("sweep", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("arch_or_file", metavar="ARCH|SWEEP.yaml")
+@click.argument("network", required=False, metavar="[NETWORK]")
+@click.option("--grid", multiple=True, metavar="KEY=VALUES",
+              help="a swept arch key and its values: a,b,c or a range (1MiB..16MiB*2, 32..128+32); "
+                   "repeat for a cartesian product")
+@click.option("--zip", "zips", multiple=True, metavar="KEY=VALUES",
+              help="keys whose value lists (equal lengths) advance together, as one axis")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="an arch key fixed for every point")
+@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
+@click.option("--batch", type=int, help="images per inference  [default: 1]")
+@click.option("--ideal-memory", is_flag=True, default=None, help="SCALE-Sim-compatible: free memory")
+@click.option("--out", metavar="FILE", help="results, one row per point as it finishes: .csv, or .parquet (pyarrow)")
+@click.option("--workers", type=int, help="local worker processes  [default: one per core; 1 runs in this process]")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed cluster instead")
+@click.option("--resume", is_flag=True, help="continue the sweep in --out: run only the points it lacks")
+@click.option("--overwrite", is_flag=True, help="start --out again when it exists")
+@click.option("--plot", "plot_out", metavar="FILE",
+              help="PNG: the metric against one swept key (line) or two (heatmap)")
+@click.option("--plot-metric", default="fps", show_default=True, metavar="NAME",
+              help="fps, latency_ms, mac_utilization, effective_tops, dram_bandwidth_utilization, fps_per_tops, ...")
+@click.option("--plot-keys", metavar="KEY[,KEY]", help="the swept key(s) on the plot's axes (default: the first two)")
+@click.option("--progress/--no-progress", default=None, help="progress bar on stderr  [default: when a terminal]")
+@_user_errors
+def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal_memory, out, workers, scheduler,
+          resume, overwrite, plot_out, plot_metric, plot_keys, progress):
+    """Simulate NETWORK on every variant of ARCH given by --grid/--zip (or by a SWEEP.yaml file).
+
+    Points run in parallel (a local process pool, or a Dask cluster with --scheduler); each
+    finished point is appended to --out at once, so a killed sweep continues with --resume. A
+    point that cannot be mapped is a row with status 'error'. At the end: the best point per
+    metric and the Pareto fronts of fps against SRAM size and DRAM pins.
+    """
+    from simulator.cli import parse_input_size
+    from simulator.spec.load import parse_overrides
+    from simulator.sweep import check_plot, plot_sweep, print_summary
+    from simulator.sweep_grid import load_sweep_file, make_plan, parse_key_values
+    from simulator.sweep_run import SweepAborted, check_workers, run_sweep
+
+    if network is None:
+        if not os.path.isfile(arch_or_file):
+            raise SpecError(arch_or_file, "", "no such sweep file; give ARCH NETWORK --grid KEY=VALUES ..., "
+                                              "or a sweep YAML file (docs/sweeps.md)")
+        opts = load_sweep_file(arch_or_file)
+        source = arch_or_file
+    else:
+        opts = {"arch": arch_or_file, "network": network}
+        source = "--grid"
+    opts["grid"] = {**(opts.get("grid") or {}), **parse_key_values(grid, "--grid")}
+    opts["zip"] = {**(opts.get("zip") or {}), **parse_key_values(zips, "--zip")}
+    opts["overrides"] = {**(opts.get("overrides") or {}), **parse_overrides(overrides)}
+    given = {"input": parse_input_size(input_size), "batch": batch, "ideal_memory": ideal_memory, "out": out,
+             "workers": workers, "scheduler": scheduler}
+    opts.update({k: v for k, v in given.items() if v is not None})
+    plan = make_plan(opts["arch"], opts["network"], opts["grid"], opts["zip"], input=opts.get("input"),
+                     batch=opts.get("batch", 1), ideal_memory=opts.get("ideal_memory", False),
+                     overrides=opts["overrides"], source=source)
+    plot_keys = [k.strip() for k in plot_keys.split(",") if k.strip()] if plot_keys else None
+    if plot_out:
+        check_plot(plan, plot_metric, plot_keys)     # a typo here fails now, not after the sweep
+    check_workers(opts.get("workers"))
+    if not opts.get("out"):
+        click.echo("npusim: note: no --out; the rows are not saved (only the summary is printed)", err=True)
+    try:
+        outcome = run_sweep(plan, out=opts.get("out"), resume=resume, overwrite=overwrite,
+                            workers=opts.get("workers"), scheduler=opts.get("scheduler"), progress=progress)
+    except KeyboardInterrupt:
+        where = f"; the finished points are in {opts['out']}: continue with --resume" if opts.get("out") else ""
+        click.echo(f"npusim: interrupted{where}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except SweepAborted as exc:
+        where = f"; the finished points are in {opts['out']}: continue with --resume" if opts.get("out") else ""
+        click.echo(f"npusim: error: {exc}{where}", err=True)
+        sys.exit(1)
+    print_summary(outcome)
+    if plot_out:
+        plot_sweep(outcome, plot_out, metric_name=plot_metric, keys=plot_keys)
+        click.echo(f"plot: {plot_out}")
+
+
+def main() -> None:
+    """`python -m simulator.cli_sweep`: the command alone, with npusim's error conventions."""
+    try:
+        sweep.main(prog_name="npusim sweep", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"npusim: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+
+
+__all__ = ["main", "sweep"]
+
+if __name__ == "__main__":
+    main()
