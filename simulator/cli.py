@@ -252,7 +252,10 @@ def schema(kind):
 
 from simulator.cli_sweep import sweep as _sweep_command  # noqa: E402  (imports only click and errors)
 
+from simulator.cli_compare import compare as _compare_command  # noqa: E402  (imports only click)
+
 cli.add_command(_sweep_command)
+cli.add_command(_compare_command)
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
     }
     if m.dram_mode == DRAM_CYCLE:
         tck_s = m.dram_tb.tck_ps * 1e-12
-        elapsed_s = makespan / spec.clock_hz
+        elapsed_s = makespan / spec.effective_clock_hz
         channels = []
         for row in channel_stats(m.dram_tb, m.dram_st):
             n = row["reads"] + row["writes"]
@@ -142,7 +142,7 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     acc_l = {c: np.bincount(layer, weights=acc[:, col], minlength=L).astype(np.int64) for c, col in _ACC.items()}
     res_l = {n: np.bincount(layer, weights=acc_res[:, r], minlength=L).astype(np.int64)
              for r, n in enumerate(RESOURCE_NAMES)}
-    dram_per_cycle = spec.dram_peak_bytes_per_s / spec.clock_hz
+    dram_per_cycle = spec.dram_peak_bytes_per_s / spec.effective_clock_hz
     layers = []
     for i, (name, op) in enumerate(zip(mapped.layer_names, mapped.layer_ops)):
         has = ntiles[i] > 0
@@ -156,12 +156,12 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
             dram_read_bytes=int(dram_r[i]), dram_write_bytes=int(dram_w[i]), sram_read_bytes=int(sram_r[i]),
             sram_write_bytes=int(sram_w[i]), tiles=int(ntiles[i]),
             mac_utilization=macs / (spec.total_macs * span) if span else 0.0,
-            latency_ms=1e3 * span / spec.clock_hz,
+            latency_ms=1e3 * span / spec.effective_clock_hz,
             dram_bandwidth_utilization=(int(dram_r[i]) + int(dram_w[i])) / (dram_per_cycle * span) if span else 0.0))
     h, w = net.input_size
     return Result(
         arch=spec.name, network=net.name, input=(h, w), batch=net.batch, ideal_memory=ideal,
-        clock_hz=spec.clock_hz, cycles=makespan, total_macs=int(p.tile_macs.sum()), chip_macs=spec.total_macs,
+        clock_hz=spec.effective_clock_hz, cycles=makespan, total_macs=int(p.tile_macs.sum()), chip_macs=spec.total_macs,
         peak_tops=spec.peak_tops, busy_cycles=int(busy_u[:A].sum()), stall_cycles=stall, per_array=tuple(per_unit),
         layers=tuple(layers), dram_read_bytes=int(dram_r.sum()), dram_write_bytes=int(dram_w.sum()),
         dram_peak_bytes_per_s=spec.dram_peak_bytes_per_s, sram_peak_bytes=mapped.placement.sram_peak_bytes,

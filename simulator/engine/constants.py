@@ -41,3 +41,6 @@ NUM_ACC = 5
 
 # transfers move in chunks so that concurrent transfers interleave on a shared resource
 CHUNK_BYTES = 2048
+# a stage-2 event's id is (transfer << CHUNK_ID_BITS) | chunk index
+CHUNK_ID_BITS = 24
+CHUNK_ID_MASK = (1 << CHUNK_ID_BITS) - 1

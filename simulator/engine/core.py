@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        ARB_FIXED_PRIORITY, CHUNK_BYTES, DRAM_CYCLE, EV_COMPUTE_DONE,
+                                        ARB_FIXED_PRIORITY, CHUNK_BYTES, CHUNK_ID_BITS, CHUNK_ID_MASK, DRAM_CYCLE, EV_COMPUTE_DONE,
                                         EV_DRAM, EV_NOC_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE, EV_XFER_DONE,
                                         KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC,
                                         RES_SRAM)
@@ -47,10 +47,15 @@ def _push(heap, size, seq, time, kind, ident):
 
 
 @njit(cache=True)
-def _leave(heap, size, seq, x, stage, leave_t, res, rem1, chunks_left, res_latency):
-    """A chunk of transfer x left resource `res` (its `stage`) at leave_t: send it on."""
+def _leave(heap, size, seq, x, k, stage, leave_t, res, rem1, chunks_left, res_latency):
+    """Chunk k of transfer x left resource `res` (its `stage`) at leave_t: send it on.
+
+    A stage-2 event names its chunk (x << CHUNK_ID_BITS | k): the cycle-level DRAM may finish a
+    transfer's chunks out of order, so the second stage must not assume the order.
+    """
     if stage == 1:
-        heap, size, seq = _push(heap, size, seq, leave_t + res_latency[res], EV_STAGE2, x)
+        heap, size, seq = _push(heap, size, seq, leave_t + res_latency[res], EV_STAGE2,
+                                (x << CHUNK_ID_BITS) | k)
         if rem1[x] > 0 and res != RES_DRAM:
             heap, size, seq = _push(heap, size, seq, leave_t, EV_STAGE1, x)
     else:
@@ -87,7 +92,6 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     loads_left = np.zeros(T, dtype=np.int64)
     stores_left = np.zeros(T, dtype=np.int64)
     rem1 = xfer_bytes.copy()
-    rem2 = xfer_bytes.copy()
     chunks_left = (xfer_bytes + CHUNK_BYTES - 1) // CHUNK_BYTES
     xfer_done = np.full(X, -1, dtype=np.int64)
     xfer_tile = np.zeros(X, dtype=np.int64)
@@ -121,6 +125,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     # interconnect: chunk records queued per unit (singly linked FIFOs), served one at a time
     cap = total_chunks + 1
     rec_x = np.zeros(cap, dtype=np.int64)
+    rec_k = np.zeros(cap, dtype=np.int64)
     rec_stage = np.zeros(cap, dtype=np.int64)
     rec_bytes = np.zeros(cap, dtype=np.int64)
     rec_arrive = np.zeros(cap, dtype=np.int64)
@@ -138,6 +143,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
 
     # cycle-level DRAM: one job per chunk; jobs offer their bursts in FIFO order
     job_x = np.zeros(cap, dtype=np.int64)
+    job_k = np.zeros(cap, dtype=np.int64)
     job_stage = np.zeros(cap, dtype=np.int64)
     job_addr = np.zeros(cap, dtype=np.int64)
     job_n = np.zeros(cap, dtype=np.int64)
@@ -178,23 +184,28 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
         events += 1
 
         if kind == EV_STAGE1 or kind == EV_STAGE2:
-            x = ident
-            load = xfer_dir[x] == LOAD
-            stage = 1 if kind == EV_STAGE1 else 2
-            if stage == 1:
-                res = xfer_mem[x] if load else RES_NOC
-                c = min(CHUNK_BYTES, rem1[x])
+            if kind == EV_STAGE1:
+                x = ident
+                stage = 1
                 offset = xfer_bytes[x] - rem1[x]
+                c = min(CHUNK_BYTES, rem1[x])
                 rem1[x] -= c
             else:
+                x = ident >> CHUNK_ID_BITS
+                stage = 2
+                offset = (ident & CHUNK_ID_MASK) * CHUNK_BYTES
+                c = min(CHUNK_BYTES, xfer_bytes[x] - offset)
+            k = offset // CHUNK_BYTES
+            load = xfer_dir[x] == LOAD
+            if stage == 1:
+                res = xfer_mem[x] if load else RES_NOC
+            else:
                 res = RES_NOC if load else xfer_mem[x]
-                c = min(CHUNK_BYTES, rem2[x])
-                offset = xfer_bytes[x] - rem2[x]
-                rem2[x] -= c
             if res == RES_NOC:
                 r = free_head
                 free_head = rec_next[r]
                 rec_x[r] = x
+                rec_k[r] = k
                 rec_stage[r] = stage
                 rec_bytes[r] = c
                 rec_arrive[r] = now
@@ -232,7 +243,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                         longest = max(longest, d)
                 res_wait[RES_SRAM] += leave - now - longest
                 x_res_time[x, RES_SRAM] += leave - now
-                heap, size, seq = _leave(heap, size, seq, x, stage, leave, RES_SRAM, rem1, chunks_left, res_latency)
+                heap, size, seq = _leave(heap, size, seq, x, k, stage, leave, RES_SRAM, rem1, chunks_left, res_latency)
             elif dram_mode != DRAM_CYCLE:
                 begin = max(now, res_free[RES_DRAM])
                 d = _duration(c, res_num[RES_DRAM], res_den[RES_DRAM])
@@ -240,7 +251,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 res_busy[RES_DRAM] += d
                 res_wait[RES_DRAM] += begin - now
                 x_res_time[x, RES_DRAM] += begin + d - now
-                heap, size, seq = _leave(heap, size, seq, x, stage, begin + d, RES_DRAM, rem1, chunks_left,
+                heap, size, seq = _leave(heap, size, seq, x, k, stage, begin + d, RES_DRAM, rem1, chunks_left,
                                          res_latency)
                 if stage == 1 and rem1[x] > 0:
                     heap, size, seq = _push(heap, size, seq, begin + d, EV_STAGE1, x)
@@ -248,6 +259,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 j = job_free
                 job_free = job_free_next[j]
                 job_x[j] = x
+                job_k[j] = k
                 job_stage[j] = stage
                 job_addr[j] = xfer_addr[x] + offset
                 job_n[j] = (c + dram_tb.burst_bytes - 1) // dram_tb.burst_bytes
@@ -264,7 +276,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
             if ident >= 0:                   # a chunk finished: send it on, free its record
                 r = ident
                 x = rec_x[r]
-                heap, size, seq = _leave(heap, size, seq, x, rec_stage[r], now, RES_NOC, rem1, chunks_left,
+                heap, size, seq = _leave(heap, size, seq, x, rec_k[r], rec_stage[r], now, RES_NOC, rem1, chunks_left,
                                          res_latency)
                 rec_next[r] = free_head
                 free_head = r
@@ -304,7 +316,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                     t_fin = max(now, (job_fin[j] * c_num + c_den - 1) // c_den)
                     x = job_x[j]
                     x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
-                    heap, size, seq = _leave(heap, size, seq, x, job_stage[j], t_fin, RES_DRAM, rem1,
+                    heap, size, seq = _leave(heap, size, seq, x, job_k[j], job_stage[j], t_fin, RES_DRAM, rem1,
                                              chunks_left, res_latency)
                     job_free_next[j] = job_free
                     job_free = j

@@ -126,6 +126,7 @@ class DramState(NamedTuple):
     f_done: np.ndarray     # int64[C, F]: cycle the data finished
     stats: np.ndarray      # int64[C, NUM_STATS]
     scratch: np.ndarray    # int64[C, max(NB, Q) * 2] working space
+    dec: np.ndarray        # int64[C, 5]: cached next decision (from t0, cycle, cmd, bank, qi); from < 0 = none
 
 
 @njit(cache=True, inline="always")
@@ -197,12 +198,13 @@ def can_issue(tb, st, ch, cmd, bank, row, t):
     return t >= earliest_time(tb, st, ch, cmd, bank)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def issue(tb, st, ch, cmd, bank, row, t):
     """Apply `cmd` at cycle t: bank state, every bank's earliest times, stats. No legality check."""
     nb = tb.bank_groups * tb.banks_per_group
     bpg = tb.banks_per_group
     rank = cmd == CMD_PREA or cmd == CMD_REF
+    st.dec[ch, 0] = -1                    # the state changes: the cached decision is void
     earliest = st.earliest[ch]            # hoisted: NamedTuple access in a loop is costly
     cons = tb.cons
     for b2 in range(nb):
@@ -241,7 +243,7 @@ def issue(tb, st, ch, cmd, bank, row, t):
             s[ch, ST_WRITES] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_decision(tb, st, ch, t0):
     """(cycle, cmd, bank, queue index) of the next command the controller issues at or after t0.
 
@@ -328,7 +330,27 @@ def _next_decision(tb, st, ch, t0):
         return close_t, CMD_PRE, close_b, -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _decide(tb, st, ch, t0):
+    """_next_decision with a per-channel cache.
+
+    A decision found from t0 is the first command at or after t0; while the state does not
+    change (no command issued, no request enqueued) it is also the answer for any later t0 up
+    to its own cycle, so it is reused: it used to be computed about three times per command.
+    """
+    dec = st.dec[ch]
+    if dec[0] >= 0 and dec[0] <= t0 <= dec[1]:
+        return dec[1], dec[2], dec[3], dec[4]
+    t, cmd, bank, qi = _next_decision(tb, st, ch, t0)
+    dec[0] = t0
+    dec[1] = t
+    dec[2] = cmd
+    dec[3] = bank
+    dec[4] = qi
+    return t, cmd, bank, qi
+
+
+@njit(cache=True, inline="always")
 def _issue_decision(tb, st, ch, t, cmd, bank, qi):
     """Issue a decided command; a column command moves its request from the queue to in flight."""
     row = st.q_row[ch, qi] if qi >= 0 else -1
@@ -379,7 +401,7 @@ def run_until(tb, st, limit):
     for ch in range(tb.channels):
         tnow = st.cur[ch]
         while tnow < limit:
-            t, cmd, bank, qi = _next_decision(tb, st, ch, tnow)
+            t, cmd, bank, qi = _decide(tb, st, ch, tnow)
             if t >= limit:
                 break
             _issue_decision(tb, st, ch, t, cmd, bank, qi)
@@ -387,7 +409,7 @@ def run_until(tb, st, limit):
         st.cur[ch] = max(st.cur[ch], limit)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def enqueue_at(tb, st, vis, req_id, ch, bank, row, is_write, arr_ps):
     """Put a decoded request in channel ch's queue, visible from cycle vis; False if full."""
     n = st.q_n[ch]
@@ -401,6 +423,7 @@ def enqueue_at(tb, st, vis, req_id, ch, bank, row, is_write, arr_ps):
     st.q_arr_ps[ch, n] = arr_ps
     st.q_class[ch, n] = CLASS_NONE
     st.q_n[ch] = n + 1
+    st.dec[ch, 0] = -1
     return True
 
 
@@ -462,7 +485,7 @@ def dram_next_time(tb, st):
         for j in range(st.f_n[ch]):
             best = min(best, st.f_done[ch, j])
         if st.q_n[ch] > 0:
-            t, cmd, bank, qi = _next_decision(tb, st, ch, st.cur[ch])
+            t, cmd, bank, qi = _decide(tb, st, ch, st.cur[ch])
             best = min(best, t)
     return -1 if best == NEVER else best * tb.tck_ps
 
@@ -492,7 +515,7 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
         _drain(st, done)
         ch = ch_of[i]
         while st.q_n[ch] >= tb.queue_depth:
-            t, cmd, bank, qi = _next_decision(tb, st, ch, st.cur[ch])
+            t, cmd, bank, qi = _decide(tb, st, ch, st.cur[ch])
             run_until(tb, st, t + 1)
             _drain(st, done)
         enqueue_at(tb, st, st.cur[ch], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
@@ -506,7 +529,7 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
         t = NEVER
         for ch in range(tb.channels):
             if st.q_n[ch] > 0:
-                t = min(t, _next_decision(tb, st, ch, st.cur[ch])[0])
+                t = min(t, _decide(tb, st, ch, st.cur[ch])[0])
         run_until(tb, st, t + 1)
         _drain(st, done)
     _drain(st, done)
@@ -522,7 +545,7 @@ def next_event_cycle(tb, st):
         for k in range(st.f_n[ch]):
             best = min(best, f_done[k])
         if st.q_n[ch] > 0:
-            best = min(best, _next_decision(tb, st, ch, st.cur[ch])[0])
+            best = min(best, _decide(tb, st, ch, st.cur[ch])[0])
     return best
 
 

@@ -63,7 +63,7 @@ def tile_context(arch) -> TileContext:
     a = arch.compute.array
     d = a.prefetch_depth
     mem = arch.memory
-    hz = arch.clock_hz
+    hz = arch.effective_clock_hz
     return TileContext(
         rows=a.rows, cols=a.cols, macs_per_pe=a.macs_per_pe, dataflow=a.dataflow, arrays=arch.compute.arrays,
         operand_bytes=a.operand_bytes, acc_bytes=-(-a.accumulator_bits // 8),

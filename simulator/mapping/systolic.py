@@ -13,13 +13,32 @@ and drain, plus an R-cycle preload of the stationary operand for ws and is. SCAL
 back to back with the preload exposed every time (`overlap_preload=False`); npusim's normal mode
 preloads the next fold's stationary operand while the current fold streams (double-buffered PE
 registers), so only the first preload of a tile is exposed.
+
+Row stationary (Eyeriss, Chen et al., JSSC 2017) is not a GEMM placement: each PE keeps one
+filter row in its scratchpad and runs a 1-D convolution of it over one input row, producing one
+row of partial sums; the R PEs of a column add their rows into one output row. So its timing
+needs the kernel height R and width S and the tile's output rows E (`kernel`, `out_rows`):
+
+    PE set      R' x E' PEs: R' = ceil(R / ceil(R / rows)) filter rows (taller filters fold),
+                E' = ceil(E / ceil(E / cols)) output rows (longer strips fold)
+    sets        (rows // R') x (cols // E') sets run side by side, each on another
+                (filter, channel) pair of the tile
+    units       (filter, channel) pairs x filter-row folds x strips
+    one unit    ceil(S x Q / macs_per_pe) cycles: every PE of the set does S MACs per output
+                column, Q output columns (the pixels of one output row of the tile)
+    cycles      ceil(units / sets) x one unit + R' + E' - 2 (psums climbing the set's R' rows,
+                inputs reaching its E' diagonals)
+
+The PEs a mapping keeps busy are sets x R' x E' (`rs_active_pes`); Eyeriss's "PEs active" is this
+figure. Data delivery is assumed to keep up (the scratchpads are filled while the previous unit
+runs); the memory system is simulated by the engine, not here.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-WS, OS, IS = "weight_stationary", "output_stationary", "input_stationary"
-DATAFLOW_CODES = {WS: 0, OS: 1, IS: 2}
+WS, OS, IS, RS = "weight_stationary", "output_stationary", "input_stationary", "row_stationary"
+DATAFLOW_CODES = {WS: 0, OS: 1, IS: 2, RS: 3}
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -45,14 +64,48 @@ def spatial_dims(dataflow: str, reduction: int, filters: int, pixels: int) -> tu
     raise ValueError(f"unknown dataflow {dataflow!r}")
 
 
+def rs_set_shape(rows: int, cols: int, kernel_rows, out_rows):
+    """(R', E', sets, filter-row folds, strips) of a row-stationary mapping (numpy-friendly)."""
+    r_fold = -(-kernel_rows // rows)
+    r_eff = -(-kernel_rows // r_fold)
+    strips = -(-out_rows // cols)
+    e_eff = -(-out_rows // strips)
+    sets = (rows // r_eff) * (cols // e_eff)
+    return r_eff, e_eff, sets, r_fold, strips
+
+
+def rs_active_pes(rows: int, cols: int, kernel_rows: int, out_rows: int, pairs: int | None = None) -> int:
+    """PEs a row-stationary mapping keeps busy: sets x R' x E' (fewer if fewer pairs than sets)."""
+    r_eff, e_eff, sets, _, _ = rs_set_shape(rows, cols, kernel_rows, out_rows)
+    return (sets if pairs is None else min(sets, pairs)) * r_eff * e_eff
+
+
+def _rs(rows, cols, reduction, filters, pixels, macs_per_pe, kernel, out_rows, groups):
+    """Row-stationary (rounds, one-unit cycles, cycles); see the module docstring. numpy-friendly."""
+    r, s = kernel
+    pairs = (reduction // (r * s)) * filters // groups       # (filter, channel) pairs with work
+    out_cols = -(-pixels // out_rows)
+    r_eff, e_eff, sets, r_fold, strips = rs_set_shape(rows, cols, r, out_rows)
+    rounds = -(-(pairs * r_fold * strips) // sets)
+    unit = -(-(s * out_cols) // macs_per_pe)
+    return rounds, unit, rounds * unit + r_eff + e_eff - 2
+
+
 def gemm_cycles(dataflow: str, rows: int, cols: int, reduction: int, filters: int, pixels: int,
-                macs_per_pe: int = 1, overlap_preload: bool = True) -> FoldTiming:
+                macs_per_pe: int = 1, overlap_preload: bool = True, kernel: tuple[int, int] = (1, 1),
+                out_rows: int = 1, groups: int = 1) -> FoldTiming:
     """Compute cycles of a reduction x filters x pixels GEMM on a rows x cols array.
 
     With overlap_preload=False and macs_per_pe=1 this is SCALE-Sim's stall-free count plus one
     (SCALE-Sim reports the 0-based index of the last cycle; npusim counts cycles).
     A PE doing several MACs per cycle streams T in ceil(T / macs_per_pe) cycles.
+    Row stationary also needs the kernel (R, S), the output rows of the work (pixels = out_rows x
+    output columns) and the groups it spans (reduction = groups x channels x R x S, filters =
+    groups x filters per group); the other dataflows ignore them.
     """
+    if dataflow == RS:
+        rounds, unit, cycles = _rs(rows, cols, reduction, filters, pixels, macs_per_pe, kernel, out_rows, groups)
+        return FoldTiming(folds=rounds, stream_cycles=unit, cycles=cycles)
     sr, sc, t = spatial_dims(dataflow, reduction, filters, pixels)
     folds = ceil_div(sr, rows) * ceil_div(sc, cols)
     stream = ceil_div(t, macs_per_pe)
@@ -73,9 +126,14 @@ def scalesim_total_cycles(dataflow: str, rows: int, cols: int, ifmap_h: int, ifm
 
 
 def gemm_cycles_np(dataflow: str, rows: int, cols: int, reduction, filters, pixels,
-                   macs_per_pe: int = 1, overlap_preload: bool = True):
+                   macs_per_pe: int = 1, overlap_preload: bool = True, kernel: tuple[int, int] = (1, 1),
+                   out_rows=1, groups=1):
     """Vectorized `gemm_cycles(...).cycles` over numpy arrays of GEMM sizes (int64)."""
     import numpy as np
+    if dataflow == RS:
+        i64 = lambda v: np.asarray(v, np.int64)
+        return _rs(rows, cols, i64(reduction), i64(filters), i64(pixels), macs_per_pe, kernel,
+                   i64(out_rows), i64(groups))[2]
     sr, sc, t = spatial_dims(dataflow, np.asarray(reduction, np.int64), np.asarray(filters, np.int64),
                              np.asarray(pixels, np.int64))
     folds = (-(-sr // rows)) * (-(-sc // cols))

@@ -15,7 +15,15 @@ Three loop orders decide what is reused between consecutive tiles of an array:
 - reduction_split: for each channel block and pixel block, the `cr` chunks; every tile loads
   its weights and inputs.
 Output tiles are split across arrays by channel block or by pixel block, whichever balances
-better. Among all candidates the mapper keeps the one with the least estimated time (the max of
+better.
+
+Row stationary (`mapping/systolic.py`) uses the same tiles: the tile's `ph` output rows become
+the strips of PE sets along the array's columns, the kernel's rows its rows, and the tile's
+(filter, channel) pairs run on the sets side by side. The local buffers are then the chip's
+scratchpads and tile buffers in aggregate: the weights slot holds the tile's filter rows, the
+inputs slot its input rows (halo included), the outputs slot its partial sums.
+
+Among all candidates the mapper keeps the one with the least estimated time (the max of
 compute, DRAM, SRAM and interconnect time), then the least traffic, then the fewest tiles.
 """
 from __future__ import annotations
@@ -93,38 +101,36 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     best: ConvTiling | None = None
     best_key = None
 
+    kc_split = sorted({min(kg, ctx.cols * 2**j) for j in range(12) if ctx.cols * 2**(j - 1) < kg} | {kg})
+    shapes = [(1, kc, cr) for kc in kc_split for cr in _halving(C)]
     if G > 1:
-        gb_opts, kc_opts, cr_opts = _halving(G), [kg], [C]
-    else:
-        gb_opts = [1]
-        kc_opts = sorted({min(kg, ctx.cols * 2**j) for j in range(12) if ctx.cols * 2**(j - 1) < kg} | {kg})
-        cr_opts = _halving(C)
-    for gb in gb_opts:
-        for kc in kc_opts:
-            for cr in cr_opts:
-                w_tile = gb * kc * cr * R * S * ob
-                if w_tile > ctx.weights_slot_bytes:
-                    continue
-                for qw in ([1] if fc else _halving(Q)):
-                    cols_in = 1 if fc else _span(qw, sw, S, dw, win)
-                    # largest ph that fits the input and psum slots
-                    ph_fit = 0
-                    for ph in ([1] if fc else _halving(P)):
-                        rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                        if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
-                                and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
-                            ph_fit = ph
-                            break
-                    if ph_fit == 0:
-                        continue
-                    ph_opts = {ph_fit} | {min(ph_fit, -(-P // d)) for d in (2, A, 2 * A)} if not fc else {1}
-                    for ph in sorted(ph_opts, reverse=True):
-                        cand = _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
-                                         w_total, out_total, fc)
-                        for c in cand:
-                            key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
-                            if best_key is None or key < best_key:
-                                best, best_key = c, key
+        # whole groups per tile (depthwise); a group too large for the buffers (AlexNet's grouped
+        # convs) is split within the group like an ungrouped conv
+        shapes = [(gb, kg, C) for gb in _halving(G)] + shapes
+    for gb, kc, cr in shapes:
+        w_tile = gb * kc * cr * R * S * ob
+        if w_tile > ctx.weights_slot_bytes:
+            continue
+        for qw in ([1] if fc else _halving(Q)):
+            cols_in = 1 if fc else _span(qw, sw, S, dw, win)
+            # largest ph that fits the input and psum slots
+            ph_fit = 0
+            for ph in ([1] if fc else _halving(P)):
+                rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
+                if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
+                        and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
+                    ph_fit = ph
+                    break
+            if ph_fit == 0:
+                continue
+            ph_opts = {ph_fit} | {min(ph_fit, -(-P // d)) for d in (2, A, 2 * A)} if not fc else {1}
+            for ph in sorted(ph_opts, reverse=True):
+                cand = _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
+                                 w_total, out_total, fc)
+                for c in cand:
+                    key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
+                    if best_key is None or key < best_key:
+                        best, best_key = c, key
     if best is None:
         from simulator.errors import MappingError
         raise MappingError("", layer.name,
@@ -149,7 +155,8 @@ def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_t
         in_once = n_sp * G * C * rows_in * cols_in * ob
     pix = (1 if fc else ph * qw)
     tile_cycles = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, gb * cr * layer.r * layer.s, gb * kc, pix,
-                              ctx.macs_per_pe).cycles
+                              ctx.macs_per_pe, kernel=(layer.r, layer.s), out_rows=(1 if fc else ph),
+                              groups=gb).cycles
     n_out = n_g * n_kc * n_sp
     out = []
     orders = ("weights_resident", "inputs_resident") if n_cr == 1 else ("reduction_split",)
@@ -215,7 +222,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     pix = p_len * q_len
     macs = g_len * k_len * c_len * layer.r * layer.s * pix
     cycles = gemm_cycles_np(ctx.dataflow, ctx.rows, ctx.cols, g_len * c_len * layer.r * layer.s,
-                            g_len * k_len, pix, ctx.macs_per_pe)
+                            g_len * k_len, pix, ctx.macs_per_pe, kernel=(layer.r, layer.s), out_rows=p_len,
+                            groups=g_len)
     if fc:
         row_lo, row_hi = np.zeros_like(p0), np.full_like(p0, hin)
         col_len = np.ones_like(p0)

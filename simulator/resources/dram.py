@@ -153,7 +153,8 @@ def dram_state_new(tables: DramTables) -> DramState:
         faw=z(c, 4), faw_n=z(c), ref_due=np.full(c, tables.trefi, np.int64),
         q_n=z(c), q_id=z(c, q), q_bank=z(c, q), q_row=z(c, q), q_write=z(c, q), q_vis=z(c, q),
         q_arr_ps=z(c, q), q_class=z(c, q), f_n=z(c), f_id=z(c, f), f_done=z(c, f),
-        stats=z(c, NUM_STATS), scratch=z(c, nb + q))
+        stats=z(c, NUM_STATS), scratch=z(c, nb + q),
+        dec=np.full((c, 5), -1, np.int64))
 
 
 def decode_many(tables: DramTables, addr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

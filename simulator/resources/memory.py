@@ -42,7 +42,7 @@ def _rate(num: int, den: int) -> tuple[int, int]:
 
 def memory_tables(arch) -> MemoryTables:
     """Lower the arch's memory section for the engine (a fresh DRAM state each call)."""
-    hz = arch.clock_hz
+    hz = arch.effective_clock_hz
     mem = arch.memory
     dram = mem.dram
     t = dram.resolved_timing
@@ -60,7 +60,7 @@ def memory_tables(arch) -> MemoryTables:
     lat[RES_SRAM] = mem.sram.latency_cycles
     num[RES_NOC], den[RES_NOC] = mem.interconnect.width_bytes_per_cycle, 1
     lat[RES_NOC] = mem.interconnect.latency_cycles
-    tb = dram_tables(arch)
+    tb = dram_tables(arch, hz)
     return MemoryTables(res_num=num, res_den=den, res_latency=lat, sram_banks=mem.sram.banks,
                         sram_interleave=mem.sram.interleave_bytes,
                         noc_policy=ARBITRATION_CODES[mem.interconnect.arbitration], dram_mode=mode,

@@ -189,6 +189,11 @@ class ArchSpec(_Spec):
         return self.compute.arrays * self.compute.array.macs
 
     @property
+    def effective_clock_hz(self) -> int:
+        """The core clock the simulation runs at: `clock` x overheads.sustained_clock_fraction."""
+        return self.overheads.sustained_clock_hz(self.clock_hz)
+
+    @property
     def peak_tops(self) -> float:
         return 2 * self.total_macs * self.clock_hz / 1e12
 
@@ -203,6 +208,7 @@ class ArchSpec(_Spec):
 
     def derived(self) -> dict:
         return {"total_macs": self.total_macs, "peak_tops": self.peak_tops,
+                "effective_clock_hz": self.effective_clock_hz,
                 "dram_peak_bytes_per_s": self.dram_peak_bytes_per_s, "dram_pins": self.dram_pins}
 
     def resolved_dict(self) -> dict:

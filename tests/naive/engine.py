@@ -3,14 +3,25 @@
 Plain Python objects, a `heapq` of (time, seq, kind, payload) and one small function per event
 kind, written from the semantics in the engine's module docstring. Where that docstring leaves
 the order of simultaneous events open, the rules below (learnt from the njit code) fix it; they
-are the only places where "any reasonable choice" would not give identical numbers:
+are the only places where "any reasonable choice" would not give identical numbers. The same
+events as the engine's are pushed, so the event counts agree too.
 
 R1. Events run in (time, seq) order; seq is a global counter, so among events at one time the
     one *pushed* first runs first. Pushes happen in this order:
     - start: one wake per unit at time 0, units in id order;
-    - a chunk entering stage 1: push its stage-2 arrival, then (if any) the transfer's next
-      chunk entering stage 1 (at the time this chunk leaves stage 1);
-    - a chunk entering stage 2: if it is the transfer's last chunk, push "transfer done";
+    - a chunk leaving the first resource of its path: its arrival at the second resource
+      (`latency` of the first later), then (if the transfer has bytes left, and the resource is
+      not the cycle-level DRAM) the transfer's next chunk entering the first resource, now;
+    - a chunk leaving the second resource: if it was the transfer's last, "transfer done"
+      (`latency` of the second resource later);
+    - a chunk arriving at an idle interconnect: one "interconnect done" with no chunk, now (the
+      arbiter runs then, so every chunk that arrives before it in R1's order competes);
+    - interconnect done: the finished chunk leaves (as above), then the arbiter's next chunk's
+      own "interconnect done" (at the end of its service);
+    - a chunk arriving at the cycle-level DRAM: one "dram" event, now;
+    - a dram event: first the chunks it finished leave (in the order of D3), then the next
+      chunks of transfers whose chunk was completely offered (FIFO order), then (maybe) a
+      wake-up for the DRAM (D5);
     - a wake: the issued tiles' loads (tile order, then transfer-index order), then the
       compute-done of a started tile;
     - compute done: the tile's stores, in transfer-index order;
@@ -20,41 +31,73 @@ R1. Events run in (time, seq) order; seq is a global counter, so among events at
 R2. A unit has at most one wake pending: a wake requested while one is pending is dropped (the
     pending one, earlier in the order, does the work). A unit's "stopped at a region" flag is
     cleared by any region completing, even when its wake is dropped as a duplicate.
-    (While every resource and tile takes >= 1 cycle, only wakes and chunks entering stage 1 are
-    pushed for the current time, neither changes another unit's state, and the dedup is
-    unobservable; it matters once zero-cycle events exist: free resources, 0-cycle tiles.
-    Likewise the stage-2 / next-chunk push order in R1 is unobservable: a non-last chunk's
-    stage 2 pushes nothing.)
-R3. Resources are FCFS in the order chunks *arrive* (event order): a chunk arriving at t starts
-    at max(t, the end of the chunk before it) and occupies ceil(bytes * den / num) cycles.
-    Reserving at arrival equals queueing at arrival, because service times are fixed.
-R4. Chunks are CHUNK_BYTES each, the last one the remainder. A chunk reaches stage 2 `latency`
-    (of the stage-1 resource) cycles after it leaves stage 1; the transfer lands `latency` (of
-    the stage-2 resource) cycles after its last chunk leaves stage 2. A transfer's chunks keep
-    their order at stage 2 (each leaves stage 1 strictly after the one before), so the chunk
-    index travels with the event instead of a byte counter.
-R5. Issue, per wake: while the unit has a next tile and fewer than `depth` of its tiles are
+R3. Chunks are CHUNK_BYTES each, the last one the remainder. Stage 1 takes the next
+    min(CHUNK_BYTES, left) bytes of the transfer, at address xfer_addr + bytes entered before it;
+    a chunk keeps its own size and address into stage 2 (the cycle-level DRAM may finish a
+    transfer's chunks out of order).
+R4. Interconnect: one chunk at a time, ceil(bytes * den / num) cycles; waiting chunks queue per
+    unit (FIFO). When it frees (or is woken idle), the arbiter takes the head of the first
+    non-empty unit queue in order 0, 1, ... (fixed priority) or last pick + 1, + 2, ... cyclic
+    (round robin; "last pick" starts at U - 1 and is updated under either policy).
+R5. SRAM: the chunk's bytes go to bank (address // interleave) % banks; each bank that gets
+    some serves them first come first served (in arrival order) for ceil(bytes_b * den / num)
+    cycles from max(now, the bank's previous end); the chunk leaves when its last bank is done.
+    Wait charged: leave - arrival - the longest bank's own service.
+R6. DRAM, bandwidth model: one first-come-first-served server, ceil(bytes * den / num) cycles.
+R7. Issue, per wake: while the unit has a next tile and fewer than `depth` of its tiles are
     issued but not computed, issue it if every region it reads is done, else stop. Start, per
     wake, after issuing: if the unit is idle and its next tile is issued with all loads landed,
     start it when fewer than `depth` write-backs are pending, else mark the unit blocked on the
     output slot. The unit is busy from that wake (setup cycles, then compute).
-R6. Accounting (per unit, in queue order): the gap between the previous compute end and the
+R8. Accounting (per unit, in queue order): the gap between the previous compute end and the
     moment the unit took the tile (start - setup) goes to `dependency` up to the time its
     regions were done, and the rest to one cause: `outputs` if the output slot freed last
     (at or after both operands, and strictly after the rest began), else `weights` if the
     weights landed strictly after the inputs, else `inputs`. An operand with no load counts as
     ready at the tile's issue time; the output slot counts as ready at 0 when the tile never
-    waited for it.
+    waited for it. A weights/inputs stall is also charged (acc_res) to the resource where the
+    operand's last-landing transfer (ties: the one handled last) spent the most cycles, summed
+    over its chunks from arrival to leaving (queueing included); ties go to the lower resource
+    id (DRAM, SRAM, interconnect). An operand with no load charges no resource.
+
+The cycle-level DRAM (tests/naive/dram.py's NaiveDram, stepped one DRAM cycle at a time), as
+core.py's EV_DRAM handler drives engine/dram.py. Core cycles per DRAM cycle = c_num / c_den.
+D1. A chunk arriving at the DRAM becomes a job of ceil(bytes / burst_bytes) bursts at addresses
+    addr, addr + burst_bytes, ...; jobs wait in one FIFO. Its arrival pushes a dram event now.
+D2. A dram event at core time `now` first decides every DRAM cycle <= d_now = floor(now * c_den
+    / c_num) (the last DRAM edge at or before now; refreshes of idle channels included), then
+    collects the bursts whose data finished by d_now.
+D3. Collected bursts are handled channel by channel, each channel's in the order their column
+    commands issued. A job is finished when its last burst is handled (all offered, none out):
+    it leaves the DRAM at max(now, ceil(last finish cycle * c_num / c_den)) (which is `now`)
+    and goes on as in R1 (no next-chunk push: see D4). Its time at the DRAM counts from its
+    arrival.
+D4. Then the FIFO offers bursts, head job first, in address order, each visible from DRAM cycle
+    d_now + 1, while its channel's queue has room; the first refusal stops all offering until
+    the next dram event. A job whose bursts are all offered leaves the FIFO and, if its
+    transfer has bytes left, that transfer's next chunk enters the DRAM now.
+D5. Then the wake-up: best = the earliest of the in-flight bursts' finish cycles and, for each
+    channel with queued requests, the cycle of the next command its controller would issue
+    if nothing else arrived (refresh, close-page PRE included). If there is one, t_next =
+    max(now + 1, ceil(best * c_num / c_den)); a dram event is pushed at t_next unless one is
+    already scheduled earlier. "Scheduled" is the time of the last wake-up pushed; it is
+    forgotten when a dram event runs at that time (then the next wake-up is always pushed).
+    Wake-ups are never cancelled, and the immediate events of D1 never count as scheduled.
+D6. The DRAM is not a busy/wait resource here: res_busy and res_wait stay 0 for it (its
+    statistics are the DRAM model's own).
 """
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        CHUNK_BYTES, KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_NOC)
+                                        ARB_FIXED_PRIORITY, CHUNK_BYTES, DRAM_CYCLE, KIND_WEIGHTS, LOAD,
+                                        NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC, RES_SRAM)
+from tests.naive.dram import ACT, PRE, PREA, RD, REF, WR, NaiveDram, Request
 
 # columns of `times`
 ISSUE, DEP_READY, START, END, DONE, OUT_READY = range(6)
@@ -71,13 +114,48 @@ def chunk_sizes(nbytes: int) -> list[int]:
     return [CHUNK_BYTES] * full + ([rest] if rest else [])
 
 
+def bank_shares(addr: int, nbytes: int, banks: int, interleave: int) -> list[int]:
+    """Bytes of [addr, addr + nbytes) in each SRAM bank: byte a is in bank (a // interleave) % banks."""
+    share = [0] * banks
+    for a in range(addr, addr + nbytes):
+        share[(a // interleave) % banks] += 1
+    return share
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 @dataclass
 class Transfer:
     tile: int
     is_load: bool
     is_weights: bool
     path: tuple[int, int]          # (first resource, second resource)
-    chunks: list[int]
+    nbytes: int
+    addr: int
+    entered: list[int] = field(default_factory=lambda: [0, 0])   # bytes that entered stage 1, 2
+    chunks_left: int = 0           # chunks that have not left the second resource
+    res_time: list[int] = field(default_factory=lambda: [0] * NUM_RESOURCES)
+
+
+@dataclass
+class Chunk:
+    x: int
+    stage: int                     # 1 or 2
+    nbytes: int
+    addr: int
+    arrived: int
+
+
+@dataclass
+class Job:
+    """A chunk at the cycle-level DRAM: its bursts, offered in order."""
+    chunk: Chunk
+    bursts: int
+    offered: int = 0
+    out: int = 0                   # offered, not yet finished
+    finish: int = 0                # latest finish cycle of its bursts (DRAM cycles)
 
 
 @dataclass
@@ -92,6 +170,8 @@ class Unit:
     stopped_at_region: bool = False
     out_blocked: bool = False
     out_freed_at: int = 0
+    noc_queue: deque = field(default_factory=deque)   # chunks waiting for the interconnect
+    noc_wait: int = 0
 
 
 @dataclass
@@ -107,14 +187,61 @@ class Tile:
     stores_left: int = 0
     weights_ready: int = 0
     inputs_ready: int = 0
+    weights_last: int = -1         # the weights transfer that landed last (R8)
+    inputs_last: int = -1
     finished: bool = False
     times: list[int] = field(default_factory=lambda: [0] * 6)
 
 
+class _Dram(NaiveDram):
+    """NaiveDram that also lists, per channel, the requests whose column command issued (in order)."""
+
+    def __init__(self, dram_spec):
+        super().__init__(dram_spec)
+        self.in_flight = [[] for _ in range(self.channels)]   # request ids, issue order
+
+    def _serve(self, c, r, cmd, now):
+        super()._serve(c, r, cmd, now)
+        self.in_flight[c].append(r.ident)
+
+    def issue(self, c, cmd, b, row, now):
+        super().issue(c, cmd, b, row, now)
+        # tFAW counts the ACTs in a window ending now, and asks only whether there are four: the last
+        # four ACTs answer that as well as all of them do (the list would grow with the whole run).
+        del self.ch[c].acts[:-4]
+
+    def would_issue(self, c, now):
+        """Would step(c, now) issue a command? step's rules, without its side effects."""
+        ch = self.ch[c]
+        if now >= ch.ref_due:
+            if any(o.open_row >= 0 for o in ch.banks):
+                return self.can_issue(c, PREA, -1, -1, now)
+            return self.can_issue(c, REF, -1, -1, now)
+        vis = [r for r in ch.queue if r.vis <= now]
+        hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
+        for r in vis:
+            open_row = ch.banks[r.bank].open_row
+            if open_row == r.row:
+                cmd = WR if r.write else RD
+            elif open_row < 0:
+                cmd = ACT
+            elif r.bank not in hit_banks:
+                cmd = PRE
+            else:
+                continue
+            if self.can_issue(c, cmd, r.bank, r.row, now):
+                return True
+        if self.close_page:
+            return any(o.open_row >= 0 and b not in hit_banks and self.can_issue(c, PRE, b, -1, now)
+                       for b, o in enumerate(ch.banks))
+        return False
+
+
 class _Sim:
     def __init__(self, tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi,
-                 xfer_start, xfer_kind, xfer_dir, xfer_mem, xfer_bytes, region_tiles, unit_start, unit_tiles,
-                 res_num, res_den, res_latency, depth):
+                 xfer_start, xfer_kind, xfer_dir, xfer_mem, xfer_bytes, xfer_addr, region_tiles, unit_start,
+                 unit_tiles, res_num, res_den, res_latency, depth, sram_banks, sram_interleave, noc_policy,
+                 dram_mode, dram_tb, dram_spec):
         ints = lambda a: [int(v) for v in a]
         self.depth = int(depth)
         self.num, self.den, self.latency = ints(res_num), ints(res_den), ints(res_latency)
@@ -122,9 +249,10 @@ class _Sim:
         for x in range(len(xfer_bytes)):
             load = int(xfer_dir[x]) == LOAD
             mem = int(xfer_mem[x])
+            nbytes = int(xfer_bytes[x])
             self.transfers.append(Transfer(tile=-1, is_load=load, is_weights=int(xfer_kind[x]) == KIND_WEIGHTS,
-                                           path=(mem, RES_NOC) if load else (RES_NOC, mem),
-                                           chunks=chunk_sizes(int(xfer_bytes[x]))))
+                                           path=(mem, RES_NOC) if load else (RES_NOC, mem), nbytes=nbytes,
+                                           addr=int(xfer_addr[x]), chunks_left=len(chunk_sizes(nbytes))))
         self.tiles = []
         for i in range(len(tile_unit)):
             reads = [g for k in range(int(dep_start[i]), int(dep_start[i + 1]))
@@ -140,12 +268,35 @@ class _Sim:
                       for u in range(len(unit_start) - 1)]
         self.region_left = ints(region_tiles)
         self.region_done = [0] * len(self.region_left)
-        self.res_free = [0] * NUM_RESOURCES
         self.res_busy = [0] * NUM_RESOURCES
+        self.res_wait = [0] * NUM_RESOURCES
         self.xfer_done = [-1] * len(self.transfers)
+        # interconnect (R4)
+        self.fixed_priority = int(noc_policy) == ARB_FIXED_PRIORITY
+        self.noc_busy = False
+        self.rr_last = len(self.units) - 1
+        # SRAM (R5)
+        self.banks, self.interleave = int(sram_banks), int(sram_interleave)
+        self.bank_free = [0] * self.banks
+        # DRAM (R6 or D1-D6)
+        self.dram_free = 0
+        self.cycle_dram = int(dram_mode) == DRAM_CYCLE
+        if self.cycle_dram:
+            if dram_spec is None:
+                raise ValueError("the cycle-level DRAM needs dram_spec (the DramSpec dram_tb was built from)")
+            self.dram = _Dram(dram_spec)
+            if self.dram.burst_bytes != int(dram_tb.burst_bytes):
+                raise ValueError("dram_spec does not match dram_tb")
+            self.c_num, self.c_den = int(dram_tb.core_per_dram_num), int(dram_tb.core_per_dram_den)
+            self.dram_cur = 0               # first DRAM cycle not yet decided
+            self.jobs = deque()             # D1: jobs waiting to offer bursts
+            self.burst_job = {}             # request id -> its job
+            self.next_burst = 0
+            self.dram_scheduled = -1        # D5
         self.events = []
         self.seq = 0
         self.now = 0
+        self.count = 0
 
     # ---- the event queue -------------------------------------------------------------------
     def push(self, time, kind, *payload):
@@ -160,32 +311,151 @@ class _Sim:
     def run(self):
         for u in range(len(self.units)):
             self.wake(u)
-        handlers = {"chunk": self.on_chunk, "xfer_done": self.on_xfer_done,
-                    "compute_done": self.on_compute_done, "wake": self.on_wake}
+        handlers = {"stage": self.on_stage, "noc_done": self.on_noc_done, "dram": self.on_dram,
+                    "xfer_done": self.on_xfer_done, "compute_done": self.on_compute_done, "wake": self.on_wake}
         while self.events:
             self.now, _, kind, payload = heapq.heappop(self.events)
+            self.count += 1
             handlers[kind](*payload)
         for i, t in enumerate(self.tiles):
             if not t.finished:
                 raise RuntimeError(f"tile {i} never finished: the program deadlocks")
 
     # ---- transfers ---------------------------------------------------------------------------
-    def on_chunk(self, x, k, stage):
+    def on_stage(self, x, stage, offset=None):
+        """A chunk of transfer x arrives at the resource of its `stage` (R3)."""
         tr = self.transfers[x]
-        res = tr.path[stage]
-        begin = max(self.now, self.res_free[res])
-        cycles = cycles_for(tr.chunks[k], self.num[res], self.den[res])
-        end = begin + cycles
-        self.res_free[res] = end
-        self.res_busy[res] += cycles
-        last = k == len(tr.chunks) - 1
-        if stage == 0:
-            self.push(end + self.latency[res], "chunk", x, k, 1)
-            if not last:
-                self.push(end, "chunk", x, k + 1, 0)
-        elif last:
-            self.push(end + self.latency[res], "xfer_done", x)
+        done = tr.entered[0] if stage == 1 else offset
+        nbytes = min(CHUNK_BYTES, tr.nbytes - done)
+        tr.entered[stage - 1] += nbytes
+        chunk = Chunk(x=x, stage=stage, nbytes=nbytes, addr=tr.addr + done, arrived=self.now)
+        res = tr.path[stage - 1]
+        if res == RES_NOC:
+            self.units[self.tiles[tr.tile].unit].noc_queue.append(chunk)
+            if not self.noc_busy:
+                self.noc_busy = True
+                self.push(self.now, "noc_done", None)
+        elif res == RES_SRAM:
+            self.sram(chunk)
+        elif not self.cycle_dram:
+            self.dram_server(chunk)
+        else:
+            self.jobs.append(Job(chunk=chunk, bursts=ceil_div(nbytes, self.dram.burst_bytes)))
+            self.push(self.now, "dram")
 
+    def leave(self, chunk, t, res, next_chunk=True):
+        """`chunk` leaves resource `res` at t: on to its second stage, or its transfer is done (R1)."""
+        tr = self.transfers[chunk.x]
+        if chunk.stage == 1:
+            self.push(t + self.latency[res], "stage", chunk.x, 2, chunk.addr - tr.addr)
+            if next_chunk and tr.entered[0] < tr.nbytes:
+                self.push(t, "stage", chunk.x, 1)
+        else:
+            tr.chunks_left -= 1
+            if tr.chunks_left == 0:
+                self.push(t + self.latency[res], "xfer_done", chunk.x)
+
+    def on_noc_done(self, chunk):
+        """The interconnect finished `chunk` (None: it was idle); the arbiter picks the next (R4)."""
+        if chunk is not None:
+            self.leave(chunk, self.now, RES_NOC)
+        self.noc_busy = False
+        U = len(self.units)
+        order = range(U) if self.fixed_priority else [(self.rr_last + 1 + k) % U for k in range(U)]
+        waiting = [u for u in order if self.units[u].noc_queue]
+        if not waiting:
+            return
+        u = self.rr_last = waiting[0]
+        nxt = self.units[u].noc_queue.popleft()
+        cycles = cycles_for(nxt.nbytes, self.num[RES_NOC], self.den[RES_NOC])
+        waited = self.now - nxt.arrived
+        self.res_busy[RES_NOC] += cycles
+        self.res_wait[RES_NOC] += waited
+        self.units[u].noc_wait += waited
+        self.transfers[nxt.x].res_time[RES_NOC] += waited + cycles
+        self.noc_busy = True
+        self.push(self.now + cycles, "noc_done", nxt)
+
+    def sram(self, chunk):
+        """Each bank serves its share of the chunk FCFS; the chunk leaves with its last bank (R5)."""
+        leave, longest = self.now, 0
+        for b, share in enumerate(bank_shares(chunk.addr, chunk.nbytes, self.banks, self.interleave)):
+            if share:
+                cycles = cycles_for(share, self.num[RES_SRAM], self.den[RES_SRAM])
+                end = max(self.now, self.bank_free[b]) + cycles
+                self.bank_free[b] = end
+                self.res_busy[RES_SRAM] += cycles
+                leave, longest = max(leave, end), max(longest, cycles)
+        self.res_wait[RES_SRAM] += leave - self.now - longest
+        self.transfers[chunk.x].res_time[RES_SRAM] += leave - self.now
+        self.leave(chunk, leave, RES_SRAM)
+
+    def dram_server(self, chunk):
+        """The bandwidth model: one FCFS server (R6)."""
+        begin = max(self.now, self.dram_free)
+        cycles = cycles_for(chunk.nbytes, self.num[RES_DRAM], self.den[RES_DRAM])
+        self.dram_free = begin + cycles
+        self.res_busy[RES_DRAM] += cycles
+        self.res_wait[RES_DRAM] += begin - self.now
+        self.transfers[chunk.x].res_time[RES_DRAM] += begin + cycles - self.now
+        self.leave(chunk, begin + cycles, RES_DRAM)
+
+    # ---- the cycle-level DRAM (D1-D6) --------------------------------------------------------
+    def on_dram(self):
+        dram = self.dram
+        if self.dram_scheduled == self.now:
+            self.dram_scheduled = -1
+        d_now = self.now * self.c_den // self.c_num                     # D2
+        for cycle in range(self.dram_cur, d_now + 1):
+            for c in range(dram.channels):
+                dram.step(c, cycle)
+        self.dram_cur = max(self.dram_cur, d_now + 1)
+        for c in range(dram.channels):                                   # D3
+            finished = [r for r in dram.in_flight[c] if dram.done[r] <= d_now]
+            dram.in_flight[c] = [r for r in dram.in_flight[c] if dram.done[r] > d_now]
+            for r in finished:
+                job = self.burst_job.pop(r)
+                job.out -= 1
+                job.finish = max(job.finish, dram.done[r])
+                if job.out == 0 and job.offered == job.bursts:
+                    t = max(self.now, ceil_div(job.finish * self.c_num, self.c_den))
+                    self.transfers[job.chunk.x].res_time[RES_DRAM] += t - job.chunk.arrived
+                    self.leave(job.chunk, t, RES_DRAM, next_chunk=False)
+        while self.jobs:                                                 # D4
+            job = self.jobs[0]
+            tr = self.transfers[job.chunk.x]
+            while job.offered < job.bursts:
+                addr = job.chunk.addr + job.offered * dram.burst_bytes
+                c, bank, row = dram.decode(addr)
+                if len(dram.ch[c].queue) >= dram.queue_depth:
+                    break
+                ident = self.next_burst
+                self.next_burst += 1
+                dram.ch[c].queue.append(Request(ident, bank, row, not tr.is_load, max(d_now + 1, self.dram_cur)))
+                self.burst_job[ident] = job
+                job.offered += 1
+                job.out += 1
+            if job.offered < job.bursts:
+                break
+            self.jobs.popleft()
+            if job.chunk.stage == 1 and tr.entered[0] < tr.nbytes:
+                self.push(self.now, "stage", job.chunk.x, 1)
+        best = min([dram.done[r] for c in range(dram.channels) for r in dram.in_flight[c]]      # D5
+                   + [self.next_command(c) for c in range(dram.channels) if dram.ch[c].queue], default=None)
+        if best is not None:
+            t_next = max(self.now + 1, ceil_div(best * self.c_num, self.c_den))
+            if self.dram_scheduled < 0 or t_next < self.dram_scheduled:
+                self.dram_scheduled = t_next
+                self.push(t_next, "dram")
+
+    def next_command(self, c):
+        """First undecided DRAM cycle at which channel c's controller issues a command, if nothing arrives."""
+        cycle = self.dram_cur
+        while not self.dram.would_issue(c, cycle):
+            cycle += 1
+        return cycle
+
+    # ---- tiles -------------------------------------------------------------------------------
     def on_xfer_done(self, x):
         tr = self.transfers[x]
         t = self.tiles[tr.tile]
@@ -193,9 +463,10 @@ class _Sim:
         self.xfer_done[x] = self.now
         if tr.is_load:
             if tr.is_weights:
-                t.weights_ready = max(t.weights_ready, self.now)
-            else:
-                t.inputs_ready = max(t.inputs_ready, self.now)
+                if self.now >= t.weights_ready:
+                    t.weights_ready, t.weights_last = self.now, x
+            elif self.now >= t.inputs_ready:
+                t.inputs_ready, t.inputs_last = self.now, x
             t.loads_left -= 1
             if t.loads_left == 0:
                 self.wake(t.unit)
@@ -208,14 +479,13 @@ class _Sim:
                 self.finish(tr.tile)
                 self.wake(t.unit)
 
-    # ---- tiles -------------------------------------------------------------------------------
     def on_compute_done(self, i):
         t = self.tiles[i]
         unit = self.units[t.unit]
         unit.busy = False
         unit.computed += 1
         for x in t.stores:
-            self.push(self.now, "chunk", x, 0, 0)
+            self.push(self.now, "stage", x, 1)
         t.stores_left = len(t.stores)
         if t.stores:
             unit.writebacks += 1
@@ -248,7 +518,7 @@ class _Sim:
             t.times[DEP_READY] = max([self.region_done[g] for g in t.reads], default=0)
             t.weights_ready = t.inputs_ready = self.now
             for x in t.loads:
-                self.push(self.now, "chunk", x, 0, 0)
+                self.push(self.now, "stage", x, 1)
             t.loads_left = len(t.loads)
             unit.issued += 1
         if unit.busy or unit.started == unit.issued:
@@ -271,6 +541,7 @@ class _Sim:
     # ---- accounting --------------------------------------------------------------------------
     def account(self):
         acc = [[0] * NUM_ACC for _ in self.tiles]
+        acc_res = [[0] * NUM_RESOURCES for _ in self.tiles]
         for unit in self.units:
             prev_end = 0
             for i in unit.queue:
@@ -284,27 +555,47 @@ class _Sim:
                 rest_from = max(prev_end, dep)
                 if taken > rest_from:
                     w, inp, out = t.weights_ready, t.inputs_ready, t.times[OUT_READY]
+                    last = -1
                     if out >= w and out >= inp and out > rest_from:
                         cause = ACC_OUTPUTS
                     elif w > inp:
-                        cause = ACC_WEIGHTS
+                        cause, last = ACC_WEIGHTS, t.weights_last
                     else:
-                        cause = ACC_INPUTS
+                        cause, last = ACC_INPUTS, t.inputs_last
                     a[cause] = taken - rest_from
+                    if last >= 0:
+                        spent = self.transfers[last].res_time
+                        acc_res[i][spent.index(max(spent))] += taken - rest_from
                 prev_end = t.times[END]
-        return acc
+        return acc, acc_res
 
 
-def naive_run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi,
-                      xfer_start, xfer_kind, xfer_dir, xfer_mem, xfer_bytes, region_tiles, unit_start, unit_tiles,
-                      res_num, res_den, res_latency, depth):
-    """Same arguments as run_program; returns (times[T, 6], acc[T, NUM_ACC], xfer_done[X], res_busy[R], makespan)."""
-    sim = _Sim(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi, xfer_start, xfer_kind,
-               xfer_dir, xfer_mem, xfer_bytes, region_tiles, unit_start, unit_tiles, res_num, res_den, res_latency,
-               depth)
+def naive_simulation(*args, dram_spec=None) -> _Sim:
+    """Run the reference on run_program's arguments; the finished simulation object.
+
+    dram_spec: the DramSpec dram_tb was built from (needed in DRAM_CYCLE mode only: the naive
+    DRAM model is built from it). dram_st is ignored (the engine mutates its own).
+    """
+    *head, dram_tb, _dram_st = args
+    sim = _Sim(*head, dram_tb, dram_spec)
     sim.run()
-    times = np.array([t.times for t in sim.tiles], dtype=np.int64).reshape(len(sim.tiles), 6)
-    acc = np.array(sim.account(), dtype=np.int64).reshape(len(sim.tiles), NUM_ACC)
+    return sim
+
+
+def naive_results(sim: _Sim):
+    """run_program's returns from a finished simulation: (times[T, 6], acc[T, NUM_ACC],
+    acc_res[T, NUM_RESOURCES], xfer_done[X], res_busy[R], res_wait[R], unit_noc_wait[U], makespan, events)."""
+    T = len(sim.tiles)
+    times = np.array([t.times for t in sim.tiles], dtype=np.int64).reshape(T, 6)
+    acc, acc_res = sim.account()
     makespan = max((t.times[DONE] for t in sim.tiles), default=0)
-    return (times, acc, np.array(sim.xfer_done, dtype=np.int64), np.array(sim.res_busy, dtype=np.int64),
-            makespan)
+    return (times, np.array(acc, dtype=np.int64).reshape(T, NUM_ACC),
+            np.array(acc_res, dtype=np.int64).reshape(T, NUM_RESOURCES),
+            np.array(sim.xfer_done, dtype=np.int64), np.array(sim.res_busy, dtype=np.int64),
+            np.array(sim.res_wait, dtype=np.int64), np.array([u.noc_wait for u in sim.units], dtype=np.int64),
+            makespan, sim.count)
+
+
+def naive_run_program(*args, dram_spec=None):
+    """Same arguments and returns as run_program (plus dram_spec, see naive_simulation)."""
+    return naive_results(naive_simulation(*args, dram_spec=dram_spec))

@@ -90,7 +90,8 @@ def test_resolved_dict_has_derived_and_full_timing():
     """resolved_dict() carries the derived figures and the full preset timing, and reloads."""
     data = load_arch("inferx_x1").resolved_dict()
     assert data["derived"] == {"total_macs": 4096, "peak_tops": pytest.approx(8.740864),
-                               "dram_peak_bytes_per_s": pytest.approx(17.064e9), "dram_pins": 32}
+                               "dram_peak_bytes_per_s": pytest.approx(17.064e9), "dram_pins": 32,
+                               "effective_clock_hz": 1_067_000_000}
     assert data["memory"]["dram"]["timing"]["speed_grade"] == "LPDDR4X-4266"
     json.dumps(data)
 
