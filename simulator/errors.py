@@ -19,6 +19,10 @@ class SpecError(ValueError):
         self.message = message
         super().__init__(self.__str__())
 
+    def __reduce__(self):
+        # keep the three fields when the error crosses a process boundary (sweeps, Dask)
+        return (type(self), (self.source, self.key, self.message))
+
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
         at = f"at '{self.key}': " if self.key else ""

@@ -444,3 +444,13 @@ def test_format_doc_mentions_every_key():
     for key, _ in _schema_leaves(schema, schema):
         documented = re.sub(r"buffers\.(weights|inputs|outputs)\.", "buffers.*.", key)
         assert f"`{documented}`" in doc, key
+
+
+def test_spec_errors_survive_pickling():
+    """A SpecError sent to or from a worker process keeps its file, key and message."""
+    import pickle
+
+    from simulator.errors import MappingError
+    err = pickle.loads(pickle.dumps(MappingError("chip.yaml", "memory.sram.size", "too small")))
+    assert isinstance(err, MappingError)
+    assert (err.source, err.key, err.message) == ("chip.yaml", "memory.sram.size", "too small")
