@@ -4,43 +4,16 @@ A user error (SpecError) prints one paragraph on stderr and exits with code 2; n
 """
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 import click
 
+from simulator.cli_common import EXIT_USAGE, check_batch, emit_json, parse_input_size, user_errors
 from simulator.errors import SpecError
 
-EXIT_USAGE = 2
-
-
-def _user_errors(fn):
-    """Turn SpecError into a one-paragraph message and exit code 2."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SpecError as exc:
-            click.echo(f"npusim: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-    return wrapper
-
-
-def parse_input_size(text: str | None) -> tuple[int, int] | None:
-    """'608x608' or '608' -> (608, 608); None stays None."""
-    if text is None:
-        return None
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if len(dims) == 1:
-        dims = dims * 2
-    if len(dims) != 2 or min(dims) <= 0:
-        raise SpecError("--input", "input", f"'{text}' is not an input size; write HxW with positive integers, e.g. 608x608")
-    return dims  # type: ignore[return-value]
+_user_errors = user_errors          # short local names, used by every command below
+_emit_json = emit_json
 
 
 class _stage_progress:
@@ -68,15 +41,6 @@ class _stage_progress:
         if self._progress is not None:
             self._progress.stop()
         return False
-
-
-def _emit_json(data: dict, target: str) -> None:
-    text = json.dumps(data, indent=2)
-    if target == "-":
-        click.echo(text)
-    else:
-        with open(target, "w") as fh:
-            fh.write(text + "\n")
 
 
 class _Group(click.Group):
@@ -116,8 +80,7 @@ def info(network, input_size, batch, precision, json_out):
     from simulator.report.info import network_info, print_network_info
     from simulator.workload import load_network
 
-    if batch <= 0:
-        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
+    check_batch(batch)
     net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
     data = network_info(net, precision)
     if json_out:
@@ -190,8 +153,7 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
 
-    if batch <= 0:
-        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
+    check_batch(batch)
     with _stage_progress() as progress:
         result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
                           ideal_memory=ideal_memory, overrides=overrides, progress=progress)

@@ -22,22 +22,20 @@ import click
 def compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out):
     """Simulate NETWORK on each ARCH: peak TOPS, DRAM pins and bandwidth, SRAM, fps, fps per TOPS,
     fps per DRAM pin, MAC utilization and the dominant stall cause."""
-    from simulator.cli import _user_errors
+    from simulator.cli_common import user_errors
 
-    _user_errors(_compare)(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out)
+    user_errors(_compare)(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out)
 
 
 def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out):
-    from simulator.cli import _emit_json, parse_input_size
-    from simulator.errors import SpecError
+    from simulator.cli_common import check_batch, emit_json, parse_input_size
     from simulator.report import compare as report
 
-    if batch <= 0:
-        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
+    check_batch(batch)
     results = report.run_compare(network, archs, input=parse_input_size(input_size), batch=batch,
                                  overrides=overrides)
     if json_out:
-        _emit_json(report.compare_data(results), json_out)
+        emit_json(report.compare_data(results), json_out)
     if csv_out:
         report.write_csv(results, csv_out)
     if plot_out:

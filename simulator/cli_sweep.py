@@ -8,28 +8,16 @@ runs it on its own. docs/sweeps.md is the user's guide.
 """
 from __future__ import annotations
 
-import functools
 import os
 import sys
 
 import click
 
+from simulator.cli_common import EXIT_USAGE, user_errors
 from simulator.errors import SpecError
 
-EXIT_USAGE = 2              # as in cli.py (not imported from it: cli.py imports this module)
 EXIT_INTERRUPTED = 130
-
-
-def _user_errors(fn):
-    """A SpecError is one 'npusim: error:' paragraph on stderr and exit code 2, as in cli.py."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SpecError as exc:
-            click.echo(f"npusim: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-    return wrapper
+_user_errors = user_errors
 
 
 @click.command("sweep", context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulator.errors import MappingError
-from simulator.mapping.placement import ALIAS_OPS, DRAM, SRAM, Placement, place_tensors
+from simulator.mapping.placement import ALIAS_OPS, DRAM, Placement, place_tensors
 from simulator.mapping.systolic import gemm_cycles
 from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_tiles
 from simulator.mapping.vector_tiling import vector_tiles

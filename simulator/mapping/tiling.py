@@ -90,7 +90,7 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     ob, G = ctx.operand_bytes, layer.groups
     kg = layer.k // G                     # output channels per group
     C, R, S = layer.c, layer.r, layer.s
-    P, Q, N = layer.p, layer.q, layer.n
+    P, Q = layer.p, layer.q
     cin, hin, win = layer.in_shapes[0]
     fc = layer.op != "conv2d"
     sh, sw = layer.stride
