@@ -5,11 +5,10 @@ A user error (SpecError) prints one paragraph on stderr and exits with code 2; n
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from simulator.cli_common import EXIT_USAGE, check_batch, emit_json, parse_input_size, user_errors
+from simulator.cli_common import check_batch, emit_json, parse_input_size, run_click, user_errors
 from simulator.errors import SpecError
 
 _user_errors = user_errors          # short local names, used by every command below
@@ -47,18 +46,7 @@ class _Group(click.Group):
     """Click's own usage errors (a bad option value) get the same one-paragraph form and exit 2."""
 
     def main(self, *args, **kwargs):
-        kwargs.pop("standalone_mode", None)
-        try:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        except click.UsageError as exc:
-            click.echo(f"npusim: error: {exc.format_message()}", err=True)
-            sys.exit(EXIT_USAGE)
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        return run_click(super().main, *args, **kwargs)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -59,3 +59,19 @@ def emit_json(data: dict, target: str) -> None:
     else:
         with open(target, "w") as fh:
             fh.write(text + "\n")
+
+
+def run_click(main, *args, **kwargs):
+    """Call a click `main` so that its usage errors get the one-paragraph form and exit 2."""
+    kwargs.pop("standalone_mode", None)
+    try:
+        return main(*args, standalone_mode=False, **kwargs)
+    except click.UsageError as exc:
+        click.echo(f"npusim: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from simulator.cli_common import EXIT_USAGE, user_errors
+from simulator.cli_common import run_click, user_errors
 from simulator.errors import SpecError
 
 EXIT_INTERRUPTED = 130
@@ -102,17 +102,7 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
 
 def main() -> None:
     """`python -m simulator.cli_sweep`: the command alone, with npusim's error conventions."""
-    try:
-        sweep.main(prog_name="npusim sweep", standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f"npusim: error: {exc.format_message()}", err=True)
-        sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted!", err=True)
-        sys.exit(1)
+    run_click(sweep.main, prog_name="npusim sweep")
 
 
 __all__ = ["main", "sweep"]
