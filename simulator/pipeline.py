@@ -93,7 +93,8 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
                 "bytes": row["bytes"], "bandwidth_bytes_per_s": row["bytes"] / elapsed_s if elapsed_s else 0.0,
                 "row_hit_rate": row["row_hits"] / accesses if accesses else 0.0,
                 "row_hits": row["row_hits"], "row_misses": row["row_misses"], "row_conflicts": row["row_conflicts"],
-                "avg_latency_ns": row["latency_avg_ps"] / 1e3, "max_latency_ns": row["latency_max_ps"] / 1e3,
+                "avg_latency_ns": row["latency_avg_ps"] / 1e3, "p99_latency_ns": row["latency_p99_ps"] / 1e3,
+                "max_latency_ns": row["latency_max_ps"] / 1e3,
                 "refreshes": row["refreshes"], "refresh_time_ns": row["refresh_cycles"] * tck_s * 1e9,
                 "data_bus_busy_fraction": row["bus_busy_cycles"] * tck_s / elapsed_s if elapsed_s else 0.0,
                 "requests": n})

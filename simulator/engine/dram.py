@@ -80,6 +80,7 @@ STAT_NAMES = ("bytes", "bus_busy_cycles", "row_hits", "row_misses", "row_conflic
               "latency_max_ps", "activates", "precharges")
 
 NEVER = 1 << 62
+LAT_BINS = 8192            # latency histogram: one bin per DRAM cycle up to 8191 nCK
 
 
 class DramTables(NamedTuple):
@@ -127,6 +128,7 @@ class DramState(NamedTuple):
     stats: np.ndarray      # int64[C, NUM_STATS]
     scratch: np.ndarray    # int64[C, max(NB, Q) * 2] working space
     dec: np.ndarray        # int64[C, 5]: cached next decision (from t0, cycle, cmd, bank, qi); from < 0 = none
+    lat_hist: np.ndarray   # int64[C, LAT_BINS]: request latency in whole nCK (last bin: that or more)
 
 
 @njit(cache=True, inline="always")
@@ -375,6 +377,8 @@ def _issue_decision(tb, st, ch, t, cmd, bank, qi):
     lat = done * tb.tck_ps - st.q_arr_ps[ch, qi]
     s[ch, ST_LAT_SUM_PS] += lat
     s[ch, ST_LAT_MAX_PS] = max(s[ch, ST_LAT_MAX_PS], lat)
+    hist = st.lat_hist
+    st.lat_hist[ch, min(lat // tb.tck_ps, hist.shape[1] - 1)] += 1
     k = st.f_n[ch]
     if k >= st.f_id.shape[1]:
         raise ValueError("dram: in-flight list full; drain completions with dram_advance")

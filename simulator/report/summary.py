@@ -44,7 +44,8 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
     rows.append(("SRAM banks", f"{100 * sram['bank_utilization']:.1f}% busy, {sram['bank_conflict_cycles']:,} bank-conflict cycles"))
     for i, ch in enumerate(mem["dram"].get("channels", ())):
         rows.append((f"DRAM channel {i}", f"{ch['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s, row hits {100 * ch['row_hit_rate']:.1f}%, "
-                                          f"avg latency {ch['avg_latency_ns']:.0f} ns, {ch['refreshes']} refreshes"))
+                                          f"latency avg {ch['avg_latency_ns']:.0f} ns, p99 {ch['p99_latency_ns']:.0f} ns, "
+                                          f"{ch['refreshes']} refreshes"))
     for k, v in rows:
         head.add_row(k, v)
     console.print(head)

@@ -25,7 +25,7 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, POLICY_CLOSE, POLICY_OPEN, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES,
-                                   STAT_NAMES, DramState, DramTables, decode_all, simulate_stream)
+                                   LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all, simulate_stream)
 
 PS_PER_S = 10**12
 PAGE_POLICY_CODES = {"open": POLICY_OPEN, "close": POLICY_CLOSE}
@@ -154,7 +154,7 @@ def dram_state_new(tables: DramTables) -> DramState:
         q_n=z(c), q_id=z(c, q), q_bank=z(c, q), q_row=z(c, q), q_write=z(c, q), q_vis=z(c, q),
         q_arr_ps=z(c, q), q_class=z(c, q), f_n=z(c), f_id=z(c, f), f_done=z(c, f),
         stats=z(c, NUM_STATS), scratch=z(c, nb + q),
-        dec=np.full((c, 5), -1, np.int64))
+        dec=np.full((c, 5), -1, np.int64), lat_hist=z(c, LAT_BINS))
 
 
 def decode_many(tables: DramTables, addr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -189,11 +189,20 @@ def channel_stats(tables: DramTables, state: DramState) -> list[dict]:
         row = {name: int(v) for name, v in zip(STAT_NAMES, state.stats[ch])}
         n = row["reads"] + row["writes"]
         row["latency_avg_ps"] = state.stats[ch, ST_LAT_SUM_PS] / n if n else 0.0
+        row["latency_p99_ps"] = histogram_percentile(state.lat_hist[ch], 0.99) * tables.tck_ps
         cycles = int(state.cur[ch])
         row["cycles"] = cycles
         row["bus_utilisation"] = row["bus_busy_cycles"] / cycles if cycles else 0.0
         out.append(row)
     return out
+
+
+def histogram_percentile(hist: np.ndarray, q: float) -> int:
+    """Smallest bin b (nCK) such that at least q of the counted requests have latency <= b."""
+    total = int(hist.sum())
+    if total == 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(hist), q * total))
 
 
 def latency_p99_ps(arrival_ps, completion_ps) -> float:

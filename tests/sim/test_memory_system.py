@@ -80,3 +80,32 @@ def test_sram_bank_time_splits_over_banks():
     ratio = many.memory["sram"]["bank_busy_cycles"] / one.memory["sram"]["bank_busy_cycles"]
     assert 15 <= ratio <= 16          # ceil() per bank share rounds a little
     assert one.memory["sram"]["bank_utilization"] == pytest.approx(many.memory["sram"]["bank_utilization"], rel=0.1)
+
+
+def test_p99_latency_from_the_histogram_matches_the_request_latencies():
+    """The channel's p99 (from its per-nCK histogram) equals the 99th percentile of a stream's latencies."""
+    import numpy as np
+
+    import simulator
+    from simulator.resources.dram import (channel_stats, dram_state_new, dram_tables, histogram_percentile,
+                                          simulate_requests)
+    tb = dram_tables(simulator.load_arch("teaching"))
+    rng = np.random.default_rng(7)
+    n = 3000
+    arrival = np.sort(rng.integers(0, n * 20 * tb.tck_ps, n))
+    addr = rng.integers(0, 1 << 24, n) // tb.burst_bytes * tb.burst_bytes
+    st = dram_state_new(tb)
+    done = simulate_requests(tb, arrival, addr, np.zeros(n, np.int64), state=st)
+    latency_cycles = (done - arrival) // tb.tck_ps
+    hist = np.bincount(latency_cycles)
+    assert st.lat_hist[0].sum() == n
+    want = histogram_percentile(hist, 0.99)
+    assert histogram_percentile(st.lat_hist[0], 0.99) == want
+    assert channel_stats(tb, st)[0]["latency_p99_ps"] == want * tb.tck_ps
+    assert sorted(latency_cycles)[int(np.ceil(0.99 * n)) - 1] == want
+
+
+def test_run_reports_p99_latency(cycle_run):
+    """A cycle-level run reports average <= p99 <= max request latency per channel."""
+    ch = cycle_run.memory["dram"]["channels"][0]
+    assert 0 < ch["avg_latency_ns"] <= ch["p99_latency_ns"] <= ch["max_latency_ns"]
