@@ -47,8 +47,11 @@ def _push(heap, size, seq, time, kind, ident):
 
 
 @njit(cache=True)
-def _leave(heap, size, seq, x, k, stage, leave_t, res, rem1, chunks_left, res_latency):
+def _leave(heap, size, seq, x, k, stage, leave_t, res, rem1, chunks_left, res_latency, next_chunk):
     """Chunk k of transfer x left resource `res` (its `stage`) at leave_t: send it on.
+
+    With `next_chunk`, a stage-1 leave also lets the transfer's next chunk in (the cycle-level DRAM
+    does that earlier, when a chunk's last burst enters a controller queue).
 
     A stage-2 event names its chunk (x << CHUNK_ID_BITS | k): the cycle-level DRAM may finish a
     transfer's chunks out of order, so the second stage must not assume the order.
@@ -56,7 +59,7 @@ def _leave(heap, size, seq, x, k, stage, leave_t, res, rem1, chunks_left, res_la
     if stage == 1:
         heap, size, seq = _push(heap, size, seq, leave_t + res_latency[res], EV_STAGE2,
                                 (x << CHUNK_ID_BITS) | k)
-        if rem1[x] > 0 and res != RES_DRAM:
+        if next_chunk and rem1[x] > 0:
             heap, size, seq = _push(heap, size, seq, leave_t, EV_STAGE1, x)
     else:
         chunks_left[x] -= 1
@@ -243,7 +246,8 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                         longest = max(longest, d)
                 res_wait[RES_SRAM] += leave - now - longest
                 x_res_time[x, RES_SRAM] += leave - now
-                heap, size, seq = _leave(heap, size, seq, x, k, stage, leave, RES_SRAM, rem1, chunks_left, res_latency)
+                heap, size, seq = _leave(heap, size, seq, x, k, stage, leave, RES_SRAM, rem1, chunks_left, res_latency,
+                                         True)
             elif dram_mode != DRAM_CYCLE:
                 begin = max(now, res_free[RES_DRAM])
                 d = _duration(c, res_num[RES_DRAM], res_den[RES_DRAM])
@@ -252,9 +256,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 res_wait[RES_DRAM] += begin - now
                 x_res_time[x, RES_DRAM] += begin + d - now
                 heap, size, seq = _leave(heap, size, seq, x, k, stage, begin + d, RES_DRAM, rem1, chunks_left,
-                                         res_latency)
-                if stage == 1 and rem1[x] > 0:
-                    heap, size, seq = _push(heap, size, seq, begin + d, EV_STAGE1, x)
+                                         res_latency, True)
             else:
                 j = job_free
                 job_free = job_free_next[j]
@@ -277,7 +279,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 r = ident
                 x = rec_x[r]
                 heap, size, seq = _leave(heap, size, seq, x, rec_k[r], rec_stage[r], now, RES_NOC, rem1, chunks_left,
-                                         res_latency)
+                                         res_latency, True)
                 rec_next[r] = free_head
                 free_head = r
             noc_busy = False
@@ -321,7 +323,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                         x = job_x[j]
                         x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
                         heap, size, seq = _leave(heap, size, seq, x, job_k[j], job_stage[j], t_fin, RES_DRAM, rem1,
-                                                 chunks_left, res_latency)
+                                                 chunks_left, res_latency, False)
                         job_free_next[j] = job_free
                         job_free = j
                 # offer bursts in FIFO order while their channel's queue has room

@@ -103,15 +103,14 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     address = np.zeros(n, dtype=np.int64)
     weights_address: dict[str, int] = {}
     dram_next = 0
-    for name, nbytes in weight_bytes.items():
-        weights_address[name] = dram_next if not pin_weights else 0
-        dram_next += _align(nbytes)
-    sram_next = total_weights if pin_weights else 0
-    if pin_weights:
-        off = 0
-        for name, nbytes in weight_bytes.items():
-            weights_address[name] = off
-            off += nbytes
+    sram_next = 0
+    for name, nbytes in weight_bytes.items():   # weights first: in SRAM when pinned, else in DRAM
+        if pin_weights:
+            weights_address[name] = sram_next
+            sram_next += nbytes
+        else:
+            weights_address[name] = dram_next
+            dram_next += _align(nbytes)
     for t in range(n):
         if memory[t] == DRAM:
             address[t] = dram_next

@@ -241,9 +241,11 @@ def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, re
     """SCALE-Sim-compatible lowering: memory free, folds back to back, a layer per region."""
     if layer.is_mac_op:
         g = layer.groups
-        pixels = layer.n * (layer.p * layer.q if layer.op == "conv2d" else 1)
+        conv = layer.op == "conv2d"
+        pixels = layer.n * (layer.p * layer.q if conv else 1)
         one = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, layer.c * layer.r * layer.s, layer.k // g, pixels,
-                          ctx.macs_per_pe, overlap_preload=False)
+                          ctx.macs_per_pe, overlap_preload=False, kernel=(layer.r, layer.s),
+                          out_rows=layer.n * (layer.p if conv else 1))
         folds = one.folds * g
         per_fold = one.cycles // one.folds
         share = np.array([folds // A + (1 if a < folds % A else 0) for a in range(A)], np.int64)
