@@ -31,7 +31,8 @@ from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS,
                                         EV_DRAM, EV_NOC_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE, EV_XFER_DONE,
                                         KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC,
                                         RES_SRAM)
-from simulator.engine.dram import NEVER, next_event_cycle, offer, step_collect
+from simulator.engine.dram import (NEVER, P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_INFLIGHT_CAP,
+                                   P_TCK_PS, next_event_cycle, offer_run, step_collect)
 from simulator.engine.events import heap_new, heap_pop, heap_push
 
 
@@ -163,12 +164,16 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     fifo_h = 0
     fifo_n = 0
     dram_sched = -1                               # time of the earliest pending EV_DRAM
-    c_num = dram_tb.core_per_dram_num             # core cycles per DRAM cycle = c_num / c_den
-    c_den = dram_tb.core_per_dram_den
-    burst_bytes = dram_tb.burst_bytes
-    tck_ps = dram_tb.tck_ps
-    done_ids = np.zeros(dram_tb.channels * dram_tb.inflight_cap, dtype=np.int64)
-    done_cycles = np.zeros(dram_tb.channels * dram_tb.inflight_cap, dtype=np.int64)
+    # the DRAM's packed arrays, taken out of the NamedTuples once (see engine/dram.py: why packed)
+    dp = dram_tb.p
+    d_sc, d_bank, d_q, d_fl, d_stats, d_hist = (dram_st.sc, dram_st.bank, dram_st.q, dram_st.fl,
+                                                dram_st.stats, dram_st.lat_hist)
+    c_num = dp[P_CORE_NUM]                        # core cycles per DRAM cycle = c_num / c_den
+    c_den = dp[P_CORE_DEN]
+    burst_bytes = dp[P_BURST_BYTES]
+    tck_ps = dp[P_TCK_PS]
+    done_ids = np.zeros(dp[P_CHANNELS] * dp[P_INFLIGHT_CAP], dtype=np.int64)
+    done_cycles = np.zeros(dp[P_CHANNELS] * dp[P_INFLIGHT_CAP], dtype=np.int64)
 
     heap = heap_new(4 * U + 2 * X + 64)
     size = 0
@@ -264,7 +269,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 job_k[j] = k
                 job_stage[j] = stage
                 job_addr[j] = xfer_addr[x] + offset
-                job_n[j] = (c + dram_tb.burst_bytes - 1) // dram_tb.burst_bytes
+                job_n[j] = (c + burst_bytes - 1) // burst_bytes
                 job_next[j] = 0
                 job_out[j] = 0
                 job_fin[j] = 0
@@ -313,7 +318,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
             # a heap round trip per DRAM command.
             while True:
                 d_now = (now * c_den) // c_num    # last DRAM edge at or before this core cycle
-                n_done = step_collect(dram_tb, dram_st, d_now, done_ids, done_cycles)
+                n_done = step_collect(dp, d_sc, d_bank, d_q, d_fl, d_stats, d_hist, d_now, done_ids, done_cycles)
                 for k in range(n_done):
                     j = done_ids[k]
                     job_out[j] -= 1
@@ -329,15 +334,12 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 # offer bursts in FIFO order while their channel's queue has room
                 while fifo_n > 0:
                     j = fifo[fifo_h]
-                    blocked = False
-                    while job_next[j] < job_n[j]:
-                        if not offer(dram_tb, dram_st, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes,
-                                     xfer_dir[job_x[j]] != LOAD, d_now * tck_ps):
-                            blocked = True
-                            break
-                        job_next[j] += 1
-                        job_out[j] += 1
-                    if blocked:
+                    left = job_n[j] - job_next[j]
+                    k = offer_run(dp, d_sc, d_q, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes, left,
+                                  xfer_dir[job_x[j]] != LOAD, d_now * tck_ps)
+                    job_next[j] += k
+                    job_out[j] += k
+                    if k < left:
                         break
                     fifo_h = (fifo_h + 1) % cap
                     fifo_n -= 1
@@ -345,7 +347,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                     if job_stage[j] == 1 and rem1[x] > 0:
                         heap, size, seq = _push(heap, size, seq, now, EV_STAGE1, x)
                 # wake up for the next command or completion
-                best = next_event_cycle(dram_tb, dram_st)
+                best = next_event_cycle(dp, d_sc, d_bank, d_q, d_fl)
                 if best == NEVER:
                     break
                 t_next = max(now + 1, (best * c_num + c_den - 1) // c_den)

@@ -1,9 +1,17 @@
 """Cycle-level DRAM channels: banks, open rows, a bounded FR-FCFS queue and all-bank refresh.
 
-Pure @njit code over two NamedTuples of arrays and ints (built in `simulator.resources.dram`):
-`DramTables` (read-only: constraint table, scalars, address layout) and `DramState` (mutable
-arrays). Time inside is the DRAM command clock (nCK); the API speaks integer picoseconds
-(cycle c is the edge at c * tck_ps). docs/dram_model.md has the long form.
+Pure @njit code over packed int64 arrays (built in `simulator.resources.dram`): the read-only
+tables `p` (scalars, address layout and constraint table in one 1-D array, `DramTables.p`) and
+the mutable state `DramState` (six arrays: per-channel scalars, per-bank columns, the request
+queue, the in-flight list, statistics, latency histogram). Time inside is the DRAM command clock
+(nCK); the API speaks integer picoseconds (cycle c is the edge at c * tck_ps).
+docs/dram_model.md has the long form.
+
+Why packed: every array handed to a non-inlined njit function, or read out of a NamedTuple, costs
+an atomic reference-count increment and decrement. With about 25 arrays in two NamedTuples those
+pairs took more than half of the run time (perf, docs/performance.md). The kernels below take the
+few packed arrays explicitly; the NamedTuple-taking functions at the end are thin wrappers for
+Python callers and tests.
 
 Timing rules live in one dense table `cons[prev, next, scope]` (nCK): after `prev` is issued at
 t on bank b, `next` may not issue before t + cons[...] on a bank whose relation to b is `scope`
@@ -82,9 +90,66 @@ STAT_NAMES = ("bytes", "bus_busy_cycles", "row_hits", "row_misses", "row_conflic
 NEVER = 1 << 62
 LAT_BINS = 8192            # latency histogram: one bin per DRAM cycle up to 8191 nCK
 
+# packed tables p: int64[P_SIZE]
+P_TCK_PS = 0
+P_CL = 1
+P_CWL = 2
+P_BURST_CYCLES = 3
+P_BURST_BYTES = 4
+P_TFAW = 5
+P_TREFI = 6
+P_TRFC = 7
+P_CHANNELS = 8
+P_BANKS = 9                # banks per channel (bank groups x banks per group)
+P_BANKS_PER_GROUP = 10
+P_QUEUE_DEPTH = 11
+P_INFLIGHT_CAP = 12
+P_POLICY = 13
+P_CORE_NUM = 14            # core cycles per DRAM cycle = num / den (exact)
+P_CORE_DEN = 15
+P_FIELD_ORDER = 16         # NUM_FIELDS field ids, LSB first
+P_FIELD_SIZE = P_FIELD_ORDER + NUM_FIELDS    # count of each field, indexed by field id
+P_CONS = P_FIELD_SIZE + NUM_FIELDS           # cons[prev, next, scope] flattened (C order)
+P_SIZE = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES
+
+# per-channel scalars sc: int64[C, SC_SIZE]
+SC_CUR = 0                 # first cycle not yet decided
+SC_FAW_N = 1               # ACTs issued
+SC_REF_DUE = 2             # cycle the next refresh becomes pending
+SC_Q_N = 3                 # requests queued
+SC_F_N = 4                 # in flight (column command issued, not yet collected)
+SC_FAW = 5                 # 4 columns: ring of the last four ACT cycles
+SC_DEC = 9                 # 5 columns: cached next decision (from t0, cycle, cmd, bank, qi); from < 0 = none
+SC_SIZE = 14
+
+# per-bank columns bank: int64[C, NB, BK_SIZE]
+# columns 0..NUM_CMDS-1: earliest[cmd], the max over past commands of their rule for `cmd` here
+BK_OPEN_ROW = NUM_CMDS     # open row, -1 closed
+BK_HIT = NUM_CMDS + 1      # scratch: a visible request hits the open row
+BK_SIZE = NUM_CMDS + 2
+
+# request queue q: int64[C, QF_SIZE, Q], oldest first
+QF_ID = 0
+QF_BANK = 1
+QF_ROW = 2
+QF_WRITE = 3
+QF_VIS = 4                 # first cycle the controller sees it
+QF_ARR_PS = 5
+QF_CLASS = 6
+QF_CAND = 7                # scratch: earliest legal cycle of the request's next command
+QF_SIZE = 8
+
+# in flight fl: int64[C, 2, F]
+FL_ID = 0
+FL_DONE = 1                # cycle the data finished
+
 
 class DramTables(NamedTuple):
-    """Read-only lowering of a DramTiming + DramSpec (built by resources.dram.dram_tables)."""
+    """Read-only lowering of a DramTiming + DramSpec (built by resources.dram.dram_tables).
+
+    `p` packs everything the kernels read; the named fields repeat it for Python callers.
+    """
+    p: np.ndarray             # int64[P_SIZE]
     cons: np.ndarray          # int64[NUM_CMDS, NUM_CMDS, NUM_SCOPES], nCK
     field_order: np.ndarray   # int64[NUM_FIELDS], field ids LSB first
     field_size: np.ndarray    # int64[NUM_FIELDS], count of each field, indexed by field id
@@ -102,46 +167,45 @@ class DramTables(NamedTuple):
     queue_depth: int
     inflight_cap: int
     policy: int
-    core_per_dram_num: int    # core cycles per DRAM cycle = num / den (exact)
+    core_per_dram_num: int
     core_per_dram_den: int
 
 
 class DramState(NamedTuple):
-    """Mutable state of every channel (built by resources.dram.dram_state_new)."""
-    cur: np.ndarray        # int64[C]: first cycle not yet decided
-    open_row: np.ndarray   # int64[C, NB]: open row, -1 closed
-    earliest: np.ndarray   # int64[C, NB, NUM_CMDS]
-    faw: np.ndarray        # int64[C, 4]: ring of the last four ACT cycles
-    faw_n: np.ndarray      # int64[C]: ACTs issued
-    ref_due: np.ndarray    # int64[C]: cycle the next refresh becomes pending
-    q_n: np.ndarray        # int64[C]
-    q_id: np.ndarray       # int64[C, Q] request queue, oldest first
-    q_bank: np.ndarray
-    q_row: np.ndarray
-    q_write: np.ndarray
-    q_vis: np.ndarray
-    q_arr_ps: np.ndarray
-    q_class: np.ndarray
-    f_n: np.ndarray        # int64[C]: in flight (column command issued, not yet reported)
-    f_id: np.ndarray       # int64[C, F]
-    f_done: np.ndarray     # int64[C, F]: cycle the data finished
+    """Mutable state of every channel (built by resources.dram.dram_state_new); layouts above."""
+    sc: np.ndarray         # int64[C, SC_SIZE]
+    bank: np.ndarray       # int64[C, NB, BK_SIZE]
+    q: np.ndarray          # int64[C, QF_SIZE, Q]
+    fl: np.ndarray         # int64[C, 2, F]
     stats: np.ndarray      # int64[C, NUM_STATS]
-    scratch: np.ndarray    # int64[C, max(NB, Q) * 2] working space
-    dec: np.ndarray        # int64[C, 5]: cached next decision (from t0, cycle, cmd, bank, qi); from < 0 = none
     lat_hist: np.ndarray   # int64[C, LAT_BINS]: request latency in whole nCK (last bin: that or more)
 
+    @property
+    def cur(self) -> np.ndarray:
+        """int64[C]: first cycle not yet decided, per channel."""
+        return self.sc[:, SC_CUR]
+
+    @property
+    def q_n(self) -> np.ndarray:
+        """int64[C]: requests queued, per channel."""
+        return self.sc[:, SC_Q_N]
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels over packed arrays
+# ---------------------------------------------------------------------------------------------
 
 @njit(cache=True, inline="always")
-def decode(tb, addr):
+def _decode(p, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
-    x = addr // tb.burst_bytes
+    x = addr // p[P_BURST_BYTES]
     ch = 0
     bg = 0
     ba = 0
     ro = 0
     for k in range(NUM_FIELDS):
-        f = tb.field_order[k]
-        n = tb.field_size[f]
+        f = p[P_FIELD_ORDER + k]
+        n = p[P_FIELD_SIZE + f]
         v = x % n
         x //= n
         if f == FIELD_CH:
@@ -152,168 +216,148 @@ def decode(tb, addr):
             ba = v
         elif f == FIELD_RO:
             ro = v
-    return ch, bg * tb.banks_per_group + ba, ro
-
-
-@njit(cache=True)
-def decode_all(tb, addr):
-    """(channel, bank, row) arrays of an int64 array of byte addresses."""
-    n = addr.shape[0]
-    out = np.zeros((3, n), np.int64)
-    for i in range(n):
-        out[0, i], out[1, i], out[2, i] = decode(tb, addr[i])
-    return out
+    return ch, bg * p[P_BANKS_PER_GROUP] + ba, ro
 
 
 @njit(cache=True, inline="always")
-def earliest_time(tb, st, ch, cmd, bank):
-    """Earliest cycle the timing rules allow `cmd` on `bank` (bank ignored for PREA/REF)."""
-    nb = tb.bank_groups * tb.banks_per_group
+def _earliest(p, sc, bank, ch, cmd, b):
+    """Earliest cycle the timing rules allow `cmd` on bank b (b ignored for PREA/REF)."""
     if cmd == CMD_PREA or cmd == CMD_REF:
         t = 0
-        for b in range(nb):
-            t = max(t, st.earliest[ch, b, cmd])
+        for b2 in range(p[P_BANKS]):
+            t = max(t, bank[ch, b2, cmd])
         return t
-    t = st.earliest[ch, bank, cmd]
-    if cmd == CMD_ACT and st.faw_n[ch] >= 4:
-        t = max(t, st.faw[ch, st.faw_n[ch] % 4] + tb.tfaw)
+    t = bank[ch, b, cmd]
+    n = sc[ch, SC_FAW_N]
+    if cmd == CMD_ACT and n >= 4:
+        t = max(t, sc[ch, SC_FAW + n % 4] + p[P_TFAW])
     return t
 
 
 @njit(cache=True)
-def can_issue(tb, st, ch, cmd, bank, row, t):
-    """True if `cmd` (on `bank`, for `row`) is legal at cycle t: bank state and every timing rule."""
-    nb = tb.bank_groups * tb.banks_per_group
+def _can_issue(p, sc, bank, ch, cmd, b, row, t):
+    """True if `cmd` (on bank b, for `row`) is legal at cycle t: bank state and every timing rule."""
     if cmd == CMD_ACT:
-        if st.open_row[ch, bank] >= 0:
+        if bank[ch, b, BK_OPEN_ROW] >= 0:
             return False
     elif cmd == CMD_PRE:
-        if st.open_row[ch, bank] < 0:
+        if bank[ch, b, BK_OPEN_ROW] < 0:
             return False
     elif cmd == CMD_RD or cmd == CMD_WR:
-        if st.open_row[ch, bank] != row:
+        if bank[ch, b, BK_OPEN_ROW] != row:
             return False
     elif cmd == CMD_REF:
-        for b in range(nb):
-            if st.open_row[ch, b] >= 0:
+        for b2 in range(p[P_BANKS]):
+            if bank[ch, b2, BK_OPEN_ROW] >= 0:
                 return False
-    return t >= earliest_time(tb, st, ch, cmd, bank)
+    return t >= _earliest(p, sc, bank, ch, cmd, b)
 
 
 @njit(cache=True, inline="always")
-def issue(tb, st, ch, cmd, bank, row, t):
+def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
     """Apply `cmd` at cycle t: bank state, every bank's earliest times, stats. No legality check."""
-    nb = tb.bank_groups * tb.banks_per_group
-    bpg = tb.banks_per_group
+    nb = p[P_BANKS]
+    bpg = p[P_BANKS_PER_GROUP]
     rank = cmd == CMD_PREA or cmd == CMD_REF
-    st.dec[ch, 0] = -1                    # the state changes: the cached decision is void
-    earliest = st.earliest[ch]            # hoisted: NamedTuple access in a loop is costly
-    cons = tb.cons
+    sc[ch, SC_DEC] = -1                   # the state changes: the cached decision is void
     for b2 in range(nb):
-        if rank or b2 == bank:
+        if rank or b2 == b:
             scope = SCOPE_BANK
-        elif b2 // bpg == bank // bpg:
+        elif b2 // bpg == b // bpg:
             scope = SCOPE_GROUP
         else:
             scope = SCOPE_OTHER
+        base = P_CONS + cmd * NUM_CMDS * NUM_SCOPES + scope
         for n in range(NUM_CMDS):
-            v = t + cons[cmd, n, scope]
-            if v > earliest[b2, n]:
-                earliest[b2, n] = v
-    s = st.stats
+            v = t + p[base + n * NUM_SCOPES]
+            if v > bank[ch, b2, n]:
+                bank[ch, b2, n] = v
     if cmd == CMD_ACT:
-        st.open_row[ch, bank] = row
-        st.faw[ch, st.faw_n[ch] % 4] = t
-        st.faw_n[ch] += 1
-        s[ch, ST_ACTS] += 1
+        bank[ch, b, BK_OPEN_ROW] = row
+        n = sc[ch, SC_FAW_N]
+        sc[ch, SC_FAW + n % 4] = t
+        sc[ch, SC_FAW_N] = n + 1
+        stats[ch, ST_ACTS] += 1
     elif cmd == CMD_PRE:
-        st.open_row[ch, bank] = -1
-        s[ch, ST_PRES] += 1
+        bank[ch, b, BK_OPEN_ROW] = -1
+        stats[ch, ST_PRES] += 1
     elif cmd == CMD_PREA:
-        for b in range(nb):
-            st.open_row[ch, b] = -1
-        s[ch, ST_PRES] += 1
+        for b2 in range(nb):
+            bank[ch, b2, BK_OPEN_ROW] = -1
+        stats[ch, ST_PRES] += 1
     elif cmd == CMD_REF:
-        s[ch, ST_REFRESHES] += 1
-        s[ch, ST_REFRESH_CYCLES] += tb.trfc
+        stats[ch, ST_REFRESHES] += 1
+        stats[ch, ST_REFRESH_CYCLES] += p[P_TRFC]
     else:
-        s[ch, ST_BUS_BUSY_CYCLES] += tb.burst_cycles
-        s[ch, ST_BYTES] += tb.burst_bytes
+        stats[ch, ST_BUS_BUSY_CYCLES] += p[P_BURST_CYCLES]
+        stats[ch, ST_BYTES] += p[P_BURST_BYTES]
         if cmd == CMD_RD:
-            s[ch, ST_READS] += 1
+            stats[ch, ST_READS] += 1
         else:
-            s[ch, ST_WRITES] += 1
+            stats[ch, ST_WRITES] += 1
 
 
 @njit(cache=True, inline="always")
-def _next_decision(tb, st, ch, t0):
+def _next_decision(p, sc, bank, q, ch, t0):
     """(cycle, cmd, bank, queue index) of the next command the controller issues at or after t0.
 
     Nothing changes the candidates between t0 and that cycle except time itself: refresh becoming
     due and requests becoming visible. At those moments the search restarts, so the result equals
     checking every cycle.
     """
-    # Arrays are taken out of the NamedTuples once: attribute access inside the loops costs a
-    # reference-count round trip each time, which dominated the run time.
-    nb = tb.bank_groups * tb.banks_per_group
-    qd = tb.queue_depth
-    q_vis = st.q_vis[ch]
-    q_bank = st.q_bank[ch]
-    q_row = st.q_row[ch]
-    q_write = st.q_write[ch]
-    open_row = st.open_row[ch]
-    earliest = st.earliest[ch]
-    hit = st.scratch[ch, :nb]              # bank -> a visible request hits its open row
-    cand = st.scratch[ch, nb:nb + qd]      # request -> earliest legal cycle of its next command
-    faw_n = st.faw_n[ch]
-    faw_t = st.faw[ch, faw_n % 4] + tb.tfaw if faw_n >= 4 else 0
-    ref_due = st.ref_due[ch]
-    policy = tb.policy
+    nb = p[P_BANKS]
+    n = sc[ch, SC_Q_N]
+    faw_n = sc[ch, SC_FAW_N]
+    faw_t = sc[ch, SC_FAW + faw_n % 4] + p[P_TFAW] if faw_n >= 4 else 0
+    ref_due = sc[ch, SC_REF_DUE]
+    close_page = p[P_POLICY] == POLICY_CLOSE
     tnow = t0
     while True:
         if tnow >= ref_due:
             any_open = False
             for b in range(nb):
-                if open_row[b] >= 0:
+                if bank[ch, b, BK_OPEN_ROW] >= 0:
                     any_open = True
             cmd = CMD_PREA if any_open else CMD_REF
-            return max(tnow, earliest_time(tb, st, ch, cmd, 0)), cmd, -1, -1
+            return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
         change = ref_due
-        n = st.q_n[ch]
         for b in range(nb):
-            hit[b] = 0
+            bank[ch, b, BK_HIT] = 0
         for i in range(n):
-            v = q_vis[i]
+            v = q[ch, QF_VIS, i]
             if v > tnow:
                 change = min(change, v)
-            elif open_row[q_bank[i]] == q_row[i]:
-                hit[q_bank[i]] = 1
+            else:
+                b = q[ch, QF_BANK, i]
+                if bank[ch, b, BK_OPEN_ROW] == q[ch, QF_ROW, i]:
+                    bank[ch, b, BK_HIT] = 1
         tmin = NEVER
         for i in range(n):
-            cand[i] = NEVER
-            if q_vis[i] > tnow:
+            q[ch, QF_CAND, i] = NEVER
+            if q[ch, QF_VIS, i] > tnow:
                 continue
-            b = q_bank[i]
-            r = open_row[b]
-            if r == q_row[i]:
-                cmd = CMD_WR if q_write[i] else CMD_RD
+            b = q[ch, QF_BANK, i]
+            r = bank[ch, b, BK_OPEN_ROW]
+            if r == q[ch, QF_ROW, i]:
+                cmd = CMD_WR if q[ch, QF_WRITE, i] else CMD_RD
             elif r < 0:
                 cmd = CMD_ACT
-            elif hit[b] == 0:
+            elif bank[ch, b, BK_HIT] == 0:
                 cmd = CMD_PRE
             else:
                 continue
-            e = earliest[b, cmd]
+            e = bank[ch, b, cmd]
             if cmd == CMD_ACT and faw_t > e:
                 e = faw_t
-            cand[i] = max(tnow, e)
-            tmin = min(tmin, cand[i])
+            e = max(tnow, e)
+            q[ch, QF_CAND, i] = e
+            tmin = min(tmin, e)
         close_t = NEVER
         close_b = -1
-        if policy == POLICY_CLOSE:
+        if close_page:
             for b in range(nb):
-                if open_row[b] >= 0 and hit[b] == 0:
-                    t = max(tnow, earliest[b, CMD_PRE])
+                if bank[ch, b, BK_OPEN_ROW] >= 0 and bank[ch, b, BK_HIT] == 0:
+                    t = max(tnow, bank[ch, b, CMD_PRE])
                     if t < close_t:
                         close_t = t
                         close_b = b
@@ -323,112 +367,198 @@ def _next_decision(tb, st, ch, t0):
             continue
         # priority at tmin: oldest legal row hit, then oldest legal request, then close-page PRE
         for i in range(n):
-            if cand[i] == tmin and open_row[q_bank[i]] == q_row[i]:
-                return tmin, CMD_WR if q_write[i] else CMD_RD, q_bank[i], i
+            if q[ch, QF_CAND, i] == tmin and bank[ch, q[ch, QF_BANK, i], BK_OPEN_ROW] == q[ch, QF_ROW, i]:
+                return tmin, CMD_WR if q[ch, QF_WRITE, i] else CMD_RD, q[ch, QF_BANK, i], i
         for i in range(n):
-            if cand[i] == tmin:
-                b = q_bank[i]
-                return tmin, CMD_ACT if open_row[b] < 0 else CMD_PRE, b, i
+            if q[ch, QF_CAND, i] == tmin:
+                b = q[ch, QF_BANK, i]
+                return tmin, CMD_ACT if bank[ch, b, BK_OPEN_ROW] < 0 else CMD_PRE, b, i
         return close_t, CMD_PRE, close_b, -1
 
 
 @njit(cache=True, inline="always")
-def _decide(tb, st, ch, t0):
+def _decide(p, sc, bank, q, ch, t0):
     """_next_decision with a per-channel cache.
 
     A decision found from t0 is the first command at or after t0; while the state does not
     change (no command issued, no request enqueued) it is also the answer for any later t0 up
     to its own cycle, so it is reused: it used to be computed about three times per command.
     """
-    dec = st.dec[ch]
-    if dec[0] >= 0 and dec[0] <= t0 <= dec[1]:
-        return dec[1], dec[2], dec[3], dec[4]
-    t, cmd, bank, qi = _next_decision(tb, st, ch, t0)
-    dec[0] = t0
-    dec[1] = t
-    dec[2] = cmd
-    dec[3] = bank
-    dec[4] = qi
-    return t, cmd, bank, qi
+    if sc[ch, SC_DEC] >= 0 and sc[ch, SC_DEC] <= t0 <= sc[ch, SC_DEC + 1]:
+        return sc[ch, SC_DEC + 1], sc[ch, SC_DEC + 2], sc[ch, SC_DEC + 3], sc[ch, SC_DEC + 4]
+    t, cmd, b, qi = _next_decision(p, sc, bank, q, ch, t0)
+    sc[ch, SC_DEC] = t0
+    sc[ch, SC_DEC + 1] = t
+    sc[ch, SC_DEC + 2] = cmd
+    sc[ch, SC_DEC + 3] = b
+    sc[ch, SC_DEC + 4] = qi
+    return t, cmd, b, qi
 
 
 @njit(cache=True, inline="always")
-def _issue_decision(tb, st, ch, t, cmd, bank, qi):
+def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
     """Issue a decided command; a column command moves its request from the queue to in flight."""
-    row = st.q_row[ch, qi] if qi >= 0 else -1
-    issue(tb, st, ch, cmd, bank, row, t)
+    row = q[ch, QF_ROW, qi] if qi >= 0 else -1
+    _issue(p, sc, bank, stats, ch, cmd, b, row, t)
     if qi < 0:
         if cmd == CMD_REF:
-            st.ref_due[ch] += tb.trefi
+            sc[ch, SC_REF_DUE] += p[P_TREFI]
         return
-    if st.q_class[ch, qi] == CLASS_NONE:
+    if q[ch, QF_CLASS, qi] == CLASS_NONE:
         if cmd == CMD_ACT:
-            st.q_class[ch, qi] = CLASS_MISS
+            q[ch, QF_CLASS, qi] = CLASS_MISS
         elif cmd == CMD_PRE:
-            st.q_class[ch, qi] = CLASS_CONFLICT
+            q[ch, QF_CLASS, qi] = CLASS_CONFLICT
         else:
-            st.q_class[ch, qi] = CLASS_HIT
+            q[ch, QF_CLASS, qi] = CLASS_HIT
     if cmd != CMD_RD and cmd != CMD_WR:
         return
-    s = st.stats
-    c = st.q_class[ch, qi]
-    s[ch, ST_HITS + c] += 1       # ST_HITS, ST_MISSES, ST_CONFLICTS follow CLASS_* order
-    done = t + (tb.cl if cmd == CMD_RD else tb.cwl) + tb.burst_cycles
-    lat = done * tb.tck_ps - st.q_arr_ps[ch, qi]
-    s[ch, ST_LAT_SUM_PS] += lat
-    s[ch, ST_LAT_MAX_PS] = max(s[ch, ST_LAT_MAX_PS], lat)
-    hist = st.lat_hist
-    st.lat_hist[ch, min(lat // tb.tck_ps, hist.shape[1] - 1)] += 1
-    k = st.f_n[ch]
-    if k >= st.f_id.shape[1]:
-        raise ValueError("dram: in-flight list full; drain completions with dram_advance")
-    st.f_id[ch, k] = st.q_id[ch, qi]
-    st.f_done[ch, k] = done
-    st.f_n[ch] = k + 1
-    n = st.q_n[ch]
-    q_id, q_bank, q_row, q_write = st.q_id[ch], st.q_bank[ch], st.q_row[ch], st.q_write[ch]
-    q_vis, q_arr_ps, q_class = st.q_vis[ch], st.q_arr_ps[ch], st.q_class[ch]
-    for j in range(qi, n - 1):
-        q_id[j] = q_id[j + 1]
-        q_bank[j] = q_bank[j + 1]
-        q_row[j] = q_row[j + 1]
-        q_write[j] = q_write[j + 1]
-        q_vis[j] = q_vis[j + 1]
-        q_arr_ps[j] = q_arr_ps[j + 1]
-        q_class[j] = q_class[j + 1]
-    st.q_n[ch] = n - 1
+    stats[ch, ST_HITS + q[ch, QF_CLASS, qi]] += 1   # ST_HITS, ST_MISSES, ST_CONFLICTS follow CLASS_* order
+    done = t + (p[P_CL] if cmd == CMD_RD else p[P_CWL]) + p[P_BURST_CYCLES]
+    tck = p[P_TCK_PS]
+    lat = done * tck - q[ch, QF_ARR_PS, qi]
+    stats[ch, ST_LAT_SUM_PS] += lat
+    stats[ch, ST_LAT_MAX_PS] = max(stats[ch, ST_LAT_MAX_PS], lat)
+    hist[ch, min(lat // tck, LAT_BINS - 1)] += 1
+    k = sc[ch, SC_F_N]
+    if k >= fl.shape[2]:
+        raise ValueError("dram: in-flight list full; collect completions before deciding further")
+    fl[ch, FL_ID, k] = q[ch, QF_ID, qi]
+    fl[ch, FL_DONE, k] = done
+    sc[ch, SC_F_N] = k + 1
+    n = sc[ch, SC_Q_N]
+    for f in range(QF_CAND):
+        for j in range(qi, n - 1):
+            q[ch, f, j] = q[ch, f, j + 1]
+    sc[ch, SC_Q_N] = n - 1
+
+
+@njit(cache=True)
+def _run_until(p, sc, bank, q, fl, stats, hist, limit):
+    """Decide every cycle < limit on every channel (issue all commands due before it)."""
+    for ch in range(p[P_CHANNELS]):
+        tnow = sc[ch, SC_CUR]
+        while tnow < limit:
+            t, cmd, b, qi = _decide(p, sc, bank, q, ch, tnow)
+            if t >= limit:
+                break
+            _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi)
+            tnow = t + 1
+        sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
+
+
+@njit(cache=True, inline="always")
+def _enqueue_at(p, sc, q, vis, req_id, ch, b, row, is_write, arr_ps):
+    """Put a decoded request in channel ch's queue, visible from cycle vis; False if full."""
+    n = sc[ch, SC_Q_N]
+    if n >= p[P_QUEUE_DEPTH]:
+        return False
+    q[ch, QF_ID, n] = req_id
+    q[ch, QF_BANK, n] = b
+    q[ch, QF_ROW, n] = row
+    q[ch, QF_WRITE, n] = 1 if is_write else 0
+    q[ch, QF_VIS, n] = max(vis, sc[ch, SC_CUR])
+    q[ch, QF_ARR_PS, n] = arr_ps
+    q[ch, QF_CLASS, n] = CLASS_NONE
+    sc[ch, SC_Q_N] = n + 1
+    sc[ch, SC_DEC] = -1
+    return True
+
+
+@njit(cache=True)
+def _collect(sc, fl, d_now, out_ids, out_cycles):
+    """Move requests whose data finished by d_now out of flight into out_ids/out_cycles; count."""
+    k_out = 0
+    for ch in range(sc.shape[0]):
+        n = sc[ch, SC_F_N]
+        keep = 0
+        for k in range(n):
+            d = fl[ch, FL_DONE, k]
+            if d <= d_now:
+                out_ids[k_out] = fl[ch, FL_ID, k]
+                out_cycles[k_out] = d
+                k_out += 1
+            else:
+                fl[ch, FL_ID, keep] = fl[ch, FL_ID, k]
+                fl[ch, FL_DONE, keep] = d
+                keep += 1
+        sc[ch, SC_F_N] = keep
+    return k_out
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points of the event engine (core.run_program unpacks the NamedTuples once)
+# ---------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def step_collect(p, sc, bank, q, fl, stats, hist, d_now, out_ids, out_cycles):
+    """Decide every cycle <= d_now, then move requests whose data finished by d_now out of flight.
+
+    Writes (request id, finish cycle) pairs to out_ids/out_cycles (sized channels x inflight_cap)
+    and returns how many.
+    """
+    _run_until(p, sc, bank, q, fl, stats, hist, d_now + 1)
+    return _collect(sc, fl, d_now, out_ids, out_cycles)
+
+
+@njit(cache=True)
+def offer_run(p, sc, q, vis, req_id, addr, n, is_write, arr_ps):
+    """Offer up to n burst-sized requests at addr, addr + burst, ... (all named req_id), in order,
+    while their channels' queues take them; returns how many were taken.
+
+    The caller has decided every cycle before vis.
+    """
+    bb = p[P_BURST_BYTES]
+    for k in range(n):
+        ch, b, row = _decode(p, addr + k * bb)
+        if not _enqueue_at(p, sc, q, vis, req_id, ch, b, row, is_write, arr_ps):
+            return k
+    return n
+
+
+@njit(cache=True)
+def next_event_cycle(p, sc, bank, q, fl):
+    """DRAM cycle of the next command or data completion on any channel; NEVER if idle."""
+    best = NEVER
+    for ch in range(p[P_CHANNELS]):
+        for k in range(sc[ch, SC_F_N]):
+            best = min(best, fl[ch, FL_DONE, k])
+        if sc[ch, SC_Q_N] > 0:
+            best = min(best, _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0])
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# NamedTuple API for Python callers and tests
+# ---------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def decode_all(tb, addr):
+    """(channel, bank, row) arrays of an int64 array of byte addresses."""
+    p = tb.p
+    n = addr.shape[0]
+    out = np.zeros((3, n), np.int64)
+    for i in range(n):
+        out[0, i], out[1, i], out[2, i] = _decode(p, addr[i])
+    return out
+
+
+@njit(cache=True)
+def can_issue(tb, st, ch, cmd, bank, row, t):
+    """True if `cmd` (on `bank`, for `row`) is legal at cycle t: bank state and every timing rule."""
+    return _can_issue(tb.p, st.sc, st.bank, ch, cmd, bank, row, t)
+
+
+@njit(cache=True)
+def issue(tb, st, ch, cmd, bank, row, t):
+    """Apply `cmd` at cycle t (no legality check)."""
+    _issue(tb.p, st.sc, st.bank, st.stats, ch, cmd, bank, row, t)
 
 
 @njit(cache=True)
 def run_until(tb, st, limit):
-    """Decide every cycle < limit on every channel (issue all commands due before it)."""
-    for ch in range(tb.channels):
-        tnow = st.cur[ch]
-        while tnow < limit:
-            t, cmd, bank, qi = _decide(tb, st, ch, tnow)
-            if t >= limit:
-                break
-            _issue_decision(tb, st, ch, t, cmd, bank, qi)
-            tnow = t + 1
-        st.cur[ch] = max(st.cur[ch], limit)
-
-
-@njit(cache=True, inline="always")
-def enqueue_at(tb, st, vis, req_id, ch, bank, row, is_write, arr_ps):
-    """Put a decoded request in channel ch's queue, visible from cycle vis; False if full."""
-    n = st.q_n[ch]
-    if n >= tb.queue_depth:
-        return False
-    st.q_id[ch, n] = req_id
-    st.q_bank[ch, n] = bank
-    st.q_row[ch, n] = row
-    st.q_write[ch, n] = 1 if is_write else 0
-    st.q_vis[ch, n] = max(vis, st.cur[ch])
-    st.q_arr_ps[ch, n] = arr_ps
-    st.q_class[ch, n] = CLASS_NONE
-    st.q_n[ch] = n + 1
-    st.dec[ch, 0] = -1
-    return True
+    """Decide every cycle < limit on every channel."""
+    _run_until(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, limit)
 
 
 @njit(cache=True)
@@ -438,8 +568,9 @@ def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
     The request is visible to the controller from the first DRAM edge strictly after now_ps
     (and never in a cycle already decided). Call with non-decreasing now_ps.
     """
-    ch, bank, row = decode(tb, addr)
-    return enqueue_at(tb, st, now_ps // tb.tck_ps + 1, req_id, ch, bank, row, is_write, now_ps)
+    p = tb.p
+    ch, b, row = _decode(p, addr)
+    return _enqueue_at(p, st.sc, st.q, now_ps // p[P_TCK_PS] + 1, req_id, ch, b, row, is_write, now_ps)
 
 
 @njit(cache=True)
@@ -450,31 +581,33 @@ def dram_advance(tb, st, until_ps, out_ids, out_times):
     then issue order) and returns how many. Size the outputs with dram_out_capacity(tables);
     completions that do not fit stay for the next call.
     """
-    run_until(tb, st, until_ps // tb.tck_ps + 1)
-    limit = until_ps // tb.tck_ps
+    p, sc, fl = tb.p, st.sc, st.fl
+    tck = p[P_TCK_PS]
+    _run_until(p, sc, st.bank, st.q, fl, st.stats, st.lat_hist, until_ps // tck + 1)
+    limit = until_ps // tck
     cap = out_ids.shape[0]
     k = 0
     while k < cap:
         best_ch = -1
         best_j = -1
         best_t = NEVER
-        for ch in range(tb.channels):
-            for j in range(st.f_n[ch]):
-                d = st.f_done[ch, j]
+        for ch in range(p[P_CHANNELS]):
+            for j in range(sc[ch, SC_F_N]):
+                d = fl[ch, FL_DONE, j]
                 if d <= limit and d < best_t:
                     best_t = d
                     best_ch = ch
                     best_j = j
         if best_ch < 0:
             break
-        out_ids[k] = st.f_id[best_ch, best_j]
-        out_times[k] = best_t * tb.tck_ps
+        out_ids[k] = fl[best_ch, FL_ID, best_j]
+        out_times[k] = best_t * tck
         k += 1
-        n = st.f_n[best_ch]
+        n = sc[best_ch, SC_F_N]
         for j in range(best_j, n - 1):
-            st.f_id[best_ch, j] = st.f_id[best_ch, j + 1]
-            st.f_done[best_ch, j] = st.f_done[best_ch, j + 1]
-        st.f_n[best_ch] = n - 1
+            fl[best_ch, FL_ID, j] = fl[best_ch, FL_ID, j + 1]
+            fl[best_ch, FL_DONE, j] = fl[best_ch, FL_DONE, j + 1]
+        sc[best_ch, SC_F_N] = n - 1
     return k
 
 
@@ -484,23 +617,17 @@ def dram_next_time(tb, st):
 
     Refresh of an idle channel is not reported (it happens in passing in dram_advance).
     """
-    best = NEVER
-    for ch in range(tb.channels):
-        for j in range(st.f_n[ch]):
-            best = min(best, st.f_done[ch, j])
-        if st.q_n[ch] > 0:
-            t, cmd, bank, qi = _decide(tb, st, ch, st.cur[ch])
-            best = min(best, t)
-    return -1 if best == NEVER else best * tb.tck_ps
+    best = next_event_cycle(tb.p, st.sc, st.bank, st.q, st.fl)
+    return -1 if best == NEVER else best * tb.p[P_TCK_PS]
 
 
 @njit(cache=True)
-def _drain(st, done_cycle):
+def _drain(sc, fl, done_cycle):
     """Move every in-flight request's finish cycle to done_cycle[id] (whole-stream driver)."""
-    for ch in range(st.f_n.shape[0]):
-        for j in range(st.f_n[ch]):
-            done_cycle[st.f_id[ch, j]] = st.f_done[ch, j]
-        st.f_n[ch] = 0
+    for ch in range(sc.shape[0]):
+        for j in range(sc[ch, SC_F_N]):
+            done_cycle[fl[ch, FL_ID, j]] = fl[ch, FL_DONE, j]
+        sc[ch, SC_F_N] = 0
 
 
 @njit(cache=True)
@@ -511,77 +638,34 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
     cycle (first edge after arrival) and >= the entry of request i-1 at which the queue has a
     free slot. Requests must be sorted by arrival.
     """
+    p, sc, bank, q, fl, stats, hist = tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist
+    tck = p[P_TCK_PS]
+    qd = p[P_QUEUE_DEPTH]
+    nch = p[P_CHANNELS]
     n = arrival_ps.shape[0]
     done = np.full(n, -1, np.int64)
     for i in range(n):
-        c = max(arrival_ps[i] // tb.tck_ps + 1, st.cur[0])
-        run_until(tb, st, c)
-        _drain(st, done)
+        c = max(arrival_ps[i] // tck + 1, sc[0, SC_CUR])
+        _run_until(p, sc, bank, q, fl, stats, hist, c)
+        _drain(sc, fl, done)
         ch = ch_of[i]
-        while st.q_n[ch] >= tb.queue_depth:
-            t, cmd, bank, qi = _decide(tb, st, ch, st.cur[ch])
-            run_until(tb, st, t + 1)
-            _drain(st, done)
-        enqueue_at(tb, st, st.cur[ch], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
-                   arrival_ps[i])
+        while sc[ch, SC_Q_N] >= qd:
+            t = _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0]
+            _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
+            _drain(sc, fl, done)
+        _enqueue_at(p, sc, q, sc[ch, SC_CUR], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
+                    arrival_ps[i])
     while True:
         pending = 0
-        for ch in range(tb.channels):
-            pending += st.q_n[ch]
+        for ch in range(nch):
+            pending += sc[ch, SC_Q_N]
         if pending == 0:
             break
         t = NEVER
-        for ch in range(tb.channels):
-            if st.q_n[ch] > 0:
-                t = min(t, _decide(tb, st, ch, st.cur[ch])[0])
-        run_until(tb, st, t + 1)
-        _drain(st, done)
-    _drain(st, done)
+        for ch in range(nch):
+            if sc[ch, SC_Q_N] > 0:
+                t = min(t, _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0])
+        _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
+        _drain(sc, fl, done)
+    _drain(sc, fl, done)
     return done
-
-
-@njit(cache=True)
-def next_event_cycle(tb, st):
-    """DRAM cycle of the next command or data completion on any channel; NEVER if idle."""
-    best = NEVER
-    for ch in range(tb.channels):
-        f_done = st.f_done[ch]
-        for k in range(st.f_n[ch]):
-            best = min(best, f_done[k])
-        if st.q_n[ch] > 0:
-            best = min(best, _decide(tb, st, ch, st.cur[ch])[0])
-    return best
-
-
-@njit(cache=True)
-def step_collect(tb, st, d_now, out_ids, out_cycles):
-    """Decide every cycle <= d_now, then move requests whose data finished by d_now out of flight.
-
-    Writes (request id, finish cycle) pairs to out_ids/out_cycles (sized channels x inflight_cap)
-    and returns how many.
-    """
-    run_until(tb, st, d_now + 1)
-    k_out = 0
-    for ch in range(tb.channels):
-        f_id = st.f_id[ch]
-        f_done = st.f_done[ch]
-        n = st.f_n[ch]
-        keep = 0
-        for k in range(n):
-            if f_done[k] <= d_now:
-                out_ids[k_out] = f_id[k]
-                out_cycles[k_out] = f_done[k]
-                k_out += 1
-            else:
-                f_id[keep] = f_id[k]
-                f_done[keep] = f_done[k]
-                keep += 1
-        st.f_n[ch] = keep
-    return k_out
-
-
-@njit(cache=True)
-def offer(tb, st, vis, req_id, addr, is_write, arr_ps):
-    """dram_enqueue with the visible cycle given (the caller has decided every earlier cycle)."""
-    ch, bank, row = decode(tb, addr)
-    return enqueue_at(tb, st, vis, req_id, ch, bank, row, is_write, arr_ps)

@@ -23,9 +23,13 @@ import numpy as np
 
 from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_WR, FIELD_BA,
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
-                                   NUM_SCOPES, NUM_STATS, POLICY_CLOSE, POLICY_OPEN, ST_LAT_SUM_PS,
-                                   ST_REFRESH_CYCLES,
-                                   LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all, simulate_stream)
+                                   NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
+                                   P_BURST_CYCLES, P_CHANNELS, P_CL, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
+                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH,
+                                   P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN,
+                                   BK_OPEN_ROW, BK_SIZE, QF_SIZE, SC_DEC, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
+                                   ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
+                                   simulate_stream)
 
 PS_PER_S = 10**12
 PAGE_POLICY_CODES = {"open": POLICY_OPEN, "close": POLICY_CLOSE}
@@ -99,8 +103,8 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
     for n, v in sizes.items():
         size[FIELD_CODES[n]] = v
     ratio = Fraction(t.tck_ps * (core_clock_hz or 0), PS_PER_S)
-    return DramTables(
-        cons=constraint_table(t), field_order=order, field_size=size,
+    cons = constraint_table(t)
+    scalars = dict(
         tck_ps=t.tck_ps, cl=t.cl, cwl=t.cwl, burst_cycles=t.burst_cycles,
         burst_bytes=width // 8 * t.burst_length, tfaw=t.tfaw, trefi=t.trefi, trfc=t.trfc,
         channels=dram.channels, bank_groups=t.bank_groups, banks_per_group=t.banks_per_group,
@@ -108,6 +112,26 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         inflight_cap=dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2,
         policy=PAGE_POLICY_CODES[dram.page_policy],
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
+    return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
+                      field_size=size, **scalars)
+
+
+def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> np.ndarray:
+    """The kernels' one table array (layout: the P_* offsets in engine/dram.py)."""
+    p = np.zeros(P_SIZE, np.int64)
+    for index, key in ((P_TCK_PS, "tck_ps"), (P_CL, "cl"), (P_CWL, "cwl"),
+                       (P_BURST_CYCLES, "burst_cycles"), (P_BURST_BYTES, "burst_bytes"),
+                       (P_TFAW, "tfaw"), (P_TREFI, "trefi"), (P_TRFC, "trfc"),
+                       (P_CHANNELS, "channels"), (P_BANKS_PER_GROUP, "banks_per_group"),
+                       (P_QUEUE_DEPTH, "queue_depth"), (P_INFLIGHT_CAP, "inflight_cap"),
+                       (P_POLICY, "policy"), (P_CORE_NUM, "core_per_dram_num"),
+                       (P_CORE_DEN, "core_per_dram_den")):
+        p[index] = v[key]
+    p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
+    p[P_FIELD_ORDER:P_FIELD_ORDER + NUM_FIELDS] = order
+    p[P_FIELD_SIZE:P_FIELD_SIZE + NUM_FIELDS] = size
+    p[P_CONS:P_SIZE] = cons.ravel()
+    return p
 
 
 def address_bits(tables: DramTables) -> dict[str, tuple[int, int]]:
@@ -146,15 +170,14 @@ def dram_state_new(tables: DramTables) -> DramState:
     c, nb = tables.channels, tables.bank_groups * tables.banks_per_group
     q, f = tables.queue_depth, tables.inflight_cap
 
-    def z(*shape):
-        return np.zeros(shape, np.int64)
-    return DramState(
-        cur=z(c), open_row=np.full((c, nb), -1, np.int64), earliest=z(c, nb, NUM_CMDS),
-        faw=z(c, 4), faw_n=z(c), ref_due=np.full(c, tables.trefi, np.int64),
-        q_n=z(c), q_id=z(c, q), q_bank=z(c, q), q_row=z(c, q), q_write=z(c, q), q_vis=z(c, q),
-        q_arr_ps=z(c, q), q_class=z(c, q), f_n=z(c), f_id=z(c, f), f_done=z(c, f),
-        stats=z(c, NUM_STATS), scratch=z(c, nb + q),
-        dec=np.full((c, 5), -1, np.int64), lat_hist=z(c, LAT_BINS))
+    sc = np.zeros((c, SC_SIZE), np.int64)
+    sc[:, SC_REF_DUE] = tables.trefi
+    sc[:, SC_DEC] = -1
+    bank = np.zeros((c, nb, BK_SIZE), np.int64)
+    bank[:, :, BK_OPEN_ROW] = -1
+    return DramState(sc=sc, bank=bank, q=np.zeros((c, QF_SIZE, q), np.int64),
+                     fl=np.zeros((c, 2, f), np.int64), stats=np.zeros((c, NUM_STATS), np.int64),
+                     lat_hist=np.zeros((c, LAT_BINS), np.int64))
 
 
 def decode_many(tables: DramTables, addr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
