@@ -335,7 +335,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 while fifo_n > 0:
                     j = fifo[fifo_h]
                     left = job_n[j] - job_next[j]
-                    k = offer_run(dp, d_sc, d_q, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes, left,
+                    k = offer_run(dp, d_sc, d_bank, d_q, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes, left,
                                   xfer_dir[job_x[j]] != LOAD, d_now * tck_ps)
                     job_next[j] += k
                     job_out[j] += k

@@ -7,11 +7,13 @@ queue, the in-flight list, statistics, latency histogram). Time inside is the DR
 (nCK); the API speaks integer picoseconds (cycle c is the edge at c * tck_ps).
 docs/dram_model.md has the long form.
 
-Why packed: every array handed to a non-inlined njit function, or read out of a NamedTuple, costs
-an atomic reference-count increment and decrement. With about 25 arrays in two NamedTuples those
-pairs took more than half of the run time (perf, docs/performance.md). The kernels below take the
-few packed arrays explicitly; the NamedTuple-taking functions at the end are thin wrappers for
-Python callers and tests.
+Why packed, and why `_nrt=False`: Numba increments and decrements (atomically) the reference count
+of every array a function receives or reads out of a NamedTuple. With about 25 arrays in two
+NamedTuples those pairs took more than half of the run time (perf, docs/performance.md). The
+kernels below take the few packed arrays explicitly and are compiled without the Numba runtime
+(`_kernel`): they never allocate, and their callers hold the arrays for the call, so the counts
+need not move. The NamedTuple-taking functions at the end are thin wrappers for Python callers
+and tests.
 
 Timing rules live in one dense table `cons[prev, next, scope]` (nCK): after `prev` is issued at
 t on bank b, `next` may not issue before t + cons[...] on a bank whose relation to b is `scope`
@@ -119,16 +121,21 @@ SC_REF_DUE = 2             # cycle the next refresh becomes pending
 SC_Q_N = 3                 # requests queued
 SC_F_N = 4                 # in flight (column command issued, not yet collected)
 SC_FAW = 5                 # 4 columns: ring of the last four ACT cycles
-SC_DEC = 9                 # 5 columns: cached next decision (from t0, cycle, cmd, bank, qi); from < 0 = none
-SC_SIZE = 14
+SC_DEC = 9                 # 5 columns: cached next decision (from t0, cycle, cmd, bank, slot); from < 0 = none
+SC_FREE = 14               # first free queue slot (free slots are linked through QF_NEXT), -1 none
+SC_AGE = 15                # requests ever enqueued: the next one's age
+SC_LAST_VIS = 16           # visible cycle of the youngest request (visibility follows age)
+SC_SIZE = 17
 
 # per-bank columns bank: int64[C, NB, BK_SIZE]
 # columns 0..NUM_CMDS-1: earliest[cmd], the max over past commands of their rule for `cmd` here
 BK_OPEN_ROW = NUM_CMDS     # open row, -1 closed
-BK_HIT = NUM_CMDS + 1      # scratch: a visible request hits the open row
-BK_SIZE = NUM_CMDS + 2
+BK_HEAD = NUM_CMDS + 1     # the bank's queued requests: slot of the oldest, -1 none
+BK_TAIL = NUM_CMDS + 2     # slot of the youngest
+BK_WRITES = NUM_CMDS + 3   # queued writes to the bank
+BK_SIZE = NUM_CMDS + 4
 
-# request queue q: int64[C, QF_SIZE, Q], oldest first
+# request queue q: int64[C, QF_SIZE, Q] by slot; each bank's requests form a list, oldest first
 QF_ID = 0
 QF_BANK = 1
 QF_ROW = 2
@@ -136,12 +143,18 @@ QF_WRITE = 3
 QF_VIS = 4                 # first cycle the controller sees it
 QF_ARR_PS = 5
 QF_CLASS = 6
-QF_CAND = 7                # scratch: earliest legal cycle of the request's next command
-QF_SIZE = 8
+QF_NEXT = 7                # next (younger) slot of the same bank, or next free slot; -1 none
+QF_AGE = 8                 # enqueue order in the channel: FR-FCFS "oldest"
+QF_SIZE = 9
 
 # in flight fl: int64[C, 2, F]
 FL_ID = 0
 FL_DONE = 1                # cycle the data finished
+
+
+def _kernel(**options):
+    """@njit(cache=True) without the Numba runtime (no reference counting; must not allocate)."""
+    return njit(cache=True, _nrt=False, **options)
 
 
 class DramTables(NamedTuple):
@@ -195,7 +208,7 @@ class DramState(NamedTuple):
 # Kernels over packed arrays
 # ---------------------------------------------------------------------------------------------
 
-@njit(cache=True, inline="always")
+@_kernel(inline="always")
 def _decode(p, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
     x = addr // p[P_BURST_BYTES]
@@ -219,7 +232,7 @@ def _decode(p, addr):
     return ch, bg * p[P_BANKS_PER_GROUP] + ba, ro
 
 
-@njit(cache=True, inline="always")
+@_kernel(inline="always")
 def _earliest(p, sc, bank, ch, cmd, b):
     """Earliest cycle the timing rules allow `cmd` on bank b (b ignored for PREA/REF)."""
     if cmd == CMD_PREA or cmd == CMD_REF:
@@ -234,7 +247,7 @@ def _earliest(p, sc, bank, ch, cmd, b):
     return t
 
 
-@njit(cache=True)
+@_kernel()
 def _can_issue(p, sc, bank, ch, cmd, b, row, t):
     """True if `cmd` (on bank b, for `row`) is legal at cycle t: bank state and every timing rule."""
     if cmd == CMD_ACT:
@@ -253,7 +266,7 @@ def _can_issue(p, sc, bank, ch, cmd, b, row, t):
     return t >= _earliest(p, sc, bank, ch, cmd, b)
 
 
-@njit(cache=True, inline="always")
+@_kernel(inline="always")
 def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
     """Apply `cmd` at cycle t: bank state, every bank's earliest times, stats. No legality check."""
     nb = p[P_BANKS]
@@ -297,20 +310,25 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
             stats[ch, ST_WRITES] += 1
 
 
-@njit(cache=True, inline="always")
+@_kernel(inline="always")
 def _next_decision(p, sc, bank, q, ch, t0):
-    """(cycle, cmd, bank, queue index) of the next command the controller issues at or after t0.
+    """(cycle, cmd, bank, slot) of the next command the controller issues at or after t0.
 
     Nothing changes the candidates between t0 and that cycle except time itself: refresh becoming
     due and requests becoming visible. At those moments the search restarts, so the result equals
     checking every cycle.
+
+    Per bank, only a few requests can be chosen: its oldest visible row hit of each kind (RD,
+    WR), or, with no visible hit, its oldest visible request (ACT if the bank is closed, PRE if it
+    is open). Visibility follows age, so each bank's list is walked from the oldest only as far as
+    needed. Among those candidates: earliest legal cycle first, then hits, then the oldest.
     """
     nb = p[P_BANKS]
-    n = sc[ch, SC_Q_N]
     faw_n = sc[ch, SC_FAW_N]
     faw_t = sc[ch, SC_FAW + faw_n % 4] + p[P_TFAW] if faw_n >= 4 else 0
     ref_due = sc[ch, SC_REF_DUE]
     close_page = p[P_POLICY] == POLICY_CLOSE
+    last_vis = sc[ch, SC_LAST_VIS]
     tnow = t0
     while True:
         if tnow >= ref_due:
@@ -321,62 +339,79 @@ def _next_decision(p, sc, bank, q, ch, t0):
             cmd = CMD_PREA if any_open else CMD_REF
             return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
         change = ref_due
+        if last_vis > tnow:
+            change = min(change, _first_vis_after(sc, bank, q, ch, nb, tnow))
+        best_t = NEVER
+        best_pri = 3               # 0 row hit, 1 ACT/PRE for a request, 2 close-page PRE
+        best_age = NEVER           # age of the request, or bank index for a close-page PRE
+        best_cmd = -1
+        best_b = -1
+        best_s = -1
         for b in range(nb):
-            bank[ch, b, BK_HIT] = 0
-        for i in range(n):
-            v = q[ch, QF_VIS, i]
-            if v > tnow:
-                change = min(change, v)
-            else:
-                b = q[ch, QF_BANK, i]
-                if bank[ch, b, BK_OPEN_ROW] == q[ch, QF_ROW, i]:
-                    bank[ch, b, BK_HIT] = 1
-        tmin = NEVER
-        for i in range(n):
-            q[ch, QF_CAND, i] = NEVER
-            if q[ch, QF_VIS, i] > tnow:
-                continue
-            b = q[ch, QF_BANK, i]
+            s = bank[ch, b, BK_HEAD]
             r = bank[ch, b, BK_OPEN_ROW]
-            if r == q[ch, QF_ROW, i]:
-                cmd = CMD_WR if q[ch, QF_WRITE, i] else CMD_RD
-            elif r < 0:
-                cmd = CMD_ACT
-            elif bank[ch, b, BK_HIT] == 0:
-                cmd = CMD_PRE
-            else:
-                continue
-            e = bank[ch, b, cmd]
-            if cmd == CMD_ACT and faw_t > e:
-                e = faw_t
-            e = max(tnow, e)
-            q[ch, QF_CAND, i] = e
-            tmin = min(tmin, e)
-        close_t = NEVER
-        close_b = -1
-        if close_page:
-            for b in range(nb):
-                if bank[ch, b, BK_OPEN_ROW] >= 0 and bank[ch, b, BK_HIT] == 0:
+            if s < 0 or q[ch, QF_VIS, s] > tnow:
+                if close_page and r >= 0:
                     t = max(tnow, bank[ch, b, CMD_PRE])
-                    if t < close_t:
-                        close_t = t
-                        close_b = b
-            tmin = min(tmin, close_t)
-        if tmin >= change:
+                    if t < best_t or (t == best_t and best_pri == 2 and b < best_age):
+                        best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 2, b, CMD_PRE, b, -1
+                continue
+            if r >= 0:
+                # oldest visible hit of each kind; stop once both are found (or no write is queued)
+                need_wr = bank[ch, b, BK_WRITES] > 0
+                s_rd = -1
+                s_wr = -1
+                h = s
+                while h >= 0 and q[ch, QF_VIS, h] <= tnow:
+                    if q[ch, QF_ROW, h] == r:
+                        if q[ch, QF_WRITE, h]:
+                            if s_wr < 0:
+                                s_wr = h
+                        elif s_rd < 0:
+                            s_rd = h
+                        if s_rd >= 0 and (s_wr >= 0 or not need_wr):
+                            break
+                    h = q[ch, QF_NEXT, h]
+                if s_rd >= 0 or s_wr >= 0:
+                    for k in range(2):
+                        h = s_rd if k == 0 else s_wr
+                        if h < 0:
+                            continue
+                        cmd = CMD_RD if k == 0 else CMD_WR
+                        t = max(tnow, bank[ch, b, cmd])
+                        age = q[ch, QF_AGE, h]
+                        if t < best_t or (t == best_t and (best_pri > 0 or age < best_age)):
+                            best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 0, age, cmd, b, h
+                    continue
+                cmd = CMD_PRE
+                t = max(tnow, bank[ch, b, CMD_PRE])
+            else:
+                cmd = CMD_ACT
+                t = max(tnow, bank[ch, b, CMD_ACT], faw_t)
+            age = q[ch, QF_AGE, s]
+            if t < best_t or (t == best_t and (best_pri > 1 or (best_pri == 1 and age < best_age))):
+                best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 1, age, cmd, b, s
+        if best_t >= change:
             tnow = change
             continue
-        # priority at tmin: oldest legal row hit, then oldest legal request, then close-page PRE
-        for i in range(n):
-            if q[ch, QF_CAND, i] == tmin and bank[ch, q[ch, QF_BANK, i], BK_OPEN_ROW] == q[ch, QF_ROW, i]:
-                return tmin, CMD_WR if q[ch, QF_WRITE, i] else CMD_RD, q[ch, QF_BANK, i], i
-        for i in range(n):
-            if q[ch, QF_CAND, i] == tmin:
-                b = q[ch, QF_BANK, i]
-                return tmin, CMD_ACT if bank[ch, b, BK_OPEN_ROW] < 0 else CMD_PRE, b, i
-        return close_t, CMD_PRE, close_b, -1
+        return best_t, best_cmd, best_b, best_s
 
 
-@njit(cache=True, inline="always")
+@_kernel()
+def _first_vis_after(sc, bank, q, ch, nb, tnow):
+    """Smallest visible cycle > tnow among channel ch's queued requests (NEVER if none)."""
+    v = NEVER
+    for b in range(nb):
+        h = bank[ch, b, BK_HEAD]
+        while h >= 0:
+            if q[ch, QF_VIS, h] > tnow:
+                v = min(v, q[ch, QF_VIS, h])
+                break                  # visibility follows age: the rest of the list is later
+            h = q[ch, QF_NEXT, h]
+    return v
+
+
+@_kernel(inline="always")
 def _decide(p, sc, bank, q, ch, t0):
     """_next_decision with a per-channel cache.
 
@@ -395,7 +430,7 @@ def _decide(p, sc, bank, q, ch, t0):
     return t, cmd, b, qi
 
 
-@njit(cache=True, inline="always")
+@_kernel(inline="always")
 def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
     """Issue a decided command; a column command moves its request from the queue to in flight."""
     row = q[ch, QF_ROW, qi] if qi >= 0 else -1
@@ -426,14 +461,26 @@ def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
     fl[ch, FL_ID, k] = q[ch, QF_ID, qi]
     fl[ch, FL_DONE, k] = done
     sc[ch, SC_F_N] = k + 1
-    n = sc[ch, SC_Q_N]
-    for f in range(QF_CAND):
-        for j in range(qi, n - 1):
-            q[ch, f, j] = q[ch, f, j + 1]
-    sc[ch, SC_Q_N] = n - 1
+    # unlink the slot from its bank's list (it is usually the oldest) and free it
+    prev = -1
+    h = bank[ch, b, BK_HEAD]
+    while h != qi:
+        prev = h
+        h = q[ch, QF_NEXT, h]
+    nxt = q[ch, QF_NEXT, qi]
+    if prev < 0:
+        bank[ch, b, BK_HEAD] = nxt
+    else:
+        q[ch, QF_NEXT, prev] = nxt
+    if nxt < 0:
+        bank[ch, b, BK_TAIL] = prev
+    bank[ch, b, BK_WRITES] -= q[ch, QF_WRITE, qi]
+    q[ch, QF_NEXT, qi] = sc[ch, SC_FREE]
+    sc[ch, SC_FREE] = qi
+    sc[ch, SC_Q_N] -= 1
 
 
-@njit(cache=True)
+@_kernel()
 def _run_until(p, sc, bank, q, fl, stats, hist, limit):
     """Decide every cycle < limit on every channel (issue all commands due before it)."""
     for ch in range(p[P_CHANNELS]):
@@ -447,25 +494,84 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
 
 
-@njit(cache=True, inline="always")
-def _enqueue_at(p, sc, q, vis, req_id, ch, b, row, is_write, arr_ps):
-    """Put a decoded request in channel ch's queue, visible from cycle vis; False if full."""
-    n = sc[ch, SC_Q_N]
-    if n >= p[P_QUEUE_DEPTH]:
+@_kernel(inline="always")
+def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
+    """Put a decoded request in channel ch's queue, visible from cycle vis; False if full.
+
+    Requests must become visible in the order they are enqueued (callers offer in time order).
+    """
+    s = sc[ch, SC_FREE]
+    if s < 0:
         return False
-    q[ch, QF_ID, n] = req_id
-    q[ch, QF_BANK, n] = b
-    q[ch, QF_ROW, n] = row
-    q[ch, QF_WRITE, n] = 1 if is_write else 0
-    q[ch, QF_VIS, n] = max(vis, sc[ch, SC_CUR])
-    q[ch, QF_ARR_PS, n] = arr_ps
-    q[ch, QF_CLASS, n] = CLASS_NONE
-    sc[ch, SC_Q_N] = n + 1
-    sc[ch, SC_DEC] = -1
+    v = max(vis, sc[ch, SC_CUR])
+    if v < sc[ch, SC_LAST_VIS]:
+        raise ValueError("dram: a request was offered visible before an earlier one")
+    sc[ch, SC_LAST_VIS] = v
+    sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
+    w = 1 if is_write else 0
+    q[ch, QF_ID, s] = req_id
+    q[ch, QF_BANK, s] = b
+    q[ch, QF_ROW, s] = row
+    q[ch, QF_WRITE, s] = w
+    q[ch, QF_VIS, s] = v
+    q[ch, QF_ARR_PS, s] = arr_ps
+    q[ch, QF_CLASS, s] = CLASS_NONE
+    q[ch, QF_NEXT, s] = -1
+    q[ch, QF_AGE, s] = sc[ch, SC_AGE]
+    sc[ch, SC_AGE] += 1
+    t = bank[ch, b, BK_TAIL]
+    if t < 0:
+        bank[ch, b, BK_HEAD] = s
+    else:
+        q[ch, QF_NEXT, t] = s
+    bank[ch, b, BK_TAIL] = s
+    bank[ch, b, BK_WRITES] += w
+    sc[ch, SC_Q_N] += 1
+    if sc[ch, SC_DEC] >= 0 and not _decision_stands(p, sc, bank, ch, b, row, w, v):
+        sc[ch, SC_DEC] = -1
     return True
 
 
-@njit(cache=True)
+@_kernel(inline="always")
+def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
+    """True if the cached decision stays the next command after a request (bank b, row, visible
+    from v) joins the queue: the request cannot be chosen first and takes no candidate away.
+
+    The newcomer is the youngest, so it loses every tie of time and kind. A "no" only costs a new
+    search, so the test may be conservative (a request that would not be a candidate at all is
+    treated as one).
+    """
+    t_dec = sc[ch, SC_DEC + 1]
+    if v > t_dec:
+        return True
+    cmd_dec = sc[ch, SC_DEC + 2]
+    slot_dec = sc[ch, SC_DEC + 4]
+    if slot_dec < 0 and cmd_dec != CMD_PRE:
+        return False                        # a refresh: requests may go before it becomes due
+    r = bank[ch, b, BK_OPEN_ROW]
+    if r == row:
+        pri = 0
+        t = max(v, bank[ch, b, CMD_WR if is_write else CMD_RD])
+        if cmd_dec == CMD_PRE and sc[ch, SC_DEC + 3] == b:
+            return False                    # a hit now keeps its bank open
+    elif r >= 0:
+        pri = 1
+        t = max(v, bank[ch, b, CMD_PRE])
+    else:
+        pri = 1
+        t = max(v, _earliest(p, sc, bank, ch, CMD_ACT, b))
+    if slot_dec < 0:                        # close-page PRE: gone if its bank gets a request
+        if sc[ch, SC_DEC + 3] == b:
+            return False
+        pri_dec = 2
+    elif cmd_dec == CMD_RD or cmd_dec == CMD_WR:
+        pri_dec = 0
+    else:
+        pri_dec = 1
+    return t_dec < t or (t_dec == t and pri_dec <= pri)
+
+
+@_kernel()
 def _collect(sc, fl, d_now, out_ids, out_cycles):
     """Move requests whose data finished by d_now out of flight into out_ids/out_cycles; count."""
     k_out = 0
@@ -490,7 +596,7 @@ def _collect(sc, fl, d_now, out_ids, out_cycles):
 # Entry points of the event engine (core.run_program unpacks the NamedTuples once)
 # ---------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@_kernel()
 def step_collect(p, sc, bank, q, fl, stats, hist, d_now, out_ids, out_cycles):
     """Decide every cycle <= d_now, then move requests whose data finished by d_now out of flight.
 
@@ -501,8 +607,8 @@ def step_collect(p, sc, bank, q, fl, stats, hist, d_now, out_ids, out_cycles):
     return _collect(sc, fl, d_now, out_ids, out_cycles)
 
 
-@njit(cache=True)
-def offer_run(p, sc, q, vis, req_id, addr, n, is_write, arr_ps):
+@_kernel()
+def offer_run(p, sc, bank, q, vis, req_id, addr, n, is_write, arr_ps):
     """Offer up to n burst-sized requests at addr, addr + burst, ... (all named req_id), in order,
     while their channels' queues take them; returns how many were taken.
 
@@ -511,12 +617,12 @@ def offer_run(p, sc, q, vis, req_id, addr, n, is_write, arr_ps):
     bb = p[P_BURST_BYTES]
     for k in range(n):
         ch, b, row = _decode(p, addr + k * bb)
-        if not _enqueue_at(p, sc, q, vis, req_id, ch, b, row, is_write, arr_ps):
+        if not _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
             return k
     return n
 
 
-@njit(cache=True)
+@_kernel()
 def next_event_cycle(p, sc, bank, q, fl):
     """DRAM cycle of the next command or data completion on any channel; NEVER if idle."""
     best = NEVER
@@ -543,25 +649,25 @@ def decode_all(tb, addr):
     return out
 
 
-@njit(cache=True)
+@_kernel()
 def can_issue(tb, st, ch, cmd, bank, row, t):
     """True if `cmd` (on `bank`, for `row`) is legal at cycle t: bank state and every timing rule."""
     return _can_issue(tb.p, st.sc, st.bank, ch, cmd, bank, row, t)
 
 
-@njit(cache=True)
+@_kernel()
 def issue(tb, st, ch, cmd, bank, row, t):
     """Apply `cmd` at cycle t (no legality check)."""
     _issue(tb.p, st.sc, st.bank, st.stats, ch, cmd, bank, row, t)
 
 
-@njit(cache=True)
+@_kernel()
 def run_until(tb, st, limit):
     """Decide every cycle < limit on every channel."""
     _run_until(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, limit)
 
 
-@njit(cache=True)
+@_kernel()
 def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
     """Offer one burst-sized request arriving at now_ps; True if its channel's queue took it.
 
@@ -570,10 +676,10 @@ def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
     """
     p = tb.p
     ch, b, row = _decode(p, addr)
-    return _enqueue_at(p, st.sc, st.q, now_ps // p[P_TCK_PS] + 1, req_id, ch, b, row, is_write, now_ps)
+    return _enqueue_at(p, st.sc, st.bank, st.q, now_ps // p[P_TCK_PS] + 1, req_id, ch, b, row, is_write, now_ps)
 
 
-@njit(cache=True)
+@_kernel()
 def dram_advance(tb, st, until_ps, out_ids, out_times):
     """Issue every command at a cycle <= until_ps; report requests whose data finished by then.
 
@@ -611,7 +717,7 @@ def dram_advance(tb, st, until_ps, out_ids, out_times):
     return k
 
 
-@njit(cache=True)
+@_kernel()
 def dram_next_time(tb, st):
     """Ps of the next command or data completion that concerns a request; -1 if none is pending.
 
@@ -621,7 +727,7 @@ def dram_next_time(tb, st):
     return -1 if best == NEVER else best * tb.p[P_TCK_PS]
 
 
-@njit(cache=True)
+@_kernel()
 def _drain(sc, fl, done_cycle):
     """Move every in-flight request's finish cycle to done_cycle[id] (whole-stream driver)."""
     for ch in range(sc.shape[0]):
@@ -638,13 +744,19 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
     cycle (first edge after arrival) and >= the entry of request i-1 at which the queue has a
     free slot. Requests must be sorted by arrival.
     """
-    p, sc, bank, q, fl, stats, hist = tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist
+    done = np.full(arrival_ps.shape[0], -1, np.int64)
+    _stream(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, arrival_ps, ch_of, bank_of, row_of,
+            is_write, done)
+    return done
+
+
+@_kernel()
+def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of, is_write, done):
+    """simulate_stream's loop; writes each request's finish cycle to done."""
     tck = p[P_TCK_PS]
     qd = p[P_QUEUE_DEPTH]
     nch = p[P_CHANNELS]
-    n = arrival_ps.shape[0]
-    done = np.full(n, -1, np.int64)
-    for i in range(n):
+    for i in range(arrival_ps.shape[0]):
         c = max(arrival_ps[i] // tck + 1, sc[0, SC_CUR])
         _run_until(p, sc, bank, q, fl, stats, hist, c)
         _drain(sc, fl, done)
@@ -653,7 +765,7 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
             t = _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0]
             _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
             _drain(sc, fl, done)
-        _enqueue_at(p, sc, q, sc[ch, SC_CUR], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
+        _enqueue_at(p, sc, bank, q, sc[ch, SC_CUR], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
                     arrival_ps[i])
     while True:
         pending = 0
@@ -668,4 +780,3 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
         _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
         _drain(sc, fl, done)
     _drain(sc, fl, done)
-    return done

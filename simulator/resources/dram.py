@@ -27,7 +27,7 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
                                    P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH,
                                    P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN,
-                                   BK_OPEN_ROW, BK_SIZE, QF_SIZE, SC_DEC, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
+                                   BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
                                    simulate_stream)
 
@@ -173,9 +173,15 @@ def dram_state_new(tables: DramTables) -> DramState:
     sc = np.zeros((c, SC_SIZE), np.int64)
     sc[:, SC_REF_DUE] = tables.trefi
     sc[:, SC_DEC] = -1
+    sc[:, SC_FREE] = 0
     bank = np.zeros((c, nb, BK_SIZE), np.int64)
     bank[:, :, BK_OPEN_ROW] = -1
-    return DramState(sc=sc, bank=bank, q=np.zeros((c, QF_SIZE, q), np.int64),
+    bank[:, :, BK_HEAD] = -1
+    bank[:, :, BK_TAIL] = -1
+    queue = np.zeros((c, QF_SIZE, q), np.int64)
+    queue[:, QF_NEXT, :] = np.arange(1, q + 1)      # every slot free, linked in order
+    queue[:, QF_NEXT, -1] = -1
+    return DramState(sc=sc, bank=bank, q=queue,
                      fl=np.zeros((c, 2, f), np.int64), stats=np.zeros((c, NUM_STATS), np.int64),
                      lat_hist=np.zeros((c, LAT_BINS), np.int64))
 
