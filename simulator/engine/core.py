@@ -13,8 +13,10 @@ Semantics (docs/architecture.md has the long form):
   priority). The SRAM has banks: a chunk's bytes go to banks by address interleave and each
   bank serves its share first come first served at its width; the chunk leaves when its last
   bank is done. The DRAM is either a bandwidth-and-latency server (first come first served) or
-  the cycle-level model of engine/dram.py, to which each chunk is offered burst by burst, in
-  order, whenever its channel's queue has room.
+  the cycle-level model of engine/dram.py behind the in-order front end of
+  engine/dram_frontend.py: each chunk is a transaction whose bursts move into the controllers'
+  queues in the DRAM clock; the engine wakes only when a chunk is wholly in the queues (its
+  transfer's next chunk may come) or has finished.
 - Compute starts when the unit is free, every load has landed and fewer than `depth` of the
   unit's write-backs are pending, plus the tile's setup cycles; stores issue when it ends.
 - A tile is done when its stores land; a region is done when all its tiles are.
@@ -31,8 +33,8 @@ from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS,
                                         EV_DRAM, EV_NOC_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE, EV_XFER_DONE,
                                         KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC,
                                         RES_SRAM)
-from simulator.engine.dram import (NEVER, P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_INFLIGHT_CAP,
-                                   P_TCK_PS, next_event_cycle, offer_run, step_collect)
+from simulator.engine.dram import NEVER, P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
+from simulator.engine.dram_frontend import front_end_new, tx_lookahead, tx_step, tx_submit
 from simulator.engine.events import heap_new, heap_pop, heap_push
 
 
@@ -145,35 +147,27 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     rr_last = U - 1
     unit_noc_wait = np.zeros(U, dtype=np.int64)
 
-    # cycle-level DRAM: one job per chunk; jobs offer their bursts in FIFO order
+    # cycle-level DRAM: one transaction ("job") per chunk, named by its slot (engine/dram_frontend.py)
     job_x = np.zeros(cap, dtype=np.int64)
     job_k = np.zeros(cap, dtype=np.int64)
     job_stage = np.zeros(cap, dtype=np.int64)
-    job_addr = np.zeros(cap, dtype=np.int64)
-    job_n = np.zeros(cap, dtype=np.int64)
-    job_next = np.zeros(cap, dtype=np.int64)
-    job_out = np.zeros(cap, dtype=np.int64)
-    job_fin = np.zeros(cap, dtype=np.int64)
     job_arrive = np.zeros(cap, dtype=np.int64)
     job_free_next = np.zeros(cap, dtype=np.int64)
     for r in range(cap - 1):
         job_free_next[r] = r + 1
     job_free_next[cap - 1] = -1
     job_free = 0
-    fifo = np.zeros(cap, dtype=np.int64)          # ring of job slots waiting to offer bursts
-    fifo_h = 0
-    fifo_n = 0
-    dram_sched = -1                               # time of the earliest pending EV_DRAM
+    dram_sched = -1                               # time of the earliest pending DRAM wake-up
     # the DRAM's packed arrays, taken out of the NamedTuples once (see engine/dram.py: why packed)
     dp = dram_tb.p
-    d_sc, d_bank, d_q, d_fl, d_stats, d_hist = (dram_st.sc, dram_st.bank, dram_st.q, dram_st.fl,
-                                                dram_st.stats, dram_st.lat_hist)
+    d_sc, d_bank, d_q, d_stats, d_hist = dram_st.sc, dram_st.bank, dram_st.q, dram_st.stats, dram_st.lat_hist
+    fe, tx, ff, pf, acc = front_end_new(cap)
     c_num = dp[P_CORE_NUM]                        # core cycles per DRAM cycle = c_num / c_den
     c_den = dp[P_CORE_DEN]
     burst_bytes = dp[P_BURST_BYTES]
-    tck_ps = dp[P_TCK_PS]
-    done_ids = np.zeros(dp[P_CHANNELS] * dp[P_INFLIGHT_CAP], dtype=np.int64)
-    done_cycles = np.zeros(dp[P_CHANNELS] * dp[P_INFLIGHT_CAP], dtype=np.int64)
+    fin_ids = np.zeros(cap, dtype=np.int64)
+    fin_cycles = np.zeros(cap, dtype=np.int64)
+    acc_ids = np.zeros(cap, dtype=np.int64)
 
     heap = heap_new(4 * U + 2 * X + 64)
     size = 0
@@ -268,15 +262,10 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 job_x[j] = x
                 job_k[j] = k
                 job_stage[j] = stage
-                job_addr[j] = xfer_addr[x] + offset
-                job_n[j] = (c + burst_bytes - 1) // burst_bytes
-                job_next[j] = 0
-                job_out[j] = 0
-                job_fin[j] = 0
                 job_arrive[j] = now
-                fifo[(fifo_h + fifo_n) % cap] = j
-                fifo_n += 1
-                heap, size, seq = _push(heap, size, seq, now, EV_DRAM, -1)
+                tx_submit(fe, tx, ff, j, xfer_addr[x] + offset, (c + burst_bytes - 1) // burst_bytes,
+                          xfer_dir[x] != LOAD, (now * c_den) // c_num)
+                heap, size, seq = _push(heap, size, seq, now, EV_DRAM, 0)
             continue
 
         if kind == EV_NOC_DONE:
@@ -311,50 +300,35 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
             continue
 
         if kind == EV_DRAM:
-            if dram_sched == now:
+            if ident == 1 and dram_sched == now:  # this is the pending wake-up (ident 0: a hand-over)
                 dram_sched = -1
             # Wake-ups that no other event precedes are taken here in a loop instead of through the
-            # heap: the same steps in the same order (events and seq counted as if pushed), without
-            # a heap round trip per DRAM command.
+            # heap: the same steps in the same order (events and seq counted as if pushed).
             while True:
                 d_now = (now * c_den) // c_num    # last DRAM edge at or before this core cycle
-                n_done = step_collect(dp, d_sc, d_bank, d_q, d_fl, d_stats, d_hist, d_now, done_ids, done_cycles)
-                for k in range(n_done):
-                    j = done_ids[k]
-                    job_out[j] -= 1
-                    job_fin[j] = max(job_fin[j], done_cycles[k])
-                    if job_out[j] == 0 and job_next[j] == job_n[j]:
-                        t_fin = max(now, (job_fin[j] * c_num + c_den - 1) // c_den)
-                        x = job_x[j]
-                        x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
-                        heap, size, seq = _leave(heap, size, seq, x, job_k[j], job_stage[j], t_fin, RES_DRAM, rem1,
-                                                 chunks_left, res_latency, False)
-                        job_free_next[j] = job_free
-                        job_free = j
-                # offer bursts in FIFO order while their channel's queue has room
-                while fifo_n > 0:
-                    j = fifo[fifo_h]
-                    left = job_n[j] - job_next[j]
-                    k = offer_run(dp, d_sc, d_bank, d_q, d_now + 1, j, job_addr[j] + job_next[j] * burst_bytes, left,
-                                  xfer_dir[job_x[j]] != LOAD, d_now * tck_ps)
-                    job_next[j] += k
-                    job_out[j] += k
-                    if k < left:
-                        break
-                    fifo_h = (fifo_h + 1) % cap
-                    fifo_n -= 1
+                n_fin, n_acc = tx_step(dp, d_sc, d_bank, d_q, d_stats, d_hist, fe, tx, ff, pf, acc, d_now,
+                                       fin_ids, fin_cycles, acc_ids)
+                for k in range(n_fin):
+                    j = fin_ids[k]
+                    t_fin = max(now, (fin_cycles[k] * c_num + c_den - 1) // c_den)
                     x = job_x[j]
-                    if job_stage[j] == 1 and rem1[x] > 0:
+                    x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
+                    heap, size, seq = _leave(heap, size, seq, x, job_k[j], job_stage[j], t_fin, RES_DRAM, rem1,
+                                             chunks_left, res_latency, False)
+                    job_free_next[j] = job_free
+                    job_free = j
+                for k in range(n_acc):              # a chunk wholly in the controller: the next may come
+                    x = job_x[acc_ids[k]]
+                    if job_stage[acc_ids[k]] == 1 and rem1[x] > 0:
                         heap, size, seq = _push(heap, size, seq, now, EV_STAGE1, x)
-                # wake up for the next command or completion
-                best = next_event_cycle(dp, d_sc, d_bank, d_q, d_fl)
-                if best == NEVER:
+                next_other = heap[0, 0] if size > 0 else NEVER
+                t_next = tx_lookahead(dp, d_sc, d_bank, d_q, d_stats, d_hist, fe, tx, ff, pf, acc, next_other)
+                if t_next == NEVER:
                     break
-                t_next = max(now + 1, (best * c_num + c_den - 1) // c_den)
                 if size > 0 and heap[0, 0] <= t_next:
                     if dram_sched < 0 or t_next < dram_sched:
                         dram_sched = t_next
-                        heap, size, seq = _push(heap, size, seq, t_next, EV_DRAM, -1)
+                        heap, size, seq = _push(heap, size, seq, t_next, EV_DRAM, 1)
                     break
                 # nothing else happens before t_next: this is the EV_DRAM the heap would pop next
                 seq += 1

@@ -431,14 +431,15 @@ def _decide(p, sc, bank, q, ch, t0):
 
 
 @_kernel(inline="always")
-def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
-    """Issue a decided command; a column command moves its request from the queue to in flight."""
+def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
+    """Issue a decided command. A column command takes its request out of the queue: returns
+    (cycle its data finishes, request id); any other command returns (-1, -1)."""
     row = q[ch, QF_ROW, qi] if qi >= 0 else -1
     _issue(p, sc, bank, stats, ch, cmd, b, row, t)
     if qi < 0:
         if cmd == CMD_REF:
             sc[ch, SC_REF_DUE] += p[P_TREFI]
-        return
+        return -1, -1
     if q[ch, QF_CLASS, qi] == CLASS_NONE:
         if cmd == CMD_ACT:
             q[ch, QF_CLASS, qi] = CLASS_MISS
@@ -447,7 +448,7 @@ def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
         else:
             q[ch, QF_CLASS, qi] = CLASS_HIT
     if cmd != CMD_RD and cmd != CMD_WR:
-        return
+        return -1, -1
     stats[ch, ST_HITS + q[ch, QF_CLASS, qi]] += 1   # ST_HITS, ST_MISSES, ST_CONFLICTS follow CLASS_* order
     done = t + (p[P_CL] if cmd == CMD_RD else p[P_CWL]) + p[P_BURST_CYCLES]
     tck = p[P_TCK_PS]
@@ -455,12 +456,6 @@ def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
     stats[ch, ST_LAT_SUM_PS] += lat
     stats[ch, ST_LAT_MAX_PS] = max(stats[ch, ST_LAT_MAX_PS], lat)
     hist[ch, min(lat // tck, LAT_BINS - 1)] += 1
-    k = sc[ch, SC_F_N]
-    if k >= fl.shape[2]:
-        raise ValueError("dram: in-flight list full; collect completions before deciding further")
-    fl[ch, FL_ID, k] = q[ch, QF_ID, qi]
-    fl[ch, FL_DONE, k] = done
-    sc[ch, SC_F_N] = k + 1
     # unlink the slot from its bank's list (it is usually the oldest) and free it
     prev = -1
     h = bank[ch, b, BK_HEAD]
@@ -478,18 +473,27 @@ def _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi):
     q[ch, QF_NEXT, qi] = sc[ch, SC_FREE]
     sc[ch, SC_FREE] = qi
     sc[ch, SC_Q_N] -= 1
+    return done, q[ch, QF_ID, qi]
 
 
 @_kernel()
 def _run_until(p, sc, bank, q, fl, stats, hist, limit):
-    """Decide every cycle < limit on every channel (issue all commands due before it)."""
+    """Decide every cycle < limit on every channel; requests whose column command issued go to
+    the in-flight list (channel by channel: without a front end the channels do not interact)."""
     for ch in range(p[P_CHANNELS]):
         tnow = sc[ch, SC_CUR]
         while tnow < limit:
             t, cmd, b, qi = _decide(p, sc, bank, q, ch, tnow)
             if t >= limit:
                 break
-            _issue_decision(p, sc, bank, q, fl, stats, hist, ch, t, cmd, b, qi)
+            done, req = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi)
+            if done >= 0:
+                k = sc[ch, SC_F_N]
+                if k >= fl.shape[2]:
+                    raise ValueError("dram: in-flight list full; collect completions before deciding further")
+                fl[ch, FL_ID, k] = req
+                fl[ch, FL_DONE, k] = done
+                sc[ch, SC_F_N] = k + 1
             tnow = t + 1
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
 
@@ -569,69 +573,6 @@ def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     else:
         pri_dec = 1
     return t_dec < t or (t_dec == t and pri_dec <= pri)
-
-
-@_kernel()
-def _collect(sc, fl, d_now, out_ids, out_cycles):
-    """Move requests whose data finished by d_now out of flight into out_ids/out_cycles; count."""
-    k_out = 0
-    for ch in range(sc.shape[0]):
-        n = sc[ch, SC_F_N]
-        keep = 0
-        for k in range(n):
-            d = fl[ch, FL_DONE, k]
-            if d <= d_now:
-                out_ids[k_out] = fl[ch, FL_ID, k]
-                out_cycles[k_out] = d
-                k_out += 1
-            else:
-                fl[ch, FL_ID, keep] = fl[ch, FL_ID, k]
-                fl[ch, FL_DONE, keep] = d
-                keep += 1
-        sc[ch, SC_F_N] = keep
-    return k_out
-
-
-# ---------------------------------------------------------------------------------------------
-# Entry points of the event engine (core.run_program unpacks the NamedTuples once)
-# ---------------------------------------------------------------------------------------------
-
-@_kernel()
-def step_collect(p, sc, bank, q, fl, stats, hist, d_now, out_ids, out_cycles):
-    """Decide every cycle <= d_now, then move requests whose data finished by d_now out of flight.
-
-    Writes (request id, finish cycle) pairs to out_ids/out_cycles (sized channels x inflight_cap)
-    and returns how many.
-    """
-    _run_until(p, sc, bank, q, fl, stats, hist, d_now + 1)
-    return _collect(sc, fl, d_now, out_ids, out_cycles)
-
-
-@_kernel()
-def offer_run(p, sc, bank, q, vis, req_id, addr, n, is_write, arr_ps):
-    """Offer up to n burst-sized requests at addr, addr + burst, ... (all named req_id), in order,
-    while their channels' queues take them; returns how many were taken.
-
-    The caller has decided every cycle before vis.
-    """
-    bb = p[P_BURST_BYTES]
-    for k in range(n):
-        ch, b, row = _decode(p, addr + k * bb)
-        if not _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
-            return k
-    return n
-
-
-@_kernel()
-def next_event_cycle(p, sc, bank, q, fl):
-    """DRAM cycle of the next command or data completion on any channel; NEVER if idle."""
-    best = NEVER
-    for ch in range(p[P_CHANNELS]):
-        for k in range(sc[ch, SC_F_N]):
-            best = min(best, fl[ch, FL_DONE, k])
-        if sc[ch, SC_Q_N] > 0:
-            best = min(best, _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0])
-    return best
 
 
 # ---------------------------------------------------------------------------------------------
@@ -723,8 +664,14 @@ def dram_next_time(tb, st):
 
     Refresh of an idle channel is not reported (it happens in passing in dram_advance).
     """
-    best = next_event_cycle(tb.p, st.sc, st.bank, st.q, st.fl)
-    return -1 if best == NEVER else best * tb.p[P_TCK_PS]
+    p, sc, fl = tb.p, st.sc, st.fl
+    best = NEVER
+    for ch in range(p[P_CHANNELS]):
+        for k in range(sc[ch, SC_F_N]):
+            best = min(best, fl[ch, FL_DONE, k])
+        if sc[ch, SC_Q_N] > 0:
+            best = min(best, _decide(p, sc, st.bank, st.q, ch, sc[ch, SC_CUR])[0])
+    return -1 if best == NEVER else best * p[P_TCK_PS]
 
 
 @_kernel()

@@ -96,7 +96,7 @@ def small_dram(rng):
     """A small cycle-level DRAM: few rows, short refresh interval, shallow queues, an odd clock ratio.
 
     (A slow core clock puts several DRAM cycles in a core cycle, so one DRAM event finishes
-    several chunks: their order is then the DRAM's channel-then-issue order.)
+    several chunks: their order is then the order their finishes became known, D4.)
     """
     grade = str(rng.choice(["LPDDR4-3200", "DDR4-3200"]))
     spec = preset_spec(grade, channels=int(rng.integers(1, 3)), queue_depth=int(rng.integers(2, 9)),
@@ -432,11 +432,11 @@ def test_dram_input_stall_is_charged_to_dram_bandwidth_model():
 
 def test_dram_input_stall_is_charged_to_dram_cycle_model():
     """One 64 B read from an idle DDR4-3200 at 1 GHz: a row miss, 49 DRAM cycles = core 31; stall to DRAM."""
-    # core 0: the chunk arrives; its one burst is offered, visible from DRAM cycle 0 + 1 = 1
-    #   wake-up: ACT at DRAM 1 -> core max(0 + 1, ceil(1 * 5/8)) = 1
-    # core 1 (DRAM floor(1 * 8/5) = 1): ACT; next RD at 1 + tRCD 22 = 23 -> core ceil(23 * 5/8) = 15
-    # core 15 (DRAM 24): RD issued at 23, data ends 23 + CL 22 + burst 4 = 49 -> core ceil(49 * 5/8) = 31
-    # core 31 (DRAM floor(31 * 8/5) = 49): the burst is done; the chunk leaves the DRAM at 31
+    # core 0: the chunk arrives; the front end moves its one burst at DRAM cycle 0, visible from 1
+    #   look-ahead (nothing else pending): ACT at DRAM 1, RD at 1 + tRCD 22 = 23 (the chunk's last
+    #   burst: its finish is known), data ends 23 + CL 22 + burst 4 = 49 -> wake-up at core
+    #   ceil(49 * 5/8) = 31
+    # core 31 (DRAM floor(31 * 8/5) = 49): the chunk is finished and leaves the DRAM at 31
     #   NOC 64 B at 64 B/cycle: 31..32 -> landed 32; compute 32..42
     rates = {DRAM: (1, 1, 0), RES_NOC: (64, 1, 0), SRAM: (64, 1, 0)}
     args = make_program([dict(unit=0, compute=10, xfers=[(KIND_INPUTS, LOAD, DRAM, 64)])],
@@ -447,8 +447,8 @@ def test_dram_input_stall_is_charged_to_dram_cycle_model():
     assert acc[0, ACC_INPUTS] == 32 and acc_res[0].tolist() == [32, 0, 0]     # DRAM 31 cycles, NOC 1
     assert res_busy[DRAM] == res_wait[DRAM] == 0                              # kept in the DRAM state
     assert st.stats[0, ST_MISSES] == 1 and st.stats[0, ST_BYTES] == 64
-    # wake, stage 1, dram at 0, 1, 15, 31, stage 2, NOC arbiter + done, xfer done, wake, compute done, wake
-    assert events == 13
+    # wake, stage 1, dram at 0 and 31, stage 2, NOC arbiter + done, xfer done, wake, compute done, wake
+    assert events == 11
     assert_same(got, naive(args))
 
 

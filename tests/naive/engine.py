@@ -61,28 +61,33 @@ R8. Accounting (per unit, in queue order): the gap between the previous compute 
     id (DRAM, SRAM, interconnect). An operand with no load charges no resource.
 
 The cycle-level DRAM (tests/naive/dram.py's NaiveDram, stepped one DRAM cycle at a time), as
-core.py's EV_DRAM handler drives engine/dram.py. Core cycles per DRAM cycle = c_num / c_den.
+core.py drives engine/dram.py through engine/dram_frontend.py. Core cycles per DRAM cycle =
+c_num / c_den; d(T) = floor(T * c_den / c_num) is the last DRAM edge at or before core cycle T,
+and T(t) = ceil(t * c_num / c_den) the first core edge at or after DRAM cycle t.
 D1. A chunk arriving at the DRAM becomes a job of ceil(bytes / burst_bytes) bursts at addresses
-    addr, addr + burst_bytes, ...; jobs wait in one FIFO. Its arrival pushes a dram event now.
-D2. A dram event at core time `now` first decides every DRAM cycle <= d_now = floor(now * c_den
-    / c_num) (the last DRAM edge at or before now; refreshes of idle channels included), then
-    collects the bursts whose data finished by d_now.
-D3. Collected bursts are handled channel by channel, each channel's in the order their column
-    commands issued. A job is finished when its last burst is handled (all offered, none out):
-    it leaves the DRAM at max(now, ceil(last finish cycle * c_num / c_den)) (which is `now`)
-    and goes on as in R1 (no next-chunk push: see D4). Its time at the DRAM counts from its
-    arrival.
-D4. Then the FIFO offers bursts, head job first, in address order, each visible from DRAM cycle
-    d_now + 1, while its channel's queue has room; the first refusal stops all offering until
-    the next dram event. A job whose bursts are all offered leaves the FIFO and, if its
-    transfer has bytes left, that transfer's next chunk enters the DRAM now.
-D5. Then the wake-up: best = the earliest of the in-flight bursts' finish cycles and, for each
-    channel with queued requests, the cycle of the next command its controller would issue
-    if nothing else arrived (refresh, close-page PRE included). If there is one, t_next =
-    max(now + 1, ceil(best * c_num / c_den)); a dram event is pushed at t_next unless one is
-    already scheduled earlier. "Scheduled" is the time of the last wake-up pushed; it is
-    forgotten when a dram event runs at that time (then the next wake-up is always pushed).
-    Wake-ups are never cancelled, and the immediate events of D1 never count as scheduled.
+    addr, addr + burst_bytes, ...; it joins the front end's FIFO at once, eligible from DRAM
+    cycle d(now), and a hand-over dram event is pushed now.
+D2. DRAM cycle t: every channel decides t (channel order), then the front end runs: while the
+    head job is eligible (t >= its cycle), its bursts move in order into their channel's queue,
+    visible from t + 1, while that queue has room; the first refusal stops the front end until
+    the next cycle. A job whose bursts all moved leaves the FIFO: accepted at t.
+D3. A job's finish becomes known when its last burst's column command issues; it finishes at
+    the latest finish cycle of its bursts.
+D4. A dram event at core time `now` steps every cycle <= d(now) not yet stepped (refreshes of
+    idle channels included), then runs the front end for cycle d(now) once more (jobs handed
+    over after that cycle was stepped). Then, first, every job finished by d(now) leaves the
+    DRAM at max(now, T(finish)), in the order their finishes became known (R1, no next-chunk
+    push); its time at the DRAM counts from its arrival. Then, for every job accepted since the
+    last dram event (acceptance order), if its transfer has bytes left, the transfer's next
+    chunk enters the DRAM now.
+D5. Then the wake-up. If no job is in the FIFO, queued or unfinished, none. Else, with L the
+    time of the earliest pending event (NEVER if none) and best = the earliest T(finish) of the
+    known, unfinished jobs: step the next cycles one by one while the cycle is <= d(L) and <=
+    d(best), where every acceptance at a stepped cycle t lowers best to T(t) and every finish
+    becoming known lowers it to T(finish). The wake-up is at best, or at L if d(L) < d(best)
+    (the search could not reach it: look again then). It is pushed unless a wake-up is already
+    scheduled at or before it. "Scheduled" is the time of the last wake-up pushed; it is
+    forgotten when that wake-up runs (a hand-over event at the same time does not clear it).
 D6. The DRAM is not a busy/wait resource here: res_busy and res_wait stay 0 for it (its
     statistics are the DRAM model's own).
 """
@@ -150,11 +155,13 @@ class Chunk:
 
 @dataclass
 class Job:
-    """A chunk at the cycle-level DRAM: its bursts, offered in order."""
+    """A chunk at the cycle-level DRAM: its bursts, moved in order by the front end (D1-D3)."""
     chunk: Chunk
     bursts: int
-    offered: int = 0
-    out: int = 0                   # offered, not yet finished
+    eligible: int                  # first DRAM cycle the front end may move it
+    write: bool = False
+    moved: int = 0
+    issued: int = 0                # bursts whose column command issued
     finish: int = 0                # latest finish cycle of its bursts (DRAM cycles)
 
 
@@ -194,48 +201,56 @@ class Tile:
 
 
 class _Dram(NaiveDram):
-    """NaiveDram that also lists, per channel, the requests whose column command issued (in order)."""
+    """NaiveDram with the engine's front end (D1-D3): jobs in, acceptances and finishes out."""
 
     def __init__(self, dram_spec):
         super().__init__(dram_spec)
-        self.in_flight = [[] for _ in range(self.channels)]   # request ids, issue order
+        self.fifo = deque()             # jobs with bursts still to move
+        self.burst_job = {}             # request id -> its job
+        self.next_burst = 0
+        self.accepted = []              # jobs accepted, not yet reported, in order (with the cycle)
+        self.known = []                 # jobs whose every burst issued, finish not yet reported
+        self.cur = 0                    # first DRAM cycle not stepped
 
     def _serve(self, c, r, cmd, now):
         super()._serve(c, r, cmd, now)
-        self.in_flight[c].append(r.ident)
+        job = self.burst_job.pop(r.ident)
+        job.issued += 1
+        job.finish = max(job.finish, self.done.pop(r.ident))
+        if job.issued == job.bursts:
+            self.known.append(job)
+
+    def front_end(self, t):
+        """D2: move bursts of eligible jobs, head first, visible from t + 1."""
+        while self.fifo and self.fifo[0].eligible <= t:
+            job = self.fifo[0]
+            while job.moved < job.bursts:
+                c, bank, row = self.decode(job.chunk.addr + job.moved * self.burst_bytes)
+                if len(self.ch[c].queue) >= self.queue_depth:
+                    return
+                ident = self.next_burst
+                self.next_burst += 1
+                self.ch[c].queue.append(Request(ident, bank, row, job.write, t + 1))
+                self.burst_job[ident] = job
+                job.moved += 1
+            self.fifo.popleft()
+            self.accepted.append((job, t))
+
+    def step_cycle(self):
+        t = self.cur
+        for c in range(self.channels):
+            self.step(c, t)
+        self.front_end(t)
+        self.cur += 1
+
+    def busy(self):
+        return bool(self.fifo or self.known or any(ch.queue for ch in self.ch))
 
     def issue(self, c, cmd, b, row, now):
         super().issue(c, cmd, b, row, now)
         # tFAW counts the ACTs in a window ending now, and asks only whether there are four: the last
         # four ACTs answer that as well as all of them do (the list would grow with the whole run).
         del self.ch[c].acts[:-4]
-
-    def would_issue(self, c, now):
-        """Would step(c, now) issue a command? step's rules, without its side effects."""
-        ch = self.ch[c]
-        if now >= ch.ref_due:
-            if any(o.open_row >= 0 for o in ch.banks):
-                return self.can_issue(c, PREA, -1, -1, now)
-            return self.can_issue(c, REF, -1, -1, now)
-        vis = [r for r in ch.queue if r.vis <= now]
-        hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
-        for r in vis:
-            open_row = ch.banks[r.bank].open_row
-            if open_row == r.row:
-                cmd = WR if r.write else RD
-            elif open_row < 0:
-                cmd = ACT
-            elif r.bank not in hit_banks:
-                cmd = PRE
-            else:
-                continue
-            if self.can_issue(c, cmd, r.bank, r.row, now):
-                return True
-        if self.close_page:
-            return any(o.open_row >= 0 and b not in hit_banks and self.can_issue(c, PRE, b, -1, now)
-                       for b, o in enumerate(ch.banks))
-        return False
-
 
 class _Sim:
     def __init__(self, tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep_lo, dep_hi,
@@ -288,10 +303,6 @@ class _Sim:
             if self.dram.burst_bytes != int(dram_tb.burst_bytes):
                 raise ValueError("dram_spec does not match dram_tb")
             self.c_num, self.c_den = int(dram_tb.core_per_dram_num), int(dram_tb.core_per_dram_den)
-            self.dram_cur = 0               # first DRAM cycle not yet decided
-            self.jobs = deque()             # D1: jobs waiting to offer bursts
-            self.burst_job = {}             # request id -> its job
-            self.next_burst = 0
             self.dram_scheduled = -1        # D5
         self.events = []
         self.seq = 0
@@ -340,8 +351,9 @@ class _Sim:
         elif not self.cycle_dram:
             self.dram_server(chunk)
         else:
-            self.jobs.append(Job(chunk=chunk, bursts=ceil_div(nbytes, self.dram.burst_bytes)))
-            self.push(self.now, "dram")
+            self.dram.fifo.append(Job(chunk=chunk, bursts=ceil_div(nbytes, self.dram.burst_bytes),
+                                      eligible=self.d_of(self.now), write=not tr.is_load))
+            self.push(self.now, "dram", False)
 
     def leave(self, chunk, t, res, next_chunk=True):
         """`chunk` leaves resource `res` at t: on to its second stage, or its transfer is done (R1)."""
@@ -401,59 +413,48 @@ class _Sim:
         self.leave(chunk, begin + cycles, RES_DRAM)
 
     # ---- the cycle-level DRAM (D1-D6) --------------------------------------------------------
-    def on_dram(self):
+    def d_of(self, core_cycle):
+        return core_cycle * self.c_den // self.c_num
+
+    def t_of(self, dram_cycle):
+        return ceil_div(dram_cycle * self.c_num, self.c_den)
+
+    def on_dram(self, wake_up):
         dram = self.dram
-        if self.dram_scheduled == self.now:
+        if wake_up and self.dram_scheduled == self.now:
             self.dram_scheduled = -1
-        d_now = self.now * self.c_den // self.c_num                     # D2
-        for cycle in range(self.dram_cur, d_now + 1):
-            for c in range(dram.channels):
-                dram.step(c, cycle)
-        self.dram_cur = max(self.dram_cur, d_now + 1)
-        for c in range(dram.channels):                                   # D3
-            finished = [r for r in dram.in_flight[c] if dram.done[r] <= d_now]
-            dram.in_flight[c] = [r for r in dram.in_flight[c] if dram.done[r] > d_now]
-            for r in finished:
-                job = self.burst_job.pop(r)
-                job.out -= 1
-                job.finish = max(job.finish, dram.done[r])
-                if job.out == 0 and job.offered == job.bursts:
-                    t = max(self.now, ceil_div(job.finish * self.c_num, self.c_den))
-                    self.transfers[job.chunk.x].res_time[RES_DRAM] += t - job.chunk.arrived
-                    self.leave(job.chunk, t, RES_DRAM, next_chunk=False)
-        while self.jobs:                                                 # D4
-            job = self.jobs[0]
+        d_now = self.d_of(self.now)                                      # D4
+        while dram.cur <= d_now:
+            dram.step_cycle()
+        dram.front_end(d_now)
+        finished = [job for job in dram.known if job.finish <= d_now]
+        dram.known = [job for job in dram.known if job.finish > d_now]
+        for job in finished:
+            t = max(self.now, self.t_of(job.finish))
+            self.transfers[job.chunk.x].res_time[RES_DRAM] += t - job.chunk.arrived
+            self.leave(job.chunk, t, RES_DRAM, next_chunk=False)
+        accepted, dram.accepted = dram.accepted, []
+        for job, _ in accepted:
             tr = self.transfers[job.chunk.x]
-            while job.offered < job.bursts:
-                addr = job.chunk.addr + job.offered * dram.burst_bytes
-                c, bank, row = dram.decode(addr)
-                if len(dram.ch[c].queue) >= dram.queue_depth:
-                    break
-                ident = self.next_burst
-                self.next_burst += 1
-                dram.ch[c].queue.append(Request(ident, bank, row, not tr.is_load, max(d_now + 1, self.dram_cur)))
-                self.burst_job[ident] = job
-                job.offered += 1
-                job.out += 1
-            if job.offered < job.bursts:
-                break
-            self.jobs.popleft()
             if job.chunk.stage == 1 and tr.entered[0] < tr.nbytes:
                 self.push(self.now, "stage", job.chunk.x, 1)
-        best = min([dram.done[r] for c in range(dram.channels) for r in dram.in_flight[c]]      # D5
-                   + [self.next_command(c) for c in range(dram.channels) if dram.ch[c].queue], default=None)
-        if best is not None:
-            t_next = max(self.now + 1, ceil_div(best * self.c_num, self.c_den))
-            if self.dram_scheduled < 0 or t_next < self.dram_scheduled:
-                self.dram_scheduled = t_next
-                self.push(t_next, "dram")
-
-    def next_command(self, c):
-        """First undecided DRAM cycle at which channel c's controller issues a command, if nothing arrives."""
-        cycle = self.dram_cur
-        while not self.dram.would_issue(c, cycle):
-            cycle += 1
-        return cycle
+        if not dram.busy():                                              # D5
+            return
+        never = float("inf")
+        other = self.events[0][0] if self.events else never
+        limit = self.d_of(other) if other != never else never
+        best = min([self.t_of(job.finish) for job in dram.known], default=never)
+        while dram.cur <= min(limit, self.d_of(best) if best != never else never):
+            dram.step_cycle()
+            for job, t in dram.accepted:
+                best = min(best, self.t_of(t))
+            best = min([best] + [self.t_of(job.finish) for job in dram.known])
+        t_next = other if best == never or limit < self.d_of(best) else best
+        if t_next == never:
+            return
+        if self.dram_scheduled < 0 or t_next < self.dram_scheduled:
+            self.dram_scheduled = t_next
+            self.push(t_next, "dram", True)
 
     # ---- tiles -------------------------------------------------------------------------------
     def on_xfer_done(self, x):

@@ -1,0 +1,198 @@
+"""The cycle-level DRAM's front end, as the event engine sees it: transactions in, events out.
+
+The engine hands the DRAM whole chunks ("transactions" of consecutive bursts, named by the
+engine's job slot). The front end keeps them in one in-order FIFO and runs in the DRAM clock:
+- at the end of every DRAM cycle t (after the controllers decided t), it moves bursts of the
+  head transaction into their channel's queue, visible from t + 1, while that queue has room;
+  the first refusal stops it (head-of-line blocking) until a slot frees. A transaction handed
+  over at core cycle `now` may move from DRAM cycle d(now) = floor(now * den / num), the last
+  DRAM edge at or before `now`;
+- a transaction is *accepted* at the cycle its last burst moved, and *finished* at the cycle
+  the data of its last burst finished (the latest of its bursts').
+The engine needs to hear of two things only, each at the core cycle T(t) = ceil(t * num / den)
+of the DRAM cycle t it happened: an acceptance (the transfer's next chunk may come) and a
+finish (the chunk leaves the DRAM). So instead of waking at every DRAM command, the engine calls
+`tx_lookahead`, which decides ahead to the first such event - never past the core cycle of the
+engine's next other event, since that one may hand over more work - and wakes only then.
+
+Channels are decided in lockstep (the earliest next command of any channel first, ties to the
+lower channel), because a slot freed on one channel lets bursts into every channel.
+
+State: `fe` (scalars, FE_*), `tx[TX_*, J]` per transaction slot, `ff[J]` the FIFO ring, `pf[J]`
+transactions whose every burst has issued (finish cycle known), in the order that became known,
+`acc[J]` acceptances not yet reported. All kernels are @njit without the Numba runtime (see
+engine/dram.py); `front_end_new` allocates.
+"""
+import numpy as np
+from numba import njit
+
+from simulator.engine.dram import (NEVER, P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_TCK_PS, SC_CUR,
+                                   SC_Q_N, _decide, _decode, _enqueue_at, _issue_decision, _kernel)
+
+# front-end scalars fe: int64[FE_SIZE]
+FE_HEAD = 0        # FIFO ring: position of the head
+FE_N = 1           # transactions in the FIFO
+FE_BLOCK_CH = 2    # channel whose full queue holds the head back, -1 none
+FE_PF_N = 3        # entries of pf
+FE_ACC_N = 4       # entries of acc
+FE_SIZE = 5
+
+# per transaction tx: int64[TX_SIZE, J]
+TX_ADDR = 0        # address of the next burst to move
+TX_LEFT = 1        # bursts not yet moved
+TX_UNISSUED = 2    # bursts whose column command has not issued
+TX_FIN = 3         # latest data-finish cycle of its issued bursts
+TX_WRITE = 4
+TX_ELIG = 5        # first DRAM cycle it may move
+TX_SIZE = 6
+
+
+@njit(cache=True)
+def front_end_new(slots):
+    """(fe, tx, ff, pf, acc) for transaction slots 0 .. slots - 1."""
+    fe = np.zeros(FE_SIZE, np.int64)
+    fe[FE_BLOCK_CH] = -1
+    return (fe, np.zeros((TX_SIZE, slots), np.int64), np.zeros(slots, np.int64),
+            np.zeros(slots, np.int64), np.zeros(slots, np.int64))
+
+
+@_kernel()
+def tx_submit(fe, tx, ff, j, addr, n_bursts, is_write, d_now):
+    """Hand over transaction j (n_bursts bursts from addr) at the core cycle whose DRAM cycle is d_now."""
+    tx[TX_ADDR, j] = addr
+    tx[TX_LEFT, j] = n_bursts
+    tx[TX_UNISSUED, j] = n_bursts
+    tx[TX_FIN, j] = 0
+    tx[TX_WRITE, j] = 1 if is_write else 0
+    tx[TX_ELIG, j] = d_now
+    ff[(fe[FE_HEAD] + fe[FE_N]) % ff.shape[0]] = j
+    fe[FE_N] += 1
+
+
+@_kernel()
+def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
+    """The front end at the end of DRAM cycle t: move bursts, head first, while queues take them."""
+    bb = p[P_BURST_BYTES]
+    tck = p[P_TCK_PS]
+    slots = ff.shape[0]
+    fe[FE_BLOCK_CH] = -1
+    while fe[FE_N] > 0:
+        j = ff[fe[FE_HEAD]]
+        if tx[TX_ELIG, j] > t:
+            return
+        while tx[TX_LEFT, j] > 0:
+            ch, b, row = _decode(p, tx[TX_ADDR, j])
+            if not _enqueue_at(p, sc, bank, q, t + 1, j, ch, b, row, tx[TX_WRITE, j] != 0, t * tck):
+                fe[FE_BLOCK_CH] = ch
+                return
+            tx[TX_ADDR, j] += bb
+            tx[TX_LEFT, j] -= 1
+        fe[FE_HEAD] = (fe[FE_HEAD] + 1) % slots
+        fe[FE_N] -= 1
+        acc[fe[FE_ACC_N]] = j
+        fe[FE_ACC_N] += 1
+
+
+@_kernel(inline="always")
+def _next_command(p, sc, bank, q):
+    """(cycle, channel) of the earliest next command over the channels (ties: lower channel)."""
+    best_t = NEVER
+    best_c = -1
+    for c in range(p[P_CHANNELS]):
+        t = _decide(p, sc, bank, q, c, sc[c, SC_CUR])[0]
+        if t < best_t:
+            best_t = t
+            best_c = c
+    return best_t, best_c
+
+
+@_kernel(inline="always")
+def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
+    """Issue channel c's next command; then the bookkeeping of a column command and the refill."""
+    t, cmd, b, s = _decide(p, sc, bank, q, c, sc[c, SC_CUR])
+    done, j = _issue_decision(p, sc, bank, q, stats, hist, c, t, cmd, b, s)
+    sc[c, SC_CUR] = t + 1
+    if done < 0:
+        return
+    if done > tx[TX_FIN, j]:
+        tx[TX_FIN, j] = done
+    tx[TX_UNISSUED, j] -= 1
+    if tx[TX_UNISSUED, j] == 0:
+        pf[fe[FE_PF_N]] = j
+        fe[FE_PF_N] += 1
+    if fe[FE_BLOCK_CH] == c:
+        _fill(p, sc, bank, q, fe, tx, ff, acc, t)
+
+
+@_kernel()
+def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fin_cycles, acc_ids):
+    """Decide every DRAM cycle <= d_now (front end included); report what the engine must hear.
+
+    Writes the transactions finished by d_now to fin_ids/fin_cycles (in the order their finish
+    became known) and those accepted since the last call to acc_ids (in acceptance order);
+    returns (finished, accepted).
+    """
+    while True:
+        t, c = _next_command(p, sc, bank, q)
+        if t > d_now:
+            break
+        _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c)
+    for c in range(p[P_CHANNELS]):
+        sc[c, SC_CUR] = max(sc[c, SC_CUR], d_now + 1)
+    _fill(p, sc, bank, q, fe, tx, ff, acc, d_now)       # transactions handed over at d_now
+    n_fin = 0
+    keep = 0
+    for k in range(fe[FE_PF_N]):
+        j = pf[k]
+        if tx[TX_FIN, j] <= d_now:
+            fin_ids[n_fin] = j
+            fin_cycles[n_fin] = tx[TX_FIN, j]
+            n_fin += 1
+        else:
+            pf[keep] = j
+            keep += 1
+    fe[FE_PF_N] = keep
+    n_acc = fe[FE_ACC_N]
+    for k in range(n_acc):
+        acc_ids[k] = acc[k]
+    fe[FE_ACC_N] = 0
+    return n_fin, n_acc
+
+
+@_kernel()
+def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
+    """Core cycle of the next dram event: the first acceptance or finish, found by deciding ahead.
+
+    Decides only DRAM cycles <= d(next_other) (the core cycle of the engine's next other event,
+    NEVER if none), where nothing the engine does can interfere. If the search could not reach
+    the first event's own DRAM cycle within that bound, returns next_other (look again then).
+    NEVER if the DRAM has no transaction pending.
+    """
+    num = p[P_CORE_NUM]
+    den = p[P_CORE_DEN]
+    t_best = NEVER
+    for k in range(fe[FE_PF_N]):
+        t_best = min(t_best, -(-tx[TX_FIN, pf[k]] * num // den))
+    queued = 0
+    for c in range(p[P_CHANNELS]):
+        queued += sc[c, SC_Q_N]
+    if t_best == NEVER and queued == 0 and fe[FE_N] == 0:
+        return NEVER
+    limit_d = NEVER if next_other == NEVER else next_other * den // num
+    while True:
+        lim = limit_d
+        if t_best != NEVER:
+            lim = min(lim, t_best * den // num)
+        t, c = _next_command(p, sc, bank, q)
+        if t > lim or t == NEVER:
+            break
+        n_acc = fe[FE_ACC_N]
+        n_pf = fe[FE_PF_N]
+        _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c)
+        if fe[FE_ACC_N] > n_acc:
+            t_best = min(t_best, -(-t * num // den))
+        if fe[FE_PF_N] > n_pf:
+            t_best = min(t_best, -(-tx[TX_FIN, pf[fe[FE_PF_N] - 1]] * num // den))
+    if t_best == NEVER or limit_d < t_best * den // num:
+        return next_other
+    return t_best
