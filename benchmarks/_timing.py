@@ -1,9 +1,8 @@
 """Shared helpers for the benchmark scripts: a staged npusim run, machine facts, statistics.
 
-`staged_run` does what `simulator.pipeline.simulate` does, step by step, with a clock around each
-step: load (arch + network), map (`build_program`), engine (`run_program`), wrap (`_wrap`, the
-Result, plus the per-tile timeline). It must give the same Result as `simulate`; run_all.py checks
-the cycle count and also times simulate() itself, so that a drift between the two shows.
+`staged_run` calls `simulator.simulate` and times its stages through the progress callback: load
+(arch + network), map (`build_program`), engine (the memory tables and `run_program`), wrap (the
+Result, its memory report and the per-tile timeline).
 """
 from __future__ import annotations
 
@@ -21,39 +20,20 @@ STAGES = ("load", "map", "engine", "wrap")
 
 
 def staged_run(arch, network, input=None, batch=1, ideal_memory=False, overrides=()):
-    """One simulate() with per-stage wall times. Returns (Result, {stage: seconds})."""
-    import dataclasses
+    """One simulate() with per-stage wall times (from its progress callback).
 
-    from simulator import __version__, pipeline
-    from simulator.engine.core import run_program
-    from simulator.mapping.program import build_program
-    from simulator.pipeline import _wrap
-    from simulator.resources.memory import resource_tables
-    from simulator.spec import load_arch
-    from simulator.workload import load_network
+    Returns (Result, {stage: seconds}); stages are STAGES ("engine" is simulate()'s "simulate").
+    """
+    from simulator import simulate
 
+    marks = []
     t0 = time.perf_counter()
-    spec = load_arch(arch, overrides)
-    net = load_network(network, input_size=input, batch=batch)
-    t1 = time.perf_counter()
-    mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
-    t2 = time.perf_counter()
-    num, den, lat = resource_tables(spec)
-    if ideal_memory:
-        num[:], den[:], lat[:] = 1, 0, 0
-    p = mapped.program
-    times, acc, xfer_done, res_busy, makespan, events = run_program(
-        p.tile_unit, p.tile_compute, p.tile_setup, p.tile_region, p.dep_start, p.dep_lo, p.dep_hi,
-        p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.region_tiles, p.unit_start,
-        p.unit_tiles, num, den, lat, spec.compute.array.prefetch_depth)
-    t3 = time.perf_counter()
-    resolved = spec.resolved_dict()
-    result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
-                   resolved, __version__)
-    if hasattr(pipeline, "_timeline"):      # simulate() also attaches the per-tile timeline
-        result = dataclasses.replace(result, timeline=pipeline._timeline(mapped, times, acc, xfer_done))
-    t4 = time.perf_counter()
-    return result, {"load": t1 - t0, "map": t2 - t1, "engine": t3 - t2, "wrap": t4 - t3}
+    result = simulate(arch, network, input=input, batch=batch, ideal_memory=ideal_memory, overrides=overrides,
+                      progress=lambda stage: marks.append(time.perf_counter()))
+    marks.append(time.perf_counter())
+    if len(marks) != len(STAGES) + 1 or abs(marks[0] - t0) > 0.01:
+        raise RuntimeError("simulate() no longer reports the stages _timing.STAGES expects")
+    return result, {name: marks[k + 1] - marks[k] for k, name in enumerate(STAGES)}
 
 
 def median(xs):

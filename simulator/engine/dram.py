@@ -19,7 +19,13 @@ Timing rules live in one dense table `cons[prev, next, scope]` (nCK): after `pre
 t on bank b, `next` may not issue before t + cons[...] on a bank whose relation to b is `scope`
 (same bank / same bank group / other bank group). Rank commands (PREA, REF) act as if issued on
 every bank with scope "same bank". The four-activate window is kept apart (a ring of the last
-four ACT times). Each bank keeps `earliest[bank, next]`, the max over all past commands.
+four ACT times). The earliest cycle of `next` on bank b is the max over all past commands; it is
+kept in three parts so that a command updates three rows, not every bank: the bank's own row,
+its bank group's row and the channel's row (rules at scope "same bank" go to the bank's row,
+"same group" to the group's, "other group" and rank commands to the channel's), and read as
+the max of the three. That equals the per-bank max because every rule is at least as strict in
+a narrower scope (same bank >= same group >= other group; dram_standards checks the _S <= _L
+timings this rests on).
 
 Controller, per channel, at each cycle t (one command per cycle):
 1. refresh pending (t >= ref_due): PREA if a bank is open, else REF (then ref_due += tREFI);
@@ -109,10 +115,14 @@ P_INFLIGHT_CAP = 12
 P_POLICY = 13
 P_CORE_NUM = 14            # core cycles per DRAM cycle = num / den (exact)
 P_CORE_DEN = 15
-P_FIELD_ORDER = 16         # NUM_FIELDS field ids, LSB first
+P_CHAN_ROW = 16            # row of `bank` that holds the channel-wide earliest times (NB + groups)
+P_FIELD_ORDER = 17         # NUM_FIELDS field ids, LSB first
 P_FIELD_SIZE = P_FIELD_ORDER + NUM_FIELDS    # count of each field, indexed by field id
 P_CONS = P_FIELD_SIZE + NUM_FIELDS           # cons[prev, next, scope] flattened (C order)
-P_SIZE = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES
+P_POW2 = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES   # 1 if burst bytes and every count are powers of 2
+P_SHIFT = P_POW2 + 1                         # then: lowest address bit of each field (by field id)
+P_MASK = P_SHIFT + NUM_FIELDS                # and its count - 1
+P_SIZE = P_MASK + NUM_FIELDS
 
 # per-channel scalars sc: int64[C, SC_SIZE]
 SC_CUR = 0                 # first cycle not yet decided
@@ -127,13 +137,15 @@ SC_AGE = 15                # requests ever enqueued: the next one's age
 SC_LAST_VIS = 16           # visible cycle of the youngest request (visibility follows age)
 SC_SIZE = 17
 
-# per-bank columns bank: int64[C, NB, BK_SIZE]
-# columns 0..NUM_CMDS-1: earliest[cmd], the max over past commands of their rule for `cmd` here
+# per-bank columns bank: int64[C, NB + G + 1, BK_SIZE]: rows 0..NB-1 the banks, then one row per
+# bank group and one for the channel (columns 0..NUM_CMDS-1 only)
+# columns 0..NUM_CMDS-1: earliest[cmd] at this level (see the module docstring)
 BK_OPEN_ROW = NUM_CMDS     # open row, -1 closed
 BK_HEAD = NUM_CMDS + 1     # the bank's queued requests: slot of the oldest, -1 none
 BK_TAIL = NUM_CMDS + 2     # slot of the youngest
 BK_WRITES = NUM_CMDS + 3   # queued writes to the bank
-BK_SIZE = NUM_CMDS + 4
+BK_GROUP_ROW = NUM_CMDS + 4  # row of the bank's group (NB + group)
+BK_SIZE = NUM_CMDS + 5
 
 # request queue q: int64[C, QF_SIZE, Q] by slot; each bank's requests form a list, oldest first
 QF_ID = 0
@@ -211,6 +223,11 @@ class DramState(NamedTuple):
 @_kernel(inline="always")
 def _decode(p, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
+    if p[P_POW2]:                         # the usual case: bit fields, no division
+        return ((addr >> p[P_SHIFT + FIELD_CH]) & p[P_MASK + FIELD_CH],
+                ((addr >> p[P_SHIFT + FIELD_BG]) & p[P_MASK + FIELD_BG]) * p[P_BANKS_PER_GROUP]
+                + ((addr >> p[P_SHIFT + FIELD_BA]) & p[P_MASK + FIELD_BA]),
+                (addr >> p[P_SHIFT + FIELD_RO]) & p[P_MASK + FIELD_RO])
     x = addr // p[P_BURST_BYTES]
     ch = 0
     bg = 0
@@ -233,14 +250,20 @@ def _decode(p, addr):
 
 
 @_kernel(inline="always")
+def _ready(p, bank, ch, b, cmd):
+    """Earliest cycle the timing rules allow `cmd` on bank b (tFAW apart): its three rows' max."""
+    return max(bank[ch, b, cmd], bank[ch, bank[ch, b, BK_GROUP_ROW], cmd], bank[ch, p[P_CHAN_ROW], cmd])
+
+
+@_kernel(inline="always")
 def _earliest(p, sc, bank, ch, cmd, b):
     """Earliest cycle the timing rules allow `cmd` on bank b (b ignored for PREA/REF)."""
     if cmd == CMD_PREA or cmd == CMD_REF:
         t = 0
-        for b2 in range(p[P_BANKS]):
-            t = max(t, bank[ch, b2, cmd])
+        for r in range(p[P_CHAN_ROW] + 1):      # every bank, group and the channel
+            t = max(t, bank[ch, r, cmd])
         return t
-    t = bank[ch, b, cmd]
+    t = _ready(p, bank, ch, b, cmd)
     n = sc[ch, SC_FAW_N]
     if cmd == CMD_ACT and n >= 4:
         t = max(t, sc[ch, SC_FAW + n % 4] + p[P_TFAW])
@@ -268,23 +291,21 @@ def _can_issue(p, sc, bank, ch, cmd, b, row, t):
 
 @_kernel(inline="always")
 def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
-    """Apply `cmd` at cycle t: bank state, every bank's earliest times, stats. No legality check."""
+    """Apply `cmd` at cycle t: bank state, earliest times (three rows), stats. No legality check."""
     nb = p[P_BANKS]
-    bpg = p[P_BANKS_PER_GROUP]
-    rank = cmd == CMD_PREA or cmd == CMD_REF
+    chan = p[P_CHAN_ROW]
     sc[ch, SC_DEC] = -1                   # the state changes: the cached decision is void
-    for b2 in range(nb):
-        if rank or b2 == b:
-            scope = SCOPE_BANK
-        elif b2 // bpg == b // bpg:
-            scope = SCOPE_GROUP
-        else:
-            scope = SCOPE_OTHER
-        base = P_CONS + cmd * NUM_CMDS * NUM_SCOPES + scope
+    base = P_CONS + cmd * NUM_CMDS * NUM_SCOPES
+    if cmd == CMD_PREA or cmd == CMD_REF:   # as if on every bank, same-bank rules
         for n in range(NUM_CMDS):
-            v = t + p[base + n * NUM_SCOPES]
-            if v > bank[ch, b2, n]:
-                bank[ch, b2, n] = v
+            bank[ch, chan, n] = max(bank[ch, chan, n], t + p[base + n * NUM_SCOPES + SCOPE_BANK])
+    else:
+        g = bank[ch, b, BK_GROUP_ROW]
+        for n in range(NUM_CMDS):
+            k = base + n * NUM_SCOPES
+            bank[ch, b, n] = max(bank[ch, b, n], t + p[k + SCOPE_BANK])
+            bank[ch, g, n] = max(bank[ch, g, n], t + p[k + SCOPE_GROUP])
+            bank[ch, chan, n] = max(bank[ch, chan, n], t + p[k + SCOPE_OTHER])
     if cmd == CMD_ACT:
         bank[ch, b, BK_OPEN_ROW] = row
         n = sc[ch, SC_FAW_N]
@@ -352,7 +373,7 @@ def _next_decision(p, sc, bank, q, ch, t0):
             r = bank[ch, b, BK_OPEN_ROW]
             if s < 0 or q[ch, QF_VIS, s] > tnow:
                 if close_page and r >= 0:
-                    t = max(tnow, bank[ch, b, CMD_PRE])
+                    t = max(tnow, _ready(p, bank, ch, b, CMD_PRE))
                     if t < best_t or (t == best_t and best_pri == 2 and b < best_age):
                         best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 2, b, CMD_PRE, b, -1
                 continue
@@ -378,16 +399,16 @@ def _next_decision(p, sc, bank, q, ch, t0):
                         if h < 0:
                             continue
                         cmd = CMD_RD if k == 0 else CMD_WR
-                        t = max(tnow, bank[ch, b, cmd])
+                        t = max(tnow, _ready(p, bank, ch, b, cmd))
                         age = q[ch, QF_AGE, h]
                         if t < best_t or (t == best_t and (best_pri > 0 or age < best_age)):
                             best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 0, age, cmd, b, h
                     continue
                 cmd = CMD_PRE
-                t = max(tnow, bank[ch, b, CMD_PRE])
+                t = max(tnow, _ready(p, bank, ch, b, CMD_PRE))
             else:
                 cmd = CMD_ACT
-                t = max(tnow, bank[ch, b, CMD_ACT], faw_t)
+                t = max(tnow, _ready(p, bank, ch, b, CMD_ACT), faw_t)
             age = q[ch, QF_AGE, s]
             if t < best_t or (t == best_t and (best_pri > 1 or (best_pri == 1 and age < best_age))):
                 best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 1, age, cmd, b, s
@@ -555,12 +576,12 @@ def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     r = bank[ch, b, BK_OPEN_ROW]
     if r == row:
         pri = 0
-        t = max(v, bank[ch, b, CMD_WR if is_write else CMD_RD])
+        t = max(v, _ready(p, bank, ch, b, CMD_WR if is_write else CMD_RD))
         if cmd_dec == CMD_PRE and sc[ch, SC_DEC + 3] == b:
             return False                    # a hit now keeps its bank open
     elif r >= 0:
         pri = 1
-        t = max(v, bank[ch, b, CMD_PRE])
+        t = max(v, _ready(p, bank, ch, b, CMD_PRE))
     else:
         pri = 1
         t = max(v, _earliest(p, sc, bank, ch, CMD_ACT, b))

@@ -35,7 +35,10 @@ FE_N = 1           # transactions in the FIFO
 FE_BLOCK_CH = 2    # channel whose full queue holds the head back, -1 none
 FE_PF_N = 3        # entries of pf
 FE_ACC_N = 4       # entries of acc
-FE_SIZE = 5
+FE_NEXT_CH = 5     # decoded channel, bank, row of the head's next burst (FE_NEXT_CH < 0: not decoded)
+FE_NEXT_BANK = 6
+FE_NEXT_ROW = 7
+FE_SIZE = 8
 
 # per transaction tx: int64[TX_SIZE, J]
 TX_ADDR = 0        # address of the next burst to move
@@ -52,6 +55,7 @@ def front_end_new(slots):
     """(fe, tx, ff, pf, acc) for transaction slots 0 .. slots - 1."""
     fe = np.zeros(FE_SIZE, np.int64)
     fe[FE_BLOCK_CH] = -1
+    fe[FE_NEXT_CH] = -1
     return (fe, np.zeros((TX_SIZE, slots), np.int64), np.zeros(slots, np.int64),
             np.zeros(slots, np.int64), np.zeros(slots, np.int64))
 
@@ -81,10 +85,14 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
         if tx[TX_ELIG, j] > t:
             return
         while tx[TX_LEFT, j] > 0:
-            ch, b, row = _decode(p, tx[TX_ADDR, j])
-            if not _enqueue_at(p, sc, bank, q, t + 1, j, ch, b, row, tx[TX_WRITE, j] != 0, t * tck):
+            if fe[FE_NEXT_CH] < 0:             # decoded once, however often it is refused
+                fe[FE_NEXT_CH], fe[FE_NEXT_BANK], fe[FE_NEXT_ROW] = _decode(p, tx[TX_ADDR, j])
+            ch = fe[FE_NEXT_CH]
+            if not _enqueue_at(p, sc, bank, q, t + 1, j, ch, fe[FE_NEXT_BANK], fe[FE_NEXT_ROW],
+                               tx[TX_WRITE, j] != 0, t * tck):
                 fe[FE_BLOCK_CH] = ch
                 return
+            fe[FE_NEXT_CH] = -1
             tx[TX_ADDR, j] += bb
             tx[TX_LEFT, j] -= 1
         fe[FE_HEAD] = (fe[FE_HEAD] + 1) % slots

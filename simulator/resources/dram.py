@@ -24,10 +24,10 @@ import numpy as np
 from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_WR, FIELD_BA,
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
-                                   P_BURST_CYCLES, P_CHANNELS, P_CL, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
+                                   P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
                                    P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH,
-                                   P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN,
-                                   BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
+                                   P_MASK, P_POW2, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN,
+                                   BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
                                    simulate_stream)
 
@@ -71,7 +71,10 @@ def constraint_rows(t) -> list[tuple[int, int, int, int, int, str]]:
 def constraint_table(t) -> np.ndarray:
     """int64[NUM_CMDS, NUM_CMDS, NUM_SCOPES] from constraint_rows."""
     cons = np.zeros((NUM_CMDS, NUM_CMDS, NUM_SCOPES), np.int64)
-    for prev, nxt, bank, group, other, _ in constraint_rows(t):
+    for prev, nxt, bank, group, other, rule in constraint_rows(t):
+        if not bank >= group >= other:      # the engine keeps bank / group / channel rows on this
+            raise ValueError(f"{t.speed_grade}: {rule} is {bank} / {group} / {other} nCK; a rule may "
+                             "not be stricter for another bank (group) than for the same one")
         cons[prev, nxt] = (bank, group, other)
     return cons
 
@@ -128,9 +131,18 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_CORE_DEN, "core_per_dram_den")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
+    p[P_CHAN_ROW] = p[P_BANKS] + v["bank_groups"]
     p[P_FIELD_ORDER:P_FIELD_ORDER + NUM_FIELDS] = order
     p[P_FIELD_SIZE:P_FIELD_SIZE + NUM_FIELDS] = size
-    p[P_CONS:P_SIZE] = cons.ravel()
+    p[P_CONS:P_POW2] = cons.ravel()
+    counts = [v["burst_bytes"]] + [int(n) for n in size]
+    if all(n & (n - 1) == 0 for n in counts):
+        p[P_POW2] = 1
+        pos = v["burst_bytes"].bit_length() - 1
+        for f in order:
+            p[P_SHIFT + f] = pos
+            p[P_MASK + f] = size[f] - 1
+            pos += int(size[f]).bit_length() - 1
     return p
 
 
@@ -174,10 +186,11 @@ def dram_state_new(tables: DramTables) -> DramState:
     sc[:, SC_REF_DUE] = tables.trefi
     sc[:, SC_DEC] = -1
     sc[:, SC_FREE] = 0
-    bank = np.zeros((c, nb, BK_SIZE), np.int64)
-    bank[:, :, BK_OPEN_ROW] = -1
-    bank[:, :, BK_HEAD] = -1
-    bank[:, :, BK_TAIL] = -1
+    bank = np.zeros((c, nb + tables.bank_groups + 1, BK_SIZE), np.int64)  # banks, groups, channel
+    bank[:, :nb, BK_OPEN_ROW] = -1
+    bank[:, :nb, BK_HEAD] = -1
+    bank[:, :nb, BK_TAIL] = -1
+    bank[:, :nb, BK_GROUP_ROW] = nb + np.arange(nb) // tables.banks_per_group
     queue = np.zeros((c, QF_SIZE, q), np.int64)
     queue[:, QF_NEXT, :] = np.arange(1, q + 1)      # every slot free, linked in order
     queue[:, QF_NEXT, -1] = -1

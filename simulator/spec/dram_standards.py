@@ -466,7 +466,14 @@ def with_overrides(preset: DramTiming, overrides: dict[str, int]) -> DramTiming:
     if not overrides:
         return preset
     changed = tuple(dict.fromkeys(preset.overridden + tuple(overrides)))
-    return dataclasses.replace(preset, **overrides, overridden=changed)
+    t = dataclasses.replace(preset, **overrides, overridden=changed)
+    for short, long_ in (("tccd_s", "tccd_l"), ("trrd_s", "trrd_l"), ("twtr_s", "twtr_l")):
+        if getattr(t, short) > getattr(t, long_):
+            key = short if short in overrides else long_
+            raise SpecError(where, key, f"{short} = {getattr(t, short)} exceeds {long_} = {getattr(t, long_)}; "
+                                        "the rule for another bank group (_S) is never stricter than for "
+                                        "the same group (_L)")
+    return t
 
 
 def check_consistency(t: DramTiming) -> list[str]:

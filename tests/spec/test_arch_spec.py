@@ -291,6 +291,13 @@ def test_unknown_timing_override_key(tmp_path):
     assert "overrides of" not in str(err)  # no nested error text
 
 
+def test_timing_override_short_rule_stricter_than_long(tmp_path):
+    """tCCD_S above tCCD_L is refused at memory.dram.timing.tccd_s (the engine relies on _S <= _L)."""
+    raw = _raw()
+    raw["memory"]["dram"]["timing"] = {"tccd_s": 99}
+    _error(_write(tmp_path, raw), "tccd_s = 99 exceeds tccd_l", key="memory.dram.timing.tccd_s")
+
+
 @pytest.mark.parametrize("value, needle", [(-3, "positive"), ("abc", "must be a whole number or true/false"),
                                            (1.5, "must be a whole number")])
 def test_bad_timing_override_value(tmp_path, value, needle):

@@ -416,3 +416,13 @@ def test_registry_holds_the_module_constants():
     """DRAM_PRESETS maps each grade to its own module-level preset object."""
     assert DRAM_PRESETS["DDR4-3200"] is ds.DDR4_3200
     assert len(set(map(id, DRAM_PRESETS.values()))) == len(DRAM_PRESETS)
+
+
+@pytest.mark.parametrize("overrides, key", [({"tccd_s": 9}, "tccd_s"), ({"trrd_l": 2}, "trrd_l"),
+                                            ({"twtr_s": 13}, "twtr_s")])
+def test_with_overrides_refuses_short_rule_stricter_than_long(overrides, key):
+    """tX_S > tX_L (another bank group stricter than the same group) is refused, naming the key."""
+    from simulator.errors import SpecError
+    with pytest.raises(SpecError) as e:
+        with_overrides(DRAM_PRESETS["DDR4-3200"], overrides)
+    assert e.value.key == key and "never stricter" in str(e.value)
