@@ -158,6 +158,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     job_free_next[cap - 1] = -1
     job_free = 0
     dram_sched = -1                               # time of the earliest pending DRAM wake-up
+    dram_cut = -1                                 # >= 0: the DRAM look-ahead stopped at this time
     # the DRAM's packed arrays, taken out of the NamedTuples once (see engine/dram.py: why packed)
     dp = dram_tb.p
     d_sc, d_bank, d_q, d_stats, d_hist = dram_st.sc, dram_st.bank, dram_st.q, dram_st.stats, dram_st.lat_hist
@@ -177,7 +178,16 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
         u_wake[u] = True
     events = 0
     now = 0
-    while size > 0:
+    while size > 0 or dram_cut >= 0:
+        if dram_cut >= 0 and (size == 0 or heap[0, 0] > dram_cut):
+            # every event at dram_cut has run and none handed the DRAM work: look further ahead
+            next_other = heap[0, 0] if size > 0 else NEVER
+            t_next = tx_lookahead(dp, d_sc, d_bank, d_q, d_stats, d_hist, fe, tx, ff, pf, acc, next_other)
+            dram_cut = next_other if t_next < 0 else -1
+            if 0 <= t_next < NEVER and (dram_sched < 0 or t_next < dram_sched):
+                dram_sched = t_next
+                heap, size, seq = _push(heap, size, seq, t_next, EV_DRAM, 1)
+            continue
         heap_pop(heap, size)
         size -= 1
         now = heap[size, 0]
@@ -302,6 +312,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
         if kind == EV_DRAM:
             if ident == 1 and dram_sched == now:  # this is the pending wake-up (ident 0: a hand-over)
                 dram_sched = -1
+            dram_cut = -1
             # Wake-ups that no other event precedes are taken here in a loop instead of through the
             # heap: the same steps in the same order (events and seq counted as if pushed).
             while True:
@@ -324,6 +335,9 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 next_other = heap[0, 0] if size > 0 else NEVER
                 t_next = tx_lookahead(dp, d_sc, d_bank, d_q, d_stats, d_hist, fe, tx, ff, pf, acc, next_other)
                 if t_next == NEVER:
+                    break
+                if t_next < 0:                      # cut at the next event: resumed after it (loop top)
+                    dram_cut = next_other
                     break
                 if size > 0 and heap[0, 0] <= t_next:
                     if dram_sched < 0 or t_next < dram_sched:

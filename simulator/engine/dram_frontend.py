@@ -172,9 +172,9 @@ def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
     """Core cycle of the next dram event: the first acceptance or finish, found by deciding ahead.
 
     Decides only DRAM cycles <= d(next_other) (the core cycle of the engine's next other event,
-    NEVER if none), where nothing the engine does can interfere. If the search could not reach
-    the first event's own DRAM cycle within that bound, returns next_other (look again then).
-    NEVER if the DRAM has no transaction pending.
+    NEVER if none), where nothing the engine does can interfere. Returns -1 if the search could
+    not reach the first event's own DRAM cycle within that bound (call again once the engine is
+    past next_other), NEVER if the DRAM has no transaction pending.
     """
     num = p[P_CORE_NUM]
     den = p[P_CORE_DEN]
@@ -201,6 +201,6 @@ def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
             t_best = min(t_best, -(-t * num // den))
         if fe[FE_PF_N] > n_pf:
             t_best = min(t_best, -(-tx[TX_FIN, pf[fe[FE_PF_N] - 1]] * num // den))
-    if t_best == NEVER or limit_d < t_best * den // num:
-        return next_other
-    return t_best
+    if t_best == NEVER:
+        return NEVER if limit_d == NEVER else -1
+    return -1 if limit_d < t_best * den // num else t_best

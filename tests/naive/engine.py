@@ -80,14 +80,16 @@ D4. A dram event at core time `now` steps every cycle <= d(now) not yet stepped 
     push); its time at the DRAM counts from its arrival. Then, for every job accepted since the
     last dram event (acceptance order), if its transfer has bytes left, the transfer's next
     chunk enters the DRAM now.
-D5. Then the wake-up. If no job is in the FIFO, queued or unfinished, none. Else, with L the
-    time of the earliest pending event (NEVER if none) and best = the earliest T(finish) of the
-    known, unfinished jobs: step the next cycles one by one while the cycle is <= d(L) and <=
-    d(best), where every acceptance at a stepped cycle t lowers best to T(t) and every finish
-    becoming known lowers it to T(finish). The wake-up is at best, or at L if d(L) < d(best)
-    (the search could not reach it: look again then). It is pushed unless a wake-up is already
-    scheduled at or before it. "Scheduled" is the time of the last wake-up pushed; it is
-    forgotten when that wake-up runs (a hand-over event at the same time does not clear it).
+D5. Then the look-ahead. If no job is in the FIFO, queued or unfinished, nothing. Else, with L
+    the time of the earliest pending event (NEVER if none) and best = the earliest T(finish) of
+    the known, unfinished jobs: step the next cycles one by one while the cycle is <= d(L) and
+    <= d(best), where every acceptance at a stepped cycle t lowers best to T(t) and every finish
+    becoming known lowers it to T(finish). If then d(L) < d(best) (or nothing was found), the
+    search is cut at L: it goes on (the same rule, from where it stopped) as soon as the next
+    pending event is later than L (or none is left), before that event runs, unless a dram
+    event has run in between. Else a wake-up is pushed at best unless one is already scheduled
+    at or before it. "Scheduled" is the time of the last wake-up pushed; it is forgotten when
+    that wake-up runs (a hand-over event at the same time does not clear it).
 D6. The DRAM is not a busy/wait resource here: res_busy and res_wait stay 0 for it (its
     statistics are the DRAM model's own).
 """
@@ -304,6 +306,7 @@ class _Sim:
                 raise ValueError("dram_spec does not match dram_tb")
             self.c_num, self.c_den = int(dram_tb.core_per_dram_num), int(dram_tb.core_per_dram_den)
             self.dram_scheduled = -1        # D5
+            self.dram_cut = None            # D5: the look-ahead was cut at this time
         self.events = []
         self.seq = 0
         self.now = 0
@@ -324,7 +327,11 @@ class _Sim:
             self.wake(u)
         handlers = {"stage": self.on_stage, "noc_done": self.on_noc_done, "dram": self.on_dram,
                     "xfer_done": self.on_xfer_done, "compute_done": self.on_compute_done, "wake": self.on_wake}
-        while self.events:
+        while self.events or self.cycle_dram and self.dram_cut is not None:
+            if self.cycle_dram and self.dram_cut is not None and \
+                    (not self.events or self.events[0][0] > self.dram_cut):
+                self.dram_lookahead()
+                continue
             self.now, _, kind, payload = heapq.heappop(self.events)
             self.count += 1
             handlers[kind](*payload)
@@ -423,6 +430,7 @@ class _Sim:
         dram = self.dram
         if wake_up and self.dram_scheduled == self.now:
             self.dram_scheduled = -1
+        self.dram_cut = None
         d_now = self.d_of(self.now)                                      # D4
         while dram.cur <= d_now:
             dram.step_cycle()
@@ -438,7 +446,13 @@ class _Sim:
             tr = self.transfers[job.chunk.x]
             if job.chunk.stage == 1 and tr.entered[0] < tr.nbytes:
                 self.push(self.now, "stage", job.chunk.x, 1)
-        if not dram.busy():                                              # D5
+        self.dram_lookahead()
+
+    def dram_lookahead(self):
+        """D5."""
+        dram = self.dram
+        self.dram_cut = None
+        if not dram.busy():
             return
         never = float("inf")
         other = self.events[0][0] if self.events else never
@@ -449,12 +463,11 @@ class _Sim:
             for job, t in dram.accepted:
                 best = min(best, self.t_of(t))
             best = min([best] + [self.t_of(job.finish) for job in dram.known])
-        t_next = other if best == never or limit < self.d_of(best) else best
-        if t_next == never:
-            return
-        if self.dram_scheduled < 0 or t_next < self.dram_scheduled:
-            self.dram_scheduled = t_next
-            self.push(t_next, "dram", True)
+        if best == never or limit < self.d_of(best):
+            self.dram_cut = other
+        elif self.dram_scheduled < 0 or best < self.dram_scheduled:
+            self.dram_scheduled = best
+            self.push(best, "dram", True)
 
     # ---- tiles -------------------------------------------------------------------------------
     def on_xfer_done(self, x):
