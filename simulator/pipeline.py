@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        DRAM_CYCLE, RES_DRAM, RES_NOC, RES_SRAM, RESOURCE_NAMES)
+                                        DRAM_CYCLE, HELD_NAMES, RES_DRAM, RES_NOC, RES_SRAM)
 from simulator.engine.core import run_program
 from simulator.mapping.placement import DRAM, SRAM
 from simulator.mapping.program import LOAD, STORE, MappedNetwork, build_program
@@ -72,7 +72,7 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
     names = [f"array{u}" if u < A else f"vector{u - A}" for u in range(len(unit_noc_wait))]
     on_arrays = mapped.program.tile_unit < A
     out = {
-        "stall_by_resource": {n: int(acc_res[on_arrays, r].sum()) for r, n in enumerate(RESOURCE_NAMES)},
+        "stall_by_resource": {n: int(acc_res[on_arrays, r].sum()) for r, n in enumerate(HELD_NAMES)},
         "sram": {"banks": m.sram_banks, "bank_busy_cycles": int(res_busy[RES_SRAM]),
                  "bank_utilization": res_busy[RES_SRAM] / (m.sram_banks * makespan) if makespan else 0.0,
                  "bank_conflict_cycles": int(res_wait[RES_SRAM])},
@@ -97,7 +97,11 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
                 "max_latency_ns": row["latency_max_ps"] / 1e3,
                 "refreshes": row["refreshes"], "refresh_time_ns": row["refresh_cycles"] * tck_s * 1e9,
                 "data_bus_busy_fraction": row["bus_busy_cycles"] * tck_s / elapsed_s if elapsed_s else 0.0,
-                "requests": n})
+                "requests": n,
+                # DRAM cycles summed over requests: visible -> data finished, of which waiting on
+                # bank timing (first ACT/PRE -> column command), of which inside a refresh
+                "access_cycles": row["access_cycles"], "bank_wait_cycles": row["bank_wait_cycles"],
+                "refresh_wait_cycles": row["refresh_wait_cycles"]})
         out["dram"]["channels"] = channels
     else:
         out["dram"]["server_busy_cycles"] = int(res_busy[RES_DRAM])
@@ -142,7 +146,7 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     np.maximum.at(end_l, layer, times[:, 4])
     acc_l = {c: np.bincount(layer, weights=acc[:, col], minlength=L).astype(np.int64) for c, col in _ACC.items()}
     res_l = {n: np.bincount(layer, weights=acc_res[:, r], minlength=L).astype(np.int64)
-             for r, n in enumerate(RESOURCE_NAMES)}
+             for r, n in enumerate(HELD_NAMES)}
     dram_per_cycle = spec.dram_peak_bytes_per_s / spec.effective_clock_hz
     layers = []
     for i, (name, op) in enumerate(zip(mapped.layer_names, mapped.layer_ops)):

@@ -15,6 +15,12 @@ RES_SRAM = 1
 RES_NOC = 2
 NUM_RESOURCES = 3
 RESOURCE_NAMES = ("dram", "sram", "interconnect")
+# what held an operand back (acc_res columns): the resources, with the cycle-level DRAM's share
+# split further: "dram" keeps queueing and the data bus, these two take the rest
+HELD_DRAM_BANK = 3     # row activation and precharge timing (tRCD, tRP, tRAS, ...)
+HELD_DRAM_REFRESH = 4  # the channel was refreshing
+NUM_HELD = 5
+HELD_NAMES = RESOURCE_NAMES + ("dram_bank", "dram_refresh")
 
 # interconnect arbitration (registry: resources/memory.py ARBITRATION_CODES)
 ARB_ROUND_ROBIN = 0

@@ -23,7 +23,9 @@ Semantics (docs/architecture.md has the long form):
 Accounting: the gap before a tile's compute is charged to the dependency up to the time its
 regions were done, then to whichever of weights, inputs and the output slot became ready last;
 an operand stall is also charged to the resource where its last-arriving transfer spent the
-most time (DRAM, SRAM or interconnect).
+most time (DRAM, SRAM or interconnect); with the cycle-level DRAM, a DRAM charge is split by the
+shares of that transfer's DRAM time its bursts spent waiting on bank timing and on refresh
+(acc_res columns HELD_DRAM_BANK, HELD_DRAM_REFRESH; the rest stays "dram": queueing and the bus).
 """
 import numpy as np
 from numba import njit
@@ -31,10 +33,12 @@ from numba import njit
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
                                         ARB_FIXED_PRIORITY, CHUNK_BYTES, CHUNK_ID_BITS, CHUNK_ID_MASK, DRAM_CYCLE, EV_COMPUTE_DONE,
                                         EV_DRAM, EV_NOC_DONE, EV_STAGE1, EV_STAGE2, EV_WAKE, EV_XFER_DONE,
-                                        KIND_WEIGHTS, LOAD, NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC,
+                                        HELD_DRAM_BANK, HELD_DRAM_REFRESH, KIND_WEIGHTS, LOAD, NUM_ACC, NUM_HELD,
+                                        NUM_RESOURCES, RES_DRAM, RES_NOC,
                                         RES_SRAM)
 from simulator.engine.dram import NEVER, P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
-from simulator.engine.dram_frontend import front_end_new, tx_lookahead, tx_step, tx_submit
+from simulator.engine.dram_frontend import (TX_ACCESS, TX_BANK, TX_REFRESH, front_end_new, tx_lookahead, tx_step,
+                                            tx_submit)
 from simulator.engine.events import heap_new, heap_pop, heap_push
 
 
@@ -78,7 +82,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                 sram_banks, sram_interleave, noc_policy, dram_mode, dram_tb, dram_st):
     """Simulate a tile program.
 
-    Returns (times[T, 6], acc[T, NUM_ACC], acc_res[T, NUM_RESOURCES], xfer_done[X],
+    Returns (times[T, 6], acc[T, NUM_ACC], acc_res[T, NUM_HELD], xfer_done[X],
     res_busy[R], res_wait[R], unit_noc_wait[U], makespan, events).
     times columns: issue, dependency ready, start (after setup), end, done, out-slot ready.
     res_busy: DRAM server cycles (bandwidth model) or data-bus-busy DRAM cycles are in the DRAM
@@ -101,7 +105,7 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     chunks_left = (xfer_bytes + CHUNK_BYTES - 1) // CHUNK_BYTES
     xfer_done = np.full(X, -1, dtype=np.int64)
     xfer_tile = np.zeros(X, dtype=np.int64)
-    x_res_time = np.zeros((X, NUM_RESOURCES), dtype=np.int64)
+    x_res_time = np.zeros((X, NUM_HELD), dtype=np.int64)  # DRAM's bank and refresh shares also in RES_DRAM
     total_chunks = 0
     for i in range(T):
         for x in range(xfer_start[i], xfer_start[i + 1]):
@@ -323,7 +327,11 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
                     j = fin_ids[k]
                     t_fin = max(now, (fin_cycles[k] * c_num + c_den - 1) // c_den)
                     x = job_x[j]
-                    x_res_time[x, RES_DRAM] += t_fin - job_arrive[j]
+                    spent = t_fin - job_arrive[j]
+                    x_res_time[x, RES_DRAM] += spent
+                    if tx[TX_ACCESS, j] > 0:    # the bursts' shares of waiting on banks, on refresh
+                        x_res_time[x, HELD_DRAM_BANK] += spent * tx[TX_BANK, j] // tx[TX_ACCESS, j]
+                        x_res_time[x, HELD_DRAM_REFRESH] += spent * tx[TX_REFRESH, j] // tx[TX_ACCESS, j]
                     heap, size, seq = _leave(heap, size, seq, x, job_k[j], job_stage[j], t_fin, RES_DRAM, rem1,
                                              chunks_left, res_latency, False)
                     job_free_next[j] = job_free
@@ -469,7 +477,7 @@ def _account(times, w_ready, i_ready, w_last, i_last, x_res_time, tile_setup, un
     """Charge every gap before a tile's compute to exactly one cause (see module docstring)."""
     T = times.shape[0]
     acc = np.zeros((T, NUM_ACC), dtype=np.int64)
-    acc_res = np.zeros((T, NUM_RESOURCES), dtype=np.int64)
+    acc_res = np.zeros((T, NUM_HELD), dtype=np.int64)
     U = unit_start.shape[0] - 1
     for u in range(U):
         prev_end = 0
@@ -497,6 +505,13 @@ def _account(times, w_ready, i_ready, w_last, i_last, x_res_time, tile_setup, un
                     for r in range(1, NUM_RESOURCES):
                         if x_res_time[x, r] > x_res_time[x, best]:
                             best = r
-                    acc_res[i, best] += s0 - rest_from
+                    stall = s0 - rest_from
+                    if best == RES_DRAM and x_res_time[x, RES_DRAM] > 0:
+                        on_bank = stall * x_res_time[x, HELD_DRAM_BANK] // x_res_time[x, RES_DRAM]
+                        in_ref = stall * x_res_time[x, HELD_DRAM_REFRESH] // x_res_time[x, RES_DRAM]
+                        acc_res[i, HELD_DRAM_BANK] += on_bank
+                        acc_res[i, HELD_DRAM_REFRESH] += in_ref
+                        stall -= on_bank + in_ref
+                    acc_res[i, best] += stall
             prev_end = times[i, 3]
     return acc, acc_res

@@ -90,10 +90,14 @@ ST_LAT_SUM_PS = 9
 ST_LAT_MAX_PS = 10
 ST_ACTS = 11
 ST_PRES = 12
-NUM_STATS = 13
+ST_ACCESS_CYCLES = 13      # sum over requests of visible -> data finished
+ST_BANK_WAIT_CYCLES = 14   # ... of that, waiting on bank timing (first ACT/PRE -> column command)
+ST_REFRESH_WAIT_CYCLES = 15  # ... of that, inside a refresh (due -> tRFC over)
+NUM_STATS = 16
 STAT_NAMES = ("bytes", "bus_busy_cycles", "row_hits", "row_misses", "row_conflicts",
               "refreshes", "refresh_cycles", "reads", "writes", "latency_sum_ps",
-              "latency_max_ps", "activates", "precharges")
+              "latency_max_ps", "activates", "precharges", "access_cycles", "bank_wait_cycles",
+              "refresh_wait_cycles")
 
 NEVER = 1 << 62
 LAT_BINS = 8192            # latency histogram: one bin per DRAM cycle up to 8191 nCK
@@ -135,7 +139,9 @@ SC_DEC = 9                 # 5 columns: cached next decision (from t0, cycle, cm
 SC_FREE = 14               # first free queue slot (free slots are linked through QF_NEXT), -1 none
 SC_AGE = 15                # requests ever enqueued: the next one's age
 SC_LAST_VIS = 16           # visible cycle of the youngest request (visibility follows age)
-SC_SIZE = 17
+SC_REF_FROM = 17           # the last refresh: cycle it became due
+SC_REF_TO = 18             # and cycle its tRFC ended (requests waiting inside were held by it)
+SC_SIZE = 19
 
 # per-bank columns bank: int64[C, NB + G + 1, BK_SIZE]: rows 0..NB-1 the banks, then one row per
 # bank group and one for the channel (columns 0..NUM_CMDS-1 only)
@@ -157,7 +163,8 @@ QF_ARR_PS = 5
 QF_CLASS = 6
 QF_NEXT = 7                # next (younger) slot of the same bank, or next free slot; -1 none
 QF_AGE = 8                 # enqueue order in the channel: FR-FCFS "oldest"
-QF_SIZE = 9
+QF_FIRST = 9               # cycle of its first ACT or PRE (-1: none, a row hit)
+QF_SIZE = 10
 
 # in flight fl: int64[C, 2, F]
 FL_ID = 0
@@ -452,26 +459,51 @@ def _decide(p, sc, bank, q, ch, t0):
 
 
 @_kernel(inline="always")
+def _overlap(a0, a1, b0, b1):
+    """Cycles [a0, a1) and [b0, b1) share."""
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+@_kernel(inline="always")
 def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     """Issue a decided command. A column command takes its request out of the queue: returns
-    (cycle its data finishes, request id); any other command returns (-1, -1)."""
+    (cycle its data finishes, request id, cycles from visible to data finished, of which waiting
+    on bank timing, of which in a refresh); any other command returns (-1, -1, 0, 0, 0).
+
+    A request waits on bank timing from its first ACT or PRE to its column command, less any
+    refresh in that span; "in a refresh" counts from the cycle the last refresh fell due to the
+    end of its tRFC (a wait spanning two refreshes counts the later one only).
+    """
     row = q[ch, QF_ROW, qi] if qi >= 0 else -1
     _issue(p, sc, bank, stats, ch, cmd, b, row, t)
     if qi < 0:
         if cmd == CMD_REF:
+            sc[ch, SC_REF_FROM] = sc[ch, SC_REF_DUE]
+            sc[ch, SC_REF_TO] = t + p[P_TRFC]
             sc[ch, SC_REF_DUE] += p[P_TREFI]
-        return -1, -1
+        return -1, -1, 0, 0, 0
     if q[ch, QF_CLASS, qi] == CLASS_NONE:
         if cmd == CMD_ACT:
             q[ch, QF_CLASS, qi] = CLASS_MISS
+            q[ch, QF_FIRST, qi] = t
         elif cmd == CMD_PRE:
             q[ch, QF_CLASS, qi] = CLASS_CONFLICT
+            q[ch, QF_FIRST, qi] = t
         else:
             q[ch, QF_CLASS, qi] = CLASS_HIT
     if cmd != CMD_RD and cmd != CMD_WR:
-        return -1, -1
+        return -1, -1, 0, 0, 0
+    vis = q[ch, QF_VIS, qi]
+    r0 = sc[ch, SC_REF_FROM]
+    r1 = sc[ch, SC_REF_TO]
+    in_ref = _overlap(vis, t, r0, r1)
+    first = q[ch, QF_FIRST, qi]
+    on_bank = t - first - _overlap(first, t, r0, r1) if first >= 0 else 0
+    stats[ch, ST_BANK_WAIT_CYCLES] += on_bank
+    stats[ch, ST_REFRESH_WAIT_CYCLES] += in_ref
     stats[ch, ST_HITS + q[ch, QF_CLASS, qi]] += 1   # ST_HITS, ST_MISSES, ST_CONFLICTS follow CLASS_* order
     done = t + (p[P_CL] if cmd == CMD_RD else p[P_CWL]) + p[P_BURST_CYCLES]
+    stats[ch, ST_ACCESS_CYCLES] += done - vis
     tck = p[P_TCK_PS]
     lat = done * tck - q[ch, QF_ARR_PS, qi]
     stats[ch, ST_LAT_SUM_PS] += lat
@@ -494,7 +526,7 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     q[ch, QF_NEXT, qi] = sc[ch, SC_FREE]
     sc[ch, SC_FREE] = qi
     sc[ch, SC_Q_N] -= 1
-    return done, q[ch, QF_ID, qi]
+    return done, q[ch, QF_ID, qi], done - vis, on_bank, in_ref
 
 
 @_kernel()
@@ -507,7 +539,7 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
             t, cmd, b, qi = _decide(p, sc, bank, q, ch, tnow)
             if t >= limit:
                 break
-            done, req = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi)
+            done, req, _, _, _ = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi)
             if done >= 0:
                 k = sc[ch, SC_F_N]
                 if k >= fl.shape[2]:
@@ -543,6 +575,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
     q[ch, QF_CLASS, s] = CLASS_NONE
     q[ch, QF_NEXT, s] = -1
     q[ch, QF_AGE, s] = sc[ch, SC_AGE]
+    q[ch, QF_FIRST, s] = -1
     sc[ch, SC_AGE] += 1
     t = bank[ch, b, BK_TAIL]
     if t < 0:

@@ -47,7 +47,10 @@ TX_UNISSUED = 2    # bursts whose column command has not issued
 TX_FIN = 3         # latest data-finish cycle of its issued bursts
 TX_WRITE = 4
 TX_ELIG = 5        # first DRAM cycle it may move
-TX_SIZE = 6
+TX_ACCESS = 6      # sums over its bursts of what _issue_decision reports: visible -> data finished,
+TX_BANK = 7        # on bank timing,
+TX_REFRESH = 8     # in a refresh
+TX_SIZE = 9
 
 
 @njit(cache=True)
@@ -69,6 +72,9 @@ def tx_submit(fe, tx, ff, j, addr, n_bursts, is_write, d_now):
     tx[TX_FIN, j] = 0
     tx[TX_WRITE, j] = 1 if is_write else 0
     tx[TX_ELIG, j] = d_now
+    tx[TX_ACCESS, j] = 0
+    tx[TX_BANK, j] = 0
+    tx[TX_REFRESH, j] = 0
     ff[(fe[FE_HEAD] + fe[FE_N]) % ff.shape[0]] = j
     fe[FE_N] += 1
 
@@ -118,10 +124,13 @@ def _next_command(p, sc, bank, q):
 def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
     """Issue channel c's next command; then the bookkeeping of a column command and the refill."""
     t, cmd, b, s = _decide(p, sc, bank, q, c, sc[c, SC_CUR])
-    done, j = _issue_decision(p, sc, bank, q, stats, hist, c, t, cmd, b, s)
+    done, j, access, on_bank, in_ref = _issue_decision(p, sc, bank, q, stats, hist, c, t, cmd, b, s)
     sc[c, SC_CUR] = t + 1
     if done < 0:
         return
+    tx[TX_ACCESS, j] += access
+    tx[TX_BANK, j] += on_bank
+    tx[TX_REFRESH, j] += in_ref
     if done > tx[TX_FIN, j]:
         tx[TX_FIN, j] = done
     tx[TX_UNISSUED, j] -= 1
@@ -138,7 +147,8 @@ def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fi
 
     Writes the transactions finished by d_now to fin_ids/fin_cycles (in the order their finish
     became known) and those accepted since the last call to acc_ids (in acceptance order);
-    returns (finished, accepted).
+    returns (finished, accepted). A finished transaction's TX_ACCESS/TX_BANK/TX_REFRESH stay
+    readable until its slot is handed over again.
     """
     while True:
         t, c = _next_command(p, sc, bank, q)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine.dram import (ST_BUS_BUSY_CYCLES, ST_CONFLICTS, ST_HITS, ST_MISSES,
+from simulator.engine.dram import (ST_ACCESS_CYCLES, ST_BANK_WAIT_CYCLES, ST_BUS_BUSY_CYCLES, ST_CONFLICTS, ST_HITS,
+                                   ST_MISSES, ST_REFRESH_WAIT_CYCLES,
                                    ST_REFRESH_CYCLES, ST_REFRESHES, dram_advance, dram_enqueue,
                                    dram_next_time)
 from simulator.resources.dram import (FIELD_CODES, address_bits, channel_stats, dram_out_capacity,
@@ -198,7 +199,9 @@ def random_stream(seed, grade):
 
 @pytest.mark.parametrize("grade", ["DDR4-3200", "LPDDR4-3200"])
 def test_njit_equals_naive_on_random_streams(grade):
-    """120 seeded random streams: every completion time equals the cycle-stepped reference's."""
+    """120 seeded random streams: every completion time equals the cycle-stepped reference's;
+    so do the row hits, misses, conflicts, refreshes and the access / bank / refresh waits."""
+    refresh_waited = 0
     for seed in range(120):
         spec, tb, arr, addr, w = random_stream(seed, grade)
         st = dram_state_new(tb)
@@ -210,6 +213,10 @@ def test_njit_equals_naive_on_random_streams(grade):
             assert st.stats[c, ST_REFRESHES] == naive.ch[c].refreshes
             assert [st.stats[c, ST_HITS], st.stats[c, ST_MISSES], st.stats[c, ST_CONFLICTS]] == \
                    list(naive.ch[c].kinds.values())
+            assert [st.stats[c, ST_ACCESS_CYCLES], st.stats[c, ST_BANK_WAIT_CYCLES],
+                    st.stats[c, ST_REFRESH_WAIT_CYCLES]] == naive.ch[c].waits, f"seed {seed} waits"
+            refresh_waited += naive.ch[c].waits[2]
+    assert refresh_waited > 0              # the streams do wait on refresh: the check has teeth
 
 
 @pytest.mark.parametrize("grade", ["LPDDR4-2400", "LPDDR4X-4266", "GDDR6-14000", "GDDR6-10000", "HBM2-2000"])
@@ -276,3 +283,18 @@ def test_three_channel_layout_uses_mixed_radix():
     """A channel count that is not a power of two takes the general decode."""
     from simulator.engine.dram import P_POW2
     assert dram_tables(preset_spec("DDR4-3200", channels=3)).p[P_POW2] == 0
+
+
+def test_waits_split_hand_computed_ddr4():
+    """A row miss then a conflict on one DDR4-3200 bank, far apart (nCK): access runs from the
+    visible cycle to the data end; the bank wait from the first ACT/PRE to the RD."""
+    tb = dram_tables(preset_spec("DDR4-3200"))
+    st = dram_state_new(tb)
+    gap = 1000 * tb.tck_ps
+    row_stride = addr_of(tb, row=1)
+    simulate_requests(tb, np.array([0, gap]), np.array([0, row_stride]), np.zeros(2, np.int64), st)
+    # miss: visible 1, ACT 1, RD 1 + tRCD 22 = 23, data 23 + CL 22 + 4 = 49: access 48, bank 22
+    # conflict: visible 1001, PRE 1001, ACT 1001 + tRP 22, RD + tRCD 22 = 1045, data 1071: 70, bank 44
+    assert st.stats[0, ST_ACCESS_CYCLES] == 48 + 70
+    assert st.stats[0, ST_BANK_WAIT_CYCLES] == 22 + 44
+    assert st.stats[0, ST_REFRESH_WAIT_CYCLES] == 0

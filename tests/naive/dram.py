@@ -9,6 +9,10 @@ direction changes). Controller, per channel and cycle, exactly as the engine's d
 3. the oldest visible request whose next command is legal: ACT (bank closed) or PRE (bank open
    to another row and no visible request hits the open row);
 4. close page only: PRE of the lowest open bank that no visible request hits.
+Each request's access (visible -> data finished) is split as the engine reports it: waiting on
+bank timing from its first ACT/PRE to the column command, waiting in refresh between visible and
+the column command while the last refresh ran (from the cycle it fell due to the end of tRFC),
+the bank span's refresh cycles counted as refresh.
 Front end (whole streams): before deciding cycle t, requests enter their channel's queue in
 arrival order while the next one is visible (t > its arrival ps // tCK, i.e. t >= arrival // tCK
 + 1) and its queue has a free slot; the first that cannot enter blocks the rest.
@@ -36,6 +40,10 @@ class Request:
     write: bool
     vis: int
     kind: str = ""          # "hit", "miss" or "conflict": the first command issued for it
+    first: int = -1         # cycle of its first ACT/PRE
+    access: int = 0         # set when served: visible -> data finished, of which
+    on_bank: int = 0        # on bank timing
+    in_refresh: int = 0     # in a refresh
 
 
 @dataclass
@@ -49,7 +57,10 @@ class Channel:
     ref_due: int = 0
     queue: list = field(default_factory=list)
     refreshes: int = 0
+    ref_from: int = 0       # the last refresh: due at, tRFC over at
+    ref_to: int = 0
     kinds: dict = field(default_factory=lambda: {"hit": 0, "miss": 0, "conflict": 0})
+    waits: list = field(default_factory=lambda: [0, 0, 0])   # summed access, on bank, in refresh
 
 
 class NaiveDram:
@@ -151,6 +162,7 @@ class NaiveDram:
                     self.issue(c, PREA, -1, -1, now)
             elif self.can_issue(c, REF, -1, -1, now):
                 self.issue(c, REF, -1, -1, now)
+                ch.ref_from, ch.ref_to = ch.ref_due, now + self.t.trfc
                 ch.ref_due += self.t.trefi
             return
         vis = [r for r in ch.queue if r.vis <= now]
@@ -174,6 +186,7 @@ class NaiveDram:
             if self.can_issue(c, cmd, r.bank, r.row, now):
                 if not r.kind:
                     r.kind = "miss" if cmd == ACT else "conflict"
+                    r.first = now
                 self.issue(c, cmd, r.bank, r.row, now)
                 return
         if self.close_page:
@@ -186,6 +199,14 @@ class NaiveDram:
         ch = self.ch[c]
         if not r.kind:
             r.kind = "hit"
+        refresh = set(range(ch.ref_from, ch.ref_to))
+        t = self.t
+        r.access = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles - r.vis
+        r.in_refresh = sum(1 for x in range(r.vis, now) if x in refresh)
+        if r.first >= 0:
+            r.on_bank = sum(1 for x in range(r.first, now) if x not in refresh)
+        for k, v in enumerate((r.access, r.on_bank, r.in_refresh)):
+            ch.waits[k] += v
         ch.kinds[r.kind] += 1
         self.issue(c, cmd, r.bank, r.row, now)
         ch.queue.remove(r)

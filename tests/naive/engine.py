@@ -58,7 +58,9 @@ R8. Accounting (per unit, in queue order): the gap between the previous compute 
     waited for it. A weights/inputs stall is also charged (acc_res) to the resource where the
     operand's last-landing transfer (ties: the one handled last) spent the most cycles, summed
     over its chunks from arrival to leaving (queueing included); ties go to the lower resource
-    id (DRAM, SRAM, interconnect). An operand with no load charges no resource.
+    id (DRAM, SRAM, interconnect). An operand with no load charges no resource. A DRAM charge is
+    split (D4): floor(stall * bank share / DRAM time) to dram_bank, the same with the refresh
+    share to dram_refresh (both from the whole stall), the rest stays DRAM.
 
 The cycle-level DRAM (tests/naive/dram.py's NaiveDram, stepped one DRAM cycle at a time), as
 core.py drives engine/dram.py through engine/dram_frontend.py. Core cycles per DRAM cycle =
@@ -77,7 +79,9 @@ D4. A dram event at core time `now` steps every cycle <= d(now) not yet stepped 
     idle channels included), then runs the front end for cycle d(now) once more (jobs handed
     over after that cycle was stepped). Then, first, every job finished by d(now) leaves the
     DRAM at max(now, T(finish)), in the order their finishes became known (R1, no next-chunk
-    push); its time at the DRAM counts from its arrival. Then, for every job accepted since the
+    push); its time at the DRAM counts from its arrival, and floor(time * bank wait / access)
+    of it as bank timing, floor(time * refresh wait / access) as refresh, each summed over its
+    bursts (tests/naive/dram.py). Then, for every job accepted since the
     last dram event (acceptance order), if its transfer has bytes left, the transfer's next
     chunk enters the DRAM now.
 D5. Then the look-ahead. If no job is in the FIFO, queued or unfinished, nothing. Else, with L
@@ -103,7 +107,8 @@ import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
                                         ARB_FIXED_PRIORITY, CHUNK_BYTES, DRAM_CYCLE, KIND_WEIGHTS, LOAD,
-                                        NUM_ACC, NUM_RESOURCES, RES_DRAM, RES_NOC, RES_SRAM)
+                                        HELD_DRAM_BANK, HELD_DRAM_REFRESH, NUM_ACC, NUM_HELD, NUM_RESOURCES,
+                                        RES_DRAM, RES_NOC, RES_SRAM)
 from tests.naive.dram import ACT, PRE, PREA, RD, REF, WR, NaiveDram, Request
 
 # columns of `times`
@@ -143,7 +148,7 @@ class Transfer:
     addr: int
     entered: list[int] = field(default_factory=lambda: [0, 0])   # bytes that entered stage 1, 2
     chunks_left: int = 0           # chunks that have not left the second resource
-    res_time: list[int] = field(default_factory=lambda: [0] * NUM_RESOURCES)
+    res_time: list[int] = field(default_factory=lambda: [0] * NUM_HELD)   # D4: DRAM's bank, refresh shares too
 
 
 @dataclass
@@ -165,6 +170,7 @@ class Job:
     moved: int = 0
     issued: int = 0                # bursts whose column command issued
     finish: int = 0                # latest finish cycle of its bursts (DRAM cycles)
+    waits: list = field(default_factory=lambda: [0, 0, 0])   # its bursts' access, on bank, in refresh
 
 
 @dataclass
@@ -219,6 +225,8 @@ class _Dram(NaiveDram):
         job = self.burst_job.pop(r.ident)
         job.issued += 1
         job.finish = max(job.finish, self.done.pop(r.ident))
+        for k, v in enumerate((r.access, r.on_bank, r.in_refresh)):
+            job.waits[k] += v
         if job.issued == job.bursts:
             self.known.append(job)
 
@@ -439,7 +447,13 @@ class _Sim:
         dram.known = [job for job in dram.known if job.finish > d_now]
         for job in finished:
             t = max(self.now, self.t_of(job.finish))
-            self.transfers[job.chunk.x].res_time[RES_DRAM] += t - job.chunk.arrived
+            spent = t - job.chunk.arrived
+            res_time = self.transfers[job.chunk.x].res_time
+            res_time[RES_DRAM] += spent
+            access, on_bank, in_refresh = job.waits
+            if access:
+                res_time[HELD_DRAM_BANK] += spent * on_bank // access
+                res_time[HELD_DRAM_REFRESH] += spent * in_refresh // access
             self.leave(job.chunk, t, RES_DRAM, next_chunk=False)
         accepted, dram.accepted = dram.accepted, []
         for job, _ in accepted:
@@ -555,7 +569,7 @@ class _Sim:
     # ---- accounting --------------------------------------------------------------------------
     def account(self):
         acc = [[0] * NUM_ACC for _ in self.tiles]
-        acc_res = [[0] * NUM_RESOURCES for _ in self.tiles]
+        acc_res = [[0] * NUM_HELD for _ in self.tiles]
         for unit in self.units:
             prev_end = 0
             for i in unit.queue:
@@ -579,7 +593,15 @@ class _Sim:
                     a[cause] = taken - rest_from
                     if last >= 0:
                         spent = self.transfers[last].res_time
-                        acc_res[i][spent.index(max(spent))] += taken - rest_from
+                        held = spent.index(max(spent[:NUM_RESOURCES]))
+                        stall = taken - rest_from
+                        if held == RES_DRAM and spent[RES_DRAM]:
+                            shares = {part: stall * spent[part] // spent[RES_DRAM]
+                                      for part in (HELD_DRAM_BANK, HELD_DRAM_REFRESH)}
+                            for part, share in shares.items():
+                                acc_res[i][part] += share
+                            stall -= sum(shares.values())
+                        acc_res[i][held] += stall
                 prev_end = t.times[END]
         return acc, acc_res
 
@@ -598,13 +620,13 @@ def naive_simulation(*args, dram_spec=None) -> _Sim:
 
 def naive_results(sim: _Sim):
     """run_program's returns from a finished simulation: (times[T, 6], acc[T, NUM_ACC],
-    acc_res[T, NUM_RESOURCES], xfer_done[X], res_busy[R], res_wait[R], unit_noc_wait[U], makespan, events)."""
+    acc_res[T, NUM_HELD], xfer_done[X], res_busy[R], res_wait[R], unit_noc_wait[U], makespan, events)."""
     T = len(sim.tiles)
     times = np.array([t.times for t in sim.tiles], dtype=np.int64).reshape(T, 6)
     acc, acc_res = sim.account()
     makespan = max((t.times[DONE] for t in sim.tiles), default=0)
     return (times, np.array(acc, dtype=np.int64).reshape(T, NUM_ACC),
-            np.array(acc_res, dtype=np.int64).reshape(T, NUM_RESOURCES),
+            np.array(acc_res, dtype=np.int64).reshape(T, NUM_HELD),
             np.array(sim.xfer_done, dtype=np.int64), np.array(sim.res_busy, dtype=np.int64),
             np.array(sim.res_wait, dtype=np.int64), np.array([u.noc_wait for u in sim.units], dtype=np.int64),
             makespan, sim.count)
