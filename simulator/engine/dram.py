@@ -28,7 +28,10 @@ a narrower scope (same bank >= same group >= other group; dram_standards checks 
 timings this rests on).
 
 Controller, per channel, at each cycle t (one command per cycle):
-1. refresh pending (t >= ref_due): PREA if a bank is open, else REF (then ref_due += tREFI);
+1. all-bank refresh pending (t >= ref_due): PREA if a bank is open, else REF (then ref_due +=
+   tREFI), nothing else; per-bank refresh pending for bank r (the banks take turns): PRE of r if
+   it is open, else REFpb of r (then ref_due += tREFI_pb), if legal at t; bank r takes no other
+   command meanwhile, and the other banks go on below;
 2. else the oldest row hit whose RD/WR is legal at t;
 3. else the oldest request whose next command (ACT if its bank is closed, PRE if it is open to
    another row and no visible request hits that row) is legal at t;
@@ -49,8 +52,9 @@ CMD_RD = 2
 CMD_WR = 3
 CMD_PREA = 4
 CMD_REF = 5
-NUM_CMDS = 6
-CMD_NAMES = ("ACT", "PRE", "RD", "WR", "PREA", "REF")
+CMD_REFPB = 6              # per-bank refresh of one bank
+NUM_CMDS = 7
+CMD_NAMES = ("ACT", "PRE", "RD", "WR", "PREA", "REF", "REFpb")
 
 # scope of a constraint: where the next command is, relative to the previous one
 SCOPE_BANK = 0
@@ -61,6 +65,10 @@ NUM_SCOPES = 3
 # page policies (registry in resources/dram.py)
 POLICY_OPEN = 0
 POLICY_CLOSE = 1
+
+# refresh modes (registry in resources/dram.py)
+REFRESH_ALL_BANK = 0
+REFRESH_PER_BANK = 1
 
 # address fields
 FIELD_CH = 0
@@ -116,11 +124,12 @@ P_BANKS = 9                # banks per channel (bank groups x banks per group)
 P_BANKS_PER_GROUP = 10
 P_QUEUE_DEPTH = 11
 P_INFLIGHT_CAP = 12
-P_POLICY = 13
+P_POLICY = 13              # page policy; P_TREFI / P_TRFC are the refresh mode's (per bank: _pb)
 P_CORE_NUM = 14            # core cycles per DRAM cycle = num / den (exact)
 P_CORE_DEN = 15
 P_CHAN_ROW = 16            # row of `bank` that holds the channel-wide earliest times (NB + groups)
-P_FIELD_ORDER = 17         # NUM_FIELDS field ids, LSB first
+P_REFRESH = 17             # REFRESH_ALL_BANK or REFRESH_PER_BANK
+P_FIELD_ORDER = 18         # NUM_FIELDS field ids, LSB first
 P_FIELD_SIZE = P_FIELD_ORDER + NUM_FIELDS    # count of each field, indexed by field id
 P_CONS = P_FIELD_SIZE + NUM_FIELDS           # cons[prev, next, scope] flattened (C order)
 P_POW2 = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES   # 1 if burst bytes and every count are powers of 2
@@ -141,7 +150,8 @@ SC_AGE = 15                # requests ever enqueued: the next one's age
 SC_LAST_VIS = 16           # visible cycle of the youngest request (visibility follows age)
 SC_REF_FROM = 17           # the last refresh: cycle it became due
 SC_REF_TO = 18             # and cycle its tRFC ended (requests waiting inside were held by it)
-SC_SIZE = 19
+SC_REF_BANK = 19           # per-bank refresh: the bank whose turn is next
+SC_SIZE = 20
 
 # per-bank columns bank: int64[C, NB + G + 1, BK_SIZE]: rows 0..NB-1 the banks, then one row per
 # bank group and one for the channel (columns 0..NUM_CMDS-1 only)
@@ -151,7 +161,9 @@ BK_HEAD = NUM_CMDS + 1     # the bank's queued requests: slot of the oldest, -1 
 BK_TAIL = NUM_CMDS + 2     # slot of the youngest
 BK_WRITES = NUM_CMDS + 3   # queued writes to the bank
 BK_GROUP_ROW = NUM_CMDS + 4  # row of the bank's group (NB + group)
-BK_SIZE = NUM_CMDS + 5
+BK_REF_FROM = NUM_CMDS + 5   # per-bank refresh: the bank's last, due at / tRFC_pb over at
+BK_REF_TO = NUM_CMDS + 6
+BK_SIZE = NUM_CMDS + 7
 
 # request queue q: int64[C, QF_SIZE, Q] by slot; each bank's requests form a list, oldest first
 QF_ID = 0
@@ -199,6 +211,7 @@ class DramTables(NamedTuple):
     queue_depth: int
     inflight_cap: int
     policy: int
+    refresh: int              # REFRESH_*; trefi / trfc above are that mode's (per bank: the _pb ones)
     core_per_dram_num: int
     core_per_dram_den: int
 
@@ -293,6 +306,9 @@ def _can_issue(p, sc, bank, ch, cmd, b, row, t):
         for b2 in range(p[P_BANKS]):
             if bank[ch, b2, BK_OPEN_ROW] >= 0:
                 return False
+    elif cmd == CMD_REFPB:
+        if bank[ch, b, BK_OPEN_ROW] >= 0:
+            return False
     return t >= _earliest(p, sc, bank, ch, cmd, b)
 
 
@@ -303,7 +319,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
     chan = p[P_CHAN_ROW]
     sc[ch, SC_DEC] = -1                   # the state changes: the cached decision is void
     base = P_CONS + cmd * NUM_CMDS * NUM_SCOPES
-    if cmd == CMD_PREA or cmd == CMD_REF:   # as if on every bank, same-bank rules
+    if cmd == CMD_PREA or cmd == CMD_REF:   # as if on every bank, same-bank rules (REFpb: one bank)
         for n in range(NUM_CMDS):
             bank[ch, chan, n] = max(bank[ch, chan, n], t + p[base + n * NUM_SCOPES + SCOPE_BANK])
     else:
@@ -326,7 +342,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
         for b2 in range(nb):
             bank[ch, b2, BK_OPEN_ROW] = -1
         stats[ch, ST_PRES] += 1
-    elif cmd == CMD_REF:
+    elif cmd == CMD_REF or cmd == CMD_REFPB:
         stats[ch, ST_REFRESHES] += 1
         stats[ch, ST_REFRESH_CYCLES] += p[P_TRFC]
     else:
@@ -356,26 +372,35 @@ def _next_decision(p, sc, bank, q, ch, t0):
     faw_t = sc[ch, SC_FAW + faw_n % 4] + p[P_TFAW] if faw_n >= 4 else 0
     ref_due = sc[ch, SC_REF_DUE]
     close_page = p[P_POLICY] == POLICY_CLOSE
+    per_bank = p[P_REFRESH] == REFRESH_PER_BANK
     last_vis = sc[ch, SC_LAST_VIS]
     tnow = t0
     while True:
+        ref_b = -1                 # per-bank refresh pending for this bank
         if tnow >= ref_due:
-            any_open = False
-            for b in range(nb):
-                if bank[ch, b, BK_OPEN_ROW] >= 0:
-                    any_open = True
-            cmd = CMD_PREA if any_open else CMD_REF
-            return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
-        change = ref_due
+            if not per_bank:
+                any_open = False
+                for b in range(nb):
+                    if bank[ch, b, BK_OPEN_ROW] >= 0:
+                        any_open = True
+                cmd = CMD_PREA if any_open else CMD_REF
+                return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
+            ref_b = sc[ch, SC_REF_BANK]
+        change = ref_due if ref_b < 0 else NEVER    # the next moment the candidates change by themselves
         if last_vis > tnow:
             change = min(change, _first_vis_after(sc, bank, q, ch, nb, tnow))
         best_t = NEVER
-        best_pri = 3               # 0 row hit, 1 ACT/PRE for a request, 2 close-page PRE
+        best_pri = 3               # -1 refresh, 0 row hit, 1 ACT/PRE for a request, 2 close-page PRE
         best_age = NEVER           # age of the request, or bank index for a close-page PRE
         best_cmd = -1
         best_b = -1
         best_s = -1
+        if ref_b >= 0:             # first at equal times; its bank is left out below
+            cmd = CMD_PRE if bank[ch, ref_b, BK_OPEN_ROW] >= 0 else CMD_REFPB
+            best_t, best_pri, best_age, best_cmd, best_b = max(tnow, _ready(p, bank, ch, ref_b, cmd)), -1, 0, cmd, ref_b
         for b in range(nb):
+            if b == ref_b:
+                continue
             s = bank[ch, b, BK_HEAD]
             r = bank[ch, b, BK_OPEN_ROW]
             if s < 0 or q[ch, QF_VIS, s] > tnow:
@@ -481,6 +506,11 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
             sc[ch, SC_REF_FROM] = sc[ch, SC_REF_DUE]
             sc[ch, SC_REF_TO] = t + p[P_TRFC]
             sc[ch, SC_REF_DUE] += p[P_TREFI]
+        elif cmd == CMD_REFPB:
+            bank[ch, b, BK_REF_FROM] = sc[ch, SC_REF_DUE]
+            bank[ch, b, BK_REF_TO] = t + p[P_TRFC]
+            sc[ch, SC_REF_DUE] += p[P_TREFI]
+            sc[ch, SC_REF_BANK] = (b + 1) % p[P_BANKS]
         return -1, -1, 0, 0, 0
     if q[ch, QF_CLASS, qi] == CLASS_NONE:
         if cmd == CMD_ACT:
@@ -494,11 +524,13 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     if cmd != CMD_RD and cmd != CMD_WR:
         return -1, -1, 0, 0, 0
     vis = q[ch, QF_VIS, qi]
-    r0 = sc[ch, SC_REF_FROM]
-    r1 = sc[ch, SC_REF_TO]
-    in_ref = _overlap(vis, t, r0, r1)
+    r0 = sc[ch, SC_REF_FROM]           # one of the two windows is always empty: the channel's
+    r1 = sc[ch, SC_REF_TO]             # (all-bank) or the request's bank's (per-bank refresh)
+    b0 = bank[ch, b, BK_REF_FROM]
+    b1 = bank[ch, b, BK_REF_TO]
+    in_ref = _overlap(vis, t, r0, r1) + _overlap(vis, t, b0, b1)
     first = q[ch, QF_FIRST, qi]
-    on_bank = t - first - _overlap(first, t, r0, r1) if first >= 0 else 0
+    on_bank = t - first - _overlap(first, t, r0, r1) - _overlap(first, t, b0, b1) if first >= 0 else 0
     stats[ch, ST_BANK_WAIT_CYCLES] += on_bank
     stats[ch, ST_REFRESH_WAIT_CYCLES] += in_ref
     stats[ch, ST_HITS + q[ch, QF_CLASS, qi]] += 1   # ST_HITS, ST_MISSES, ST_CONFLICTS follow CLASS_* order

@@ -21,18 +21,19 @@ from fractions import Fraction
 
 import numpy as np
 
-from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_WR, FIELD_BA,
+from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_REFPB, CMD_WR, FIELD_BA,
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
                                    P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH,
-                                   P_MASK, P_POW2, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN,
+                                   P_MASK, P_POW2, P_REFRESH, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN, REFRESH_ALL_BANK, REFRESH_PER_BANK,
                                    BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
                                    simulate_stream)
 
 PS_PER_S = 10**12
 PAGE_POLICY_CODES = {"open": POLICY_OPEN, "close": POLICY_CLOSE}
+REFRESH_CODES = {"all_bank": REFRESH_ALL_BANK, "per_bank": REFRESH_PER_BANK}
 FIELD_CODES = {"ch": FIELD_CH, "bg": FIELD_BG, "ba": FIELD_BA, "ro": FIELD_RO, "co": FIELD_CO}
 
 
@@ -65,7 +66,17 @@ def constraint_rows(t) -> list[tuple[int, int, int, int, int, str]]:
         (CMD_WR, CMD_PREA, wr_pre, 0, 0, "CWL + burst + tWR"),
         (CMD_REF, CMD_ACT, t.trfc, 0, 0, "tRFC, every bank"),
         (CMD_REF, CMD_REF, t.trfc, 0, 0, "tRFC"),
-    ]
+    ] + ([] if not t.per_bank_refresh_supported else [
+        # per-bank refresh. The refreshed bank is closed first (PRE -> REFpb: tRP); assumption:
+        # REFpb and ACT keep tRRD between banks, as two ACTs do.
+        (CMD_REF, CMD_REFPB, t.trfc, 0, 0, "tRFC"),
+        (CMD_PRE, CMD_REFPB, t.trp, 0, 0, "tRP"),
+        (CMD_PREA, CMD_REFPB, t.trp_ab, 0, 0, "tRP(ab)"),
+        (CMD_ACT, CMD_REFPB, t.trc, t.trrd_l, t.trrd_s, "tRC / tRRD_L / tRRD_S"),
+        (CMD_REFPB, CMD_ACT, t.trfc_pb, t.trrd_l, t.trrd_s, "tRFCpb / tRRD_L / tRRD_S"),
+        (CMD_REFPB, CMD_REFPB, t.trfc_pb, t.trrd_l, t.trrd_s, "tRFCpb / tRRD_L / tRRD_S"),
+        (CMD_REFPB, CMD_REF, t.trfc_pb, 0, 0, "tRFCpb"),
+    ])
 
 
 def constraint_table(t) -> np.ndarray:
@@ -107,13 +118,15 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         size[FIELD_CODES[n]] = v
     ratio = Fraction(t.tck_ps * (core_clock_hz or 0), PS_PER_S)
     cons = constraint_table(t)
+    per_bank = dram.refresh == "per_bank"
     scalars = dict(
         tck_ps=t.tck_ps, cl=t.cl, cwl=t.cwl, burst_cycles=t.burst_cycles,
-        burst_bytes=width // 8 * t.burst_length, tfaw=t.tfaw, trefi=t.trefi, trfc=t.trfc,
+        burst_bytes=width // 8 * t.burst_length, tfaw=t.tfaw,
+        trefi=t.trefi_pb if per_bank else t.trefi, trfc=t.trfc_pb if per_bank else t.trfc,
         channels=dram.channels, bank_groups=t.bank_groups, banks_per_group=t.banks_per_group,
         queue_depth=dram.queue_depth,
         inflight_cap=dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2,
-        policy=PAGE_POLICY_CODES[dram.page_policy],
+        policy=PAGE_POLICY_CODES[dram.page_policy], refresh=REFRESH_CODES[dram.refresh],
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
     return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
                       field_size=size, **scalars)
@@ -127,7 +140,7 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_TFAW, "tfaw"), (P_TREFI, "trefi"), (P_TRFC, "trfc"),
                        (P_CHANNELS, "channels"), (P_BANKS_PER_GROUP, "banks_per_group"),
                        (P_QUEUE_DEPTH, "queue_depth"), (P_INFLIGHT_CAP, "inflight_cap"),
-                       (P_POLICY, "policy"), (P_CORE_NUM, "core_per_dram_num"),
+                       (P_POLICY, "policy"), (P_REFRESH, "refresh"), (P_CORE_NUM, "core_per_dram_num"),
                        (P_CORE_DEN, "core_per_dram_den")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]

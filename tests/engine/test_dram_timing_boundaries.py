@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.engine.dram import CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_WR, can_issue, issue, run_until
+from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, CMD_REFPB, CMD_WR, can_issue, issue,
+                                   run_until)
 from simulator.resources.dram import dram_state_new, dram_tables, preset_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ if str(ROOT) not in sys.path:
 from tests.naive.dram import NaiveDram  # noqa: E402
 
 T = 1000
-ACT, PRE, RD, WR, PREA, REF = CMD_ACT, CMD_PRE, CMD_RD, CMD_WR, CMD_PREA, CMD_REF
+ACT, PRE, RD, WR, PREA, REF, REFPB = CMD_ACT, CMD_PRE, CMD_RD, CMD_WR, CMD_PREA, CMD_REF, CMD_REFPB
 
 
 class Engine:
@@ -52,6 +53,7 @@ def ddr4(**timing):
 
 D = preset_spec("DDR4-3200").resolved_timing      # tRCD 22, tRAS 52, tRP 22, tRC 74, CL 22, CWL 16
 L = preset_spec("LPDDR4-3200").resolved_timing
+LPB = preset_spec("LPDDR4-3200", refresh="per_bank")
 BL = D.burst_cycles                               # 4
 # DDR4 banks: bank = group * 4 + bank-in-group; bank 1 shares group 0 with bank 0, bank 4 does not.
 # (name, spec, setup [(cmd, bank, row, t)], probe (cmd, bank, row), reference time, gap n)
@@ -97,6 +99,15 @@ CASES = [
      T, L.trrd_s),
     ("tCCD on LPDDR4", preset_spec("LPDDR4-3200"),
      [(ACT, 0, 1, T), (ACT, 5, 1, T + 16), (RD, 0, 1, T + 100)], (RD, 5, 1), T + 100, L.tccd_l),
+    # per-bank refresh (LPDDR4-3200: tRFCpb 144, tRRD 8)
+    ("tRFCpb to ACT", LPB, [(REFPB, 2, -1, T)], (ACT, 2, 1), T, L.trfc_pb),
+    ("tRFCpb to REFpb", LPB, [(REFPB, 2, -1, T)], (REFPB, 2, -1), T, L.trfc_pb),
+    ("tRFCpb to REF", LPB, [(REFPB, 2, -1, T)], (REF, -1, -1), T, L.trfc_pb),
+    ("REFpb to ACT, other bank: tRRD", LPB, [(REFPB, 2, -1, T)], (ACT, 3, 1), T, L.trrd_s),
+    ("ACT to REFpb, other bank: tRRD", LPB, [(ACT, 3, 1, T)], (REFPB, 2, -1), T, L.trrd_s),
+    ("REFpb to REFpb, other bank: tRRD", LPB, [(REFPB, 2, -1, T)], (REFPB, 3, -1), T, L.trrd_s),
+    ("tRP before REFpb", LPB, [(ACT, 2, 1, T), (PRE, 2, 1, T + 68)], (REFPB, 2, -1), T + 68, L.trp),
+    ("tRFC to REFpb", LPB, [(REF, -1, -1, T)], (REFPB, 2, -1), T, L.trfc),
 ]
 
 
@@ -122,6 +133,7 @@ def test_bank_state_rules(impl):
     assert not m.can(ACT, 0, 2, T + 500)
     assert not m.can(RD, 0, 2, T + 500) and m.can(RD, 0, 1, T + 500)
     assert not m.can(REF, -1, -1, T + 500)
+    assert not m.can(REFPB, 0, -1, T + 500) and m.can(REFPB, 1, -1, T + 500)   # only a closed bank
 
 
 def test_refresh_issued_at_trefi():
@@ -136,3 +148,16 @@ def test_refresh_issued_at_trefi():
     assert st.stats[0, 5] == 1
     run_until(tb, st, 2 * D.trefi + 1)
     assert st.stats[0, 5] == 2
+
+
+def test_per_bank_refresh_takes_turns_every_trefi_pb():
+    """Idle LPDDR4-3200 with per-bank refresh: one REFpb every tREFI_pb, banks 0, 1, ... in turn."""
+    tb = dram_tables(LPB)
+    st = dram_state_new(tb)
+    n = 20
+    run_until(tb, st, n * L.trefi_pb + 1)
+    assert st.stats[0, 5] == n and st.stats[0, 6] == n * L.trfc_pb
+    from simulator.engine.dram import BK_REF_FROM, SC_REF_BANK
+    assert st.sc[0, SC_REF_BANK] == n % 8
+    # the last one was bank (n - 1) % 8, due at n * tREFI_pb, issued then (idle, closed)
+    assert st.bank[0, (n - 1) % 8, BK_REF_FROM] == n * L.trefi_pb

@@ -99,10 +99,14 @@ def small_dram(rng):
     several chunks: their order is then the order their finishes became known, D4.)
     """
     grade = str(rng.choice(["LPDDR4-3200", "DDR4-3200"]))
+    per_bank = grade == "LPDDR4-3200" and bool(rng.integers(0, 2))
+    timing = {"rows": 8, "trfc": 100, "trefi": 400 + int(rng.integers(0, 300))}
+    if per_bank:
+        timing.update(trfc_pb=40, trefi_pb=timing["trefi"] // 8)
     spec = preset_spec(grade, channels=int(rng.integers(1, 3)), queue_depth=int(rng.integers(2, 9)),
                        page_policy=str(rng.choice(["open", "close"])),
                        address_mapping=str(rng.choice(["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ba_bg_ch_co"])),
-                       timing={"rows": 8, "trfc": 100, "trefi": 400 + int(rng.integers(0, 300))})
+                       refresh="per_bank" if per_bank else "all_bank", timing=timing)
     clock = int(rng.choice([GHZ, 933_000_000, 1_250_000_000, 700_000_000, 400_000_000, 250_000_000]))
     return spec, clock
 

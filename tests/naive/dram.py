@@ -4,7 +4,10 @@ Steps the DRAM command clock one cycle at a time. Each timing rule is written ou
 DramTiming fields against the history of past commands (no constraint table), and the data bus
 is a separate rule (a burst may not start before the previous one ended, plus tRTRS when the
 direction changes). Controller, per channel and cycle, exactly as the engine's docstring says:
-1. refresh pending (t >= ref_due): PREA if any bank is open, else REF (ref_due += tREFI);
+1. all-bank refresh pending (t >= ref_due): PREA if any bank is open, else REF (ref_due +=
+   tREFI), and nothing else this cycle. Per-bank refresh pending (t >= ref_due, every tREFI_pb,
+   banks in turn): PRE of that bank if open, else REFpb of it (ref_due += tREFI_pb, next bank),
+   if legal; either way the cycle goes on below for the other banks (that bank is left out);
 2. the oldest visible row hit whose RD/WR is legal;
 3. the oldest visible request whose next command is legal: ACT (bank closed) or PRE (bank open
    to another row and no visible request hits the open row);
@@ -22,14 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NEG = -(10**15)
-ACT, PRE, RD, WR, PREA, REF = range(6)   # same codes as simulator.engine.dram
+ACT, PRE, RD, WR, PREA, REF, REFPB = range(7)   # same codes as simulator.engine.dram
 
 
 @dataclass
 class Bank:
     group: int
     open_row: int = -1
-    last: dict = field(default_factory=lambda: {ACT: NEG, PRE: NEG, RD: NEG, WR: NEG})
+    last: dict = field(default_factory=lambda: {ACT: NEG, PRE: NEG, RD: NEG, WR: NEG, REFPB: NEG})
+    ref_from: int = 0       # its last per-bank refresh: due at, tRFC_pb over at
+    ref_to: int = 0
 
 
 @dataclass
@@ -57,8 +62,9 @@ class Channel:
     ref_due: int = 0
     queue: list = field(default_factory=list)
     refreshes: int = 0
-    ref_from: int = 0       # the last refresh: due at, tRFC over at
+    ref_from: int = 0       # the last all-bank refresh: due at, tRFC over at
     ref_to: int = 0
+    ref_bank: int = 0       # per-bank refresh: whose turn is next
     kinds: dict = field(default_factory=lambda: {"hit": 0, "miss": 0, "conflict": 0})
     waits: list = field(default_factory=lambda: [0, 0, 0])   # summed access, on bank, in refresh
 
@@ -71,13 +77,15 @@ class NaiveDram:
         self.channels = dram_spec.channels
         self.queue_depth = dram_spec.queue_depth
         self.close_page = dram_spec.page_policy == "close"
+        self.per_bank = dram_spec.refresh == "per_bank"
         self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
         self.mapping = dram_spec.address_mapping.split("_")
         self.sizes = {"ch": dram_spec.channels, "bg": t.bank_groups, "ba": t.banks_per_group,
                       "ro": t.rows, "co": t.columns // t.burst_length}
         self.ch = [Channel(banks=[Bank(group=b // t.banks_per_group)
                                   for b in range(t.bank_groups * t.banks_per_group)],
-                           ref_due=t.trefi) for _ in range(dram_spec.channels)]
+                           ref_due=t.trefi_pb if self.per_bank else t.trefi)
+                   for _ in range(dram_spec.channels)]
         self.done = {}
 
     def decode(self, addr):
@@ -93,23 +101,27 @@ class NaiveDram:
     def can_issue(self, c, cmd, b, row, now):
         t, ch = self.t, self.ch[c]
         bank = ch.banks[b] if b >= 0 else None
-        if cmd == ACT:
+        if cmd in (ACT, REFPB):
             ok = bank.open_row < 0
             ok &= now >= bank.last[ACT] + t.trc
             ok &= now >= bank.last[PRE] + t.trp
+            ok &= now >= bank.last[REFPB] + t.trfc_pb
             ok &= now >= ch.last_prea + t.trp_ab
             ok &= now >= ch.last_ref + t.trfc
-            for o in ch.banks:
+            for o in ch.banks:             # REFpb and ACT: tRRD between banks either way
                 if o is not bank:
-                    ok &= now >= o.last[ACT] + (t.trrd_l if o.group == bank.group else t.trrd_s)
-            ok &= sum(1 for a in ch.acts if a > now - t.tfaw) < 4
+                    rrd = t.trrd_l if o.group == bank.group else t.trrd_s
+                    ok &= now >= o.last[ACT] + rrd and now >= o.last[REFPB] + rrd
+            if cmd == ACT:
+                ok &= sum(1 for a in ch.acts if a > now - t.tfaw) < 4
             return ok
         if cmd == PRE:
             return bank.open_row >= 0 and self._pre_ok(bank, now)
         if cmd == PREA:
             return all(self._pre_ok(o, now) for o in ch.banks if o.open_row >= 0)
         if cmd == REF:
-            ok = all(o.open_row < 0 and now >= o.last[PRE] + t.trp for o in ch.banks)
+            ok = all(o.open_row < 0 and now >= o.last[PRE] + t.trp and now >= o.last[REFPB] + t.trfc_pb
+                     for o in ch.banks)
             return ok and now >= ch.last_prea + t.trp_ab and now >= ch.last_ref + t.trfc
         # RD / WR
         ok = bank.open_row == row
@@ -143,6 +155,9 @@ class NaiveDram:
             return
         bank = ch.banks[b]
         bank.last[cmd] = now
+        if cmd == REFPB:
+            ch.refreshes += 1
+            return
         if cmd == ACT:
             bank.open_row = row
             ch.acts.append(now)
@@ -156,7 +171,18 @@ class NaiveDram:
     def step(self, c, now):
         """Decide cycle `now` on channel c: issue at most one command."""
         ch = self.ch[c]
-        if now >= ch.ref_due:
+        skip = -1                          # a bank whose per-bank refresh is pending
+        if self.per_bank and now >= ch.ref_due:
+            skip = ch.ref_bank
+            cmd = PRE if ch.banks[skip].open_row >= 0 else REFPB
+            if self.can_issue(c, cmd, skip, -1, now):
+                self.issue(c, cmd, skip, -1, now)
+                if cmd == REFPB:
+                    ch.banks[skip].ref_from, ch.banks[skip].ref_to = ch.ref_due, now + self.t.trfc_pb
+                    ch.ref_due += self.t.trefi_pb
+                    ch.ref_bank = (skip + 1) % len(ch.banks)
+                return
+        elif now >= ch.ref_due:
             if any(o.open_row >= 0 for o in ch.banks):
                 if self.can_issue(c, PREA, -1, -1, now):
                     self.issue(c, PREA, -1, -1, now)
@@ -165,7 +191,7 @@ class NaiveDram:
                 ch.ref_from, ch.ref_to = ch.ref_due, now + self.t.trfc
                 ch.ref_due += self.t.trefi
             return
-        vis = [r for r in ch.queue if r.vis <= now]
+        vis = [r for r in ch.queue if r.vis <= now and r.bank != skip]
         hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
         for r in vis:
             if ch.banks[r.bank].open_row == r.row:
@@ -191,7 +217,7 @@ class NaiveDram:
                 return
         if self.close_page:
             for b, o in enumerate(ch.banks):
-                if o.open_row >= 0 and b not in hit_banks and self.can_issue(c, PRE, b, -1, now):
+                if o.open_row >= 0 and b != skip and b not in hit_banks and self.can_issue(c, PRE, b, -1, now):
                     self.issue(c, PRE, b, -1, now)
                     return
 
@@ -199,7 +225,8 @@ class NaiveDram:
         ch = self.ch[c]
         if not r.kind:
             r.kind = "hit"
-        refresh = set(range(ch.ref_from, ch.ref_to))
+        bank = ch.banks[r.bank]
+        refresh = set(range(ch.ref_from, ch.ref_to)) | set(range(bank.ref_from, bank.ref_to))
         t = self.t
         r.access = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles - r.vis
         r.in_refresh = sum(1 for x in range(r.vis, now) if x in refresh)

@@ -291,6 +291,13 @@ def test_unknown_timing_override_key(tmp_path):
     assert "overrides of" not in str(err)  # no nested error text
 
 
+def test_per_bank_refresh_needs_a_standard_that_has_it(tmp_path):
+    """refresh: per_bank on a preset without per-bank timings is refused at memory.dram.refresh."""
+    raw = _raw()
+    raw["memory"]["dram"].update(standard="DDR4", data_rate="3200 MT/s", channel_width="64 bit", refresh="per_bank")
+    _error(_write(tmp_path, raw), "DDR4-3200 has no per-bank refresh", key="memory.dram.refresh")
+
+
 def test_timing_override_short_rule_stricter_than_long(tmp_path):
     """tCCD_S above tCCD_L is refused at memory.dram.timing.tccd_s (the engine relies on _S <= _L)."""
     raw = _raw()
