@@ -100,7 +100,6 @@ class InterconnectSpec(_Spec):
     width_bytes_per_cycle: BytesPerCycle = Field(alias="width", description="bytes per core cycle")
     latency_cycles: int = Field(0, ge=0, alias="latency", description="fixed traversal latency, core cycles")
     arbitration: Literal[ARBITRATIONS] = Field("round_robin", description="order of concurrent transfers")
-    dma_engines: int = Field(1, gt=0, description="transfers in flight at once")
 
 
 class DramSpec(_Spec):
