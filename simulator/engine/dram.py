@@ -176,7 +176,8 @@ QF_CLASS = 6
 QF_NEXT = 7                # next (younger) slot of the same bank, or next free slot; -1 none
 QF_AGE = 8                 # enqueue order in the channel: FR-FCFS "oldest"
 QF_FIRST = 9               # cycle of its first ACT or PRE (-1: none, a row hit)
-QF_SIZE = 10
+QF_ARR_UP = 10             # its arrival in whole cycles, rounded up (latency bins without a division)
+QF_SIZE = 11
 
 # in flight fl: int64[C, 2, F]
 FL_ID = 0
@@ -540,7 +541,7 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     lat = done * tck - q[ch, QF_ARR_PS, qi]
     stats[ch, ST_LAT_SUM_PS] += lat
     stats[ch, ST_LAT_MAX_PS] = max(stats[ch, ST_LAT_MAX_PS], lat)
-    hist[ch, min(lat // tck, LAT_BINS - 1)] += 1
+    hist[ch, min(done - q[ch, QF_ARR_UP, qi], LAT_BINS - 1)] += 1     # == lat // tck
     # unlink the slot from its bank's list (it is usually the oldest) and free it
     prev = -1
     h = bank[ch, b, BK_HEAD]
@@ -584,8 +585,11 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
 
 
 @_kernel(inline="always")
-def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
+def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_up):
     """Put a decoded request in channel ch's queue, visible from cycle vis; False if full.
+
+    It arrived at arr_ps; arr_up = ceil(arr_ps / tck_ps), which the caller often knows without
+    dividing.
 
     Requests must become visible in the order they are enqueued (callers offer in time order).
     """
@@ -604,6 +608,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps):
     q[ch, QF_WRITE, s] = w
     q[ch, QF_VIS, s] = v
     q[ch, QF_ARR_PS, s] = arr_ps
+    q[ch, QF_ARR_UP, s] = arr_up
     q[ch, QF_CLASS, s] = CLASS_NONE
     q[ch, QF_NEXT, s] = -1
     q[ch, QF_AGE, s] = sc[ch, SC_AGE]
@@ -703,7 +708,9 @@ def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
     """
     p = tb.p
     ch, b, row = _decode(p, addr)
-    return _enqueue_at(p, st.sc, st.bank, st.q, now_ps // p[P_TCK_PS] + 1, req_id, ch, b, row, is_write, now_ps)
+    tck = p[P_TCK_PS]
+    return _enqueue_at(p, st.sc, st.bank, st.q, now_ps // tck + 1, req_id, ch, b, row, is_write, now_ps,
+                       -(-now_ps // tck))
 
 
 @_kernel()
@@ -799,7 +806,7 @@ def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of,
             _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
             _drain(sc, fl, done)
         _enqueue_at(p, sc, bank, q, sc[ch, SC_CUR], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
-                    arrival_ps[i])
+                    arrival_ps[i], -(-arrival_ps[i] // tck))
     while True:
         pending = 0
         for ch in range(nch):

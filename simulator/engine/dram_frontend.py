@@ -95,7 +95,7 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
                 fe[FE_NEXT_CH], fe[FE_NEXT_BANK], fe[FE_NEXT_ROW] = _decode(p, tx[TX_ADDR, j])
             ch = fe[FE_NEXT_CH]
             if not _enqueue_at(p, sc, bank, q, t + 1, j, ch, fe[FE_NEXT_BANK], fe[FE_NEXT_ROW],
-                               tx[TX_WRITE, j] != 0, t * tck):
+                               tx[TX_WRITE, j] != 0, t * tck, t):
                 fe[FE_BLOCK_CH] = ch
                 return
             fe[FE_NEXT_CH] = -1
@@ -197,20 +197,20 @@ def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
     if t_best == NEVER and queued == 0 and fe[FE_N] == 0:
         return NEVER
     limit_d = NEVER if next_other == NEVER else next_other * den // num
+    lim = limit_d if t_best == NEVER else min(limit_d, t_best * den // num)
     while True:
-        lim = limit_d
-        if t_best != NEVER:
-            lim = min(lim, t_best * den // num)
         t, c = _next_command(p, sc, bank, q)
         if t > lim or t == NEVER:
             break
         n_acc = fe[FE_ACC_N]
         n_pf = fe[FE_PF_N]
         _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c)
-        if fe[FE_ACC_N] > n_acc:
-            t_best = min(t_best, -(-t * num // den))
-        if fe[FE_PF_N] > n_pf:
-            t_best = min(t_best, -(-tx[TX_FIN, pf[fe[FE_PF_N] - 1]] * num // den))
+        if fe[FE_ACC_N] > n_acc or fe[FE_PF_N] > n_pf:      # an event: the search may stop sooner
+            if fe[FE_ACC_N] > n_acc:
+                t_best = min(t_best, -(-t * num // den))
+            if fe[FE_PF_N] > n_pf:
+                t_best = min(t_best, -(-tx[TX_FIN, pf[fe[FE_PF_N] - 1]] * num // den))
+            lim = min(limit_d, t_best * den // num)
     if t_best == NEVER:
         return NEVER if limit_d == NEVER else -1
     return -1 if limit_d < t_best * den // num else t_best
