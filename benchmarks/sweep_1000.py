@@ -1,7 +1,7 @@
 """A 1,000-point design-space sweep of YOLOv3-608 on `inferx_x1`: points per minute (target: < 10 min).
 
     .venv/bin/python benchmarks/sweep_1000.py [--workers N] [--scheduler tcp://HOST:PORT]
-                                              [--values 10] [--out FILE] [--json FILE]
+                                              [--values 10] [--dram-model cycle] [--out FILE] [--json FILE]
 
 Grid: 10 SRAM sizes (1..10 MiB) x 10 interconnect widths (32..320 B) x 10 DRAM channel counts
 (1..10), i.e. `npusim sweep inferx_x1 yolov3 --input 608x608 --grid memory.sram.size=1MiB..10MiB+1MiB
@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     ap.add_argument("--scheduler", help="a Dask scheduler address instead of the local pool")
     ap.add_argument("--values", type=int, default=10, help="values per axis (K x K x K points; 3 for a smoke run)")
+    ap.add_argument("--dram-model", default="bandwidth", choices=("bandwidth", "cycle"),
+                    help="memory.dram.model of every point (default: bandwidth, the spec default)")
     ap.add_argument("--out", help="results CSV (default: a temporary file)")
     ap.add_argument("--json", dest="json_out", help="write the figures as JSON")
     args = ap.parse_args()
@@ -45,9 +47,10 @@ def main() -> None:
     from simulator.sweep_run import default_workers, run_sweep
 
     grid = {key: parse_values(values)[:args.values] for key, values in GRID.items()}
-    plan = make_plan("inferx_x1", "yolov3", grid, input=(608, 608))
+    fixed = {"memory.dram.model": args.dram_model}
+    plan = make_plan("inferx_x1", "yolov3", grid, input=(608, 608), overrides=fixed)
     t0 = time.perf_counter()
-    simulator.simulate("inferx_x1", "yolov3", input=(608, 608))          # warm the Numba cache
+    simulator.simulate("inferx_x1", "yolov3", input=(608, 608), overrides=fixed)   # warm the Numba cache
     warm_s = time.perf_counter() - t0
     workers = args.workers or default_workers()
     m = _timing.machine()
