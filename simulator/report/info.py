@@ -66,7 +66,8 @@ def print_arch(spec: ArchSpec, console: Console | None = None) -> None:
         ("SRAM", f"{units.format_bytes(m.sram.size_bytes)}, {m.sram.banks} banks x {m.sram.bank_bytes_per_cycle} B/cyc, {m.sram.sharing}"),
         ("interconnect", f"{m.interconnect.width_bytes_per_cycle} B/cyc, {m.interconnect.latency_cycles} cyc latency, "
                          f"{m.interconnect.arbitration}"),
-        ("DRAM", f"{t.speed_grade}, {m.dram.channels} ch x {m.dram.channel_width_bits} bit, {m.dram.page_policy} page"),
+        ("DRAM", f"{t.speed_grade}, {m.dram.channels} ch x {m.dram.channel_width_bits} bit, {m.dram.page_policy} page, "
+                 f"{m.dram.refresh.replace('_', '-')} refresh, {m.dram.model} model"),
         ("DRAM peak", f"{spec.dram_peak_bytes_per_s / 1e9:.2f} GB/s, {spec.dram_pins} data pins"),
         ("DRAM timing (nCK)", f"tCK {t.tck_ps} ps, CL {t.cl}, tRCD {t.trcd_rd}, tRP {t.trp}, tRAS {t.tras}, "
                               f"tRFC {t.trfc}, tREFI {t.trefi}"),
