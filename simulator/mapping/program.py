@@ -16,7 +16,7 @@ import numpy as np
 from simulator.errors import MappingError
 from simulator.mapping.placement import ALIAS_OPS, DRAM, Placement, place_tensors
 from simulator.mapping.systolic import gemm_cycles
-from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_tiles
+from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_shape_key, conv_tiles
 from simulator.mapping.vector_tiling import vector_tiles
 
 # transfer kinds (also the stall causes the engine charges for operands)
@@ -170,6 +170,7 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
     # region layout of each tensor: (first region id, blocks per image, rows per block); None = no deps
     regions: dict[int, tuple[int, int, int]] = {}
     tilings: dict[str, ConvTiling] = {}
+    tiling_memo: dict[tuple, ConvTiling] = {}
     names, ops, macs_per_layer = [], [], []
     for layer_id, layer in enumerate(net.layers):
         names.append(layer.name)
@@ -184,8 +185,11 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
             _ideal_layer(b, layer, layer_id, ctx, A, V, lanes, regions, out_t, in_ts)
             continue
         if layer.is_mac_op:
-            t = choose_conv_tiling(layer, ctx, in_dram=placement.memory[in_ts[0]] == DRAM,
-                                   w_dram=placement.weights_memory == DRAM, out_dram=out_mem == DRAM)
+            flags = (placement.memory[in_ts[0]] == DRAM, placement.weights_memory == DRAM, out_mem == DRAM)
+            key = (conv_shape_key(layer), *flags)      # YOLOv3 repeats its residual blocks' shapes
+            t = tiling_memo.get(key)
+            if t is None:
+                t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags)
             tilings[layer.name] = t
             cols = conv_tiles(layer, t, ctx)
             n_blocks = -(-(1 if layer.op != "conv2d" else layer.p) // t.ph)

@@ -85,6 +85,13 @@ def _span(out_len: int, stride: int, k: int, dil: int, in_len: int) -> int:
     return min(in_len, (out_len - 1) * stride + (k - 1) * dil + 1)
 
 
+def conv_shape_key(layer) -> tuple:
+    """Everything of a layer that choose_conv_tiling reads: layers with equal keys tile alike."""
+    return (layer.op, layer.groups, layer.k, layer.c, layer.r, layer.s, layer.p, layer.q, layer.n,
+            tuple(layer.in_shapes[0]), tuple(layer.stride), tuple(layer.dilation), layer.weight_elems,
+            layer.output_elems, layer.input_elems)
+
+
 def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool) -> ConvTiling:
     """Pick tile sizes, loop order and array split for a conv/fc layer (see module docstring)."""
     ob, G = ctx.operand_bytes, layer.groups
