@@ -74,6 +74,8 @@ def machine() -> dict:
     try:
         info["git"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                      capture_output=True, text=True).stdout.strip()
+        info["git_dirty"] = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                                capture_output=True, text=True).stdout.strip())
     except OSError:
         pass
     return info
@@ -81,10 +83,11 @@ def machine() -> dict:
 
 def machine_markdown(m: dict) -> str:
     la = ", ".join(f"{x:.2f}" for x in m["loadavg"])
-    return (f"- date: {m['date']}; commit {m.get('git', '?')} (plus uncommitted work in progress)\n"
+    dirty = " (plus uncommitted changes)" if m.get("git_dirty", True) else ""
+    return (f"- date: {m['date']}; commit {m.get('git', '?')}{dirty}\n"
             f"- CPU: {m['cpu']}, nproc = {m['nproc']}, {m['mem_gib']} GiB RAM\n"
             f"- Python {m['python']}, numba {m.get('numba', '?')}, numpy {m.get('numpy', '?')}\n"
-            f"- load average when the run started: {la} (other engineers' test runs share the 2 cores)")
+            f"- load average when the run started: {la}")
 
 
 def python() -> str:
