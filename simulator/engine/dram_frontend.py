@@ -13,7 +13,9 @@ The engine needs to hear of two things only, each at the core cycle T(t) = ceil(
 of the DRAM cycle t it happened: an acceptance (the transfer's next chunk may come) and a
 finish (the chunk leaves the DRAM). So instead of waking at every DRAM command, the engine calls
 `tx_lookahead`, which decides ahead to the first such event - never past the core cycle of the
-engine's next other event, since that one may hand over more work - and wakes only then.
+engine's next other event, since that one may hand over more work - and wakes only then. If the
+search is cut there, the engine calls it again once every event at that cycle has run (rules
+D1-D5 in tests/naive/engine.py, which the naive engine implements literally).
 
 Channels are decided in lockstep (the earliest next command of any channel first, ties to the
 lower channel), because a slot freed on one channel lets bursts into every channel.
