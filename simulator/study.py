@@ -46,6 +46,14 @@ SENSITIVITY = (
      "El Cano if \"4 Mbits\" meant 4 MB (every on-chip memory x8)"),
     ("tpu_v1", "yolov3", 608, {"compute.arrays": 4, "compute.array.rows": 128, "compute.array.cols": 128},
      "TPU v1's 65,536 MACs as four 128x128 arrays (same peak TOPS)"),
+) + tuple(
+    (chip, "yolov3", 608, {"memory.dram.model": "cycle"},
+     f"{label} with every DRAM burst timed (banks, rows, refresh) instead of the bandwidth server")
+    for chip, label in (("inferx_x1", "InferX X1"), ("xavier_nx", "Xavier NX"), ("tesla_t4", "T4"),
+                        ("blaize_el_cano", "El Cano"))
+) + (
+    ("inferx_x1", "yolov3", 608, {"memory.dram.model": "cycle", "memory.dram.refresh": "per_bank"},
+     "InferX X1, every burst timed, with per-bank refresh"),
 )
 
 
