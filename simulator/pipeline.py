@@ -95,6 +95,7 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
                 "row_hits": row["row_hits"], "row_misses": row["row_misses"], "row_conflicts": row["row_conflicts"],
                 "avg_latency_ns": row["latency_avg_ps"] / 1e3, "p99_latency_ns": row["latency_p99_ps"] / 1e3,
                 "max_latency_ns": row["latency_max_ps"] / 1e3,
+                # per-bank refresh: each REFpb takes one bank for tRFC_pb; the time is summed over them
                 "refreshes": row["refreshes"], "refresh_time_ns": row["refresh_cycles"] * tck_s * 1e9,
                 "data_bus_busy_fraction": row["bus_busy_cycles"] * tck_s / elapsed_s if elapsed_s else 0.0,
                 "requests": n,
