@@ -109,7 +109,7 @@ from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS,
                                         ARB_FIXED_PRIORITY, CHUNK_BYTES, DRAM_CYCLE, KIND_WEIGHTS, LOAD,
                                         HELD_DRAM_BANK, HELD_DRAM_REFRESH, NUM_ACC, NUM_HELD, NUM_RESOURCES,
                                         RES_DRAM, RES_NOC, RES_SRAM)
-from tests.naive.dram import ACT, PRE, PREA, RD, REF, WR, NaiveDram, Request
+from tests.naive.dram import NaiveDram, Request
 
 # columns of `times`
 ISSUE, DEP_READY, START, END, DONE, OUT_READY = range(6)
