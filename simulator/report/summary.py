@@ -14,6 +14,10 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "  -  "
 
 
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
 def print_result(r: Result, layers: bool = True, console: Console | None = None) -> None:
     if console is None:
         console = Console()
@@ -44,7 +48,9 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
     rows.append(("SRAM banks", f"{100 * sram['bank_utilization']:.1f}% busy, {sram['bank_conflict_cycles']:,} bank-conflict cycles"))
     for i, ch in enumerate(mem["dram"].get("channels", ())):
         rows.append((f"DRAM channel {i}", f"{ch['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s, row hits {100 * ch['row_hit_rate']:.1f}%, "
-                                          f"latency avg {ch['avg_latency_ns']:.0f} ns, p99 {ch['p99_latency_ns']:.0f} ns, "
+                                          f"latency avg {ch['avg_latency_ns']:.0f} ns, p99 {ch['p99_latency_ns']:.0f} ns "
+                                          f"({_share(ch['bank_wait_cycles'], ch['access_cycles'])} of it on row "
+                                          f"activation, {_share(ch['refresh_wait_cycles'], ch['access_cycles'])} in refresh), "
                                           f"{ch['refreshes']} refreshes"))
     for k, v in rows:
         head.add_row(k, v)
