@@ -107,10 +107,13 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     xfer_tile = np.zeros(X, dtype=np.int64)
     x_res_time = np.zeros((X, NUM_HELD), dtype=np.int64)  # DRAM's bank and refresh shares also in RES_DRAM
     total_chunks = 0
+    dram_chunks = 0
     for i in range(T):
         for x in range(xfer_start[i], xfer_start[i + 1]):
             xfer_tile[x] = i
             total_chunks += chunks_left[x]
+            if xfer_mem[x] == RES_DRAM:
+                dram_chunks += chunks_left[x]
     region_left = region_tiles.astype(np.int64).copy()
     region_done = np.zeros(G, dtype=np.int64)
 
@@ -151,28 +154,29 @@ def run_program(tile_unit, tile_compute, tile_setup, tile_region, dep_start, dep
     rr_last = U - 1
     unit_noc_wait = np.zeros(U, dtype=np.int64)
 
-    # cycle-level DRAM: one transaction ("job") per chunk, named by its slot (engine/dram_frontend.py)
-    job_x = np.zeros(cap, dtype=np.int64)
-    job_k = np.zeros(cap, dtype=np.int64)
-    job_stage = np.zeros(cap, dtype=np.int64)
-    job_arrive = np.zeros(cap, dtype=np.int64)
-    job_free_next = np.zeros(cap, dtype=np.int64)
-    for r in range(cap - 1):
+    # cycle-level DRAM: one transaction ("job") per DRAM chunk, named by its slot (engine/dram_frontend.py)
+    slots = dram_chunks + 1 if dram_mode == DRAM_CYCLE else 1
+    job_x = np.zeros(slots, dtype=np.int64)
+    job_k = np.zeros(slots, dtype=np.int64)
+    job_stage = np.zeros(slots, dtype=np.int64)
+    job_arrive = np.zeros(slots, dtype=np.int64)
+    job_free_next = np.zeros(slots, dtype=np.int64)
+    for r in range(slots - 1):
         job_free_next[r] = r + 1
-    job_free_next[cap - 1] = -1
+    job_free_next[slots - 1] = -1
     job_free = 0
     dram_sched = -1                               # time of the earliest pending DRAM wake-up
     dram_cut = -1                                 # >= 0: the DRAM look-ahead stopped at this time
     # the DRAM's packed arrays, taken out of the NamedTuples once (see engine/dram.py: why packed)
     dp = dram_tb.p
     d_sc, d_bank, d_q, d_stats, d_hist = dram_st.sc, dram_st.bank, dram_st.q, dram_st.stats, dram_st.lat_hist
-    fe, tx, ff, pf, acc = front_end_new(cap)
+    fe, tx, ff, pf, acc = front_end_new(slots)
     c_num = dp[P_CORE_NUM]                        # core cycles per DRAM cycle = c_num / c_den
     c_den = dp[P_CORE_DEN]
     burst_bytes = dp[P_BURST_BYTES]
-    fin_ids = np.zeros(cap, dtype=np.int64)
-    fin_cycles = np.zeros(cap, dtype=np.int64)
-    acc_ids = np.zeros(cap, dtype=np.int64)
+    fin_ids = np.zeros(slots, dtype=np.int64)
+    fin_cycles = np.zeros(slots, dtype=np.int64)
+    acc_ids = np.zeros(slots, dtype=np.int64)
 
     heap = heap_new(4 * U + 2 * X + 64)
     size = 0
