@@ -22,7 +22,7 @@ PAGE_POLICIES = ("open", "close")
 REFRESH_MODES = ("all_bank", "per_bank")
 DRAM_MODELS = ("cycle", "bandwidth")
 # Address-mapping orders, MSB to LSB (ro = row, ba = bank, bg = bank group, co = column, ch = channel).
-ADDRESS_MAPPINGS = ("ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ch_ba_bg_co", "ro_ba_bg_ch_co", "ch_ro_ba_bg_co")
+ADDRESS_FIELDS = ("ro", "ba", "bg", "co", "ch")   # row, bank, bank group, column, channel
 
 # `memory.dram.timing` in the JSON schema: the preset fields that may be overridden (ints and the
 # one bool), each with its FIELD_DOC line, so that editors complete and check the names.
@@ -108,7 +108,9 @@ class DramSpec(_Spec):
     data_rate_mtps: TransferRateMtps | None = Field(None, alias="data_rate", description="per-pin data rate; selects the speed-grade preset")
     channels: int = Field(gt=0, description="independent channels")
     channel_width_bits: Bits = Field(alias="channel_width", description="data bits per channel")
-    address_mapping: Literal[ADDRESS_MAPPINGS] = Field("ro_ba_bg_co_ch", description="address bits MSB to LSB")
+    address_mapping: str = Field("ro_ba_bg_co_ch", description="address fields MSB to LSB, any order of ro (row), "
+                                 "ba (bank), bg (bank group), co (column), ch (channel) joined by '_'",
+                                 examples=["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ch_ro_ba_bg_co"])
     page_policy: Literal[PAGE_POLICIES] = Field("open", description="open page (FR-FCFS) or close page")
     refresh: Literal[REFRESH_MODES] = Field(
         "all_bank", description="'all_bank': every tREFI the channel stops for tRFC; 'per_bank': every "
@@ -121,6 +123,15 @@ class DramSpec(_Spec):
     timing: Annotated[dict[str, int | bool], WithJsonSchema(_TIMING_SCHEMA)] = Field(
         default_factory=dict, description="overrides of preset fields: timings in DRAM command-clock "
                                           "cycles (nCK), tck_ps in ps, organisation counts (e.g. trcd_rd: 20)")
+
+    @field_validator("address_mapping")
+    @classmethod
+    def _mapping_is_an_order_of_the_fields(cls, v: str) -> str:
+        parts = v.split("_")
+        if sorted(parts) != sorted(ADDRESS_FIELDS):
+            raise ValueError(f"'{v}' is not an order of the five address fields {', '.join(ADDRESS_FIELDS)} "
+                             "(MSB to LSB, each once, joined by '_'), e.g. ro_ba_bg_co_ch or ro_co_ba_bg_ch")
+        return v
 
     @model_validator(mode="after")
     def _preset_exists(self) -> "DramSpec":

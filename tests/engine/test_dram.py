@@ -189,7 +189,8 @@ def random_stream(seed, grade):
         timing.update(trfc_pb=40, trefi_pb=trefi // 8)
     spec = preset_spec(grade, page_policy=("open", "close")[seed % 2],
                        queue_depth=int(rng.integers(2, 10)), channels=int(rng.integers(1, 3)),
-                       address_mapping=("ro_ba_bg_co_ch", "ro_co_ba_bg_ch")[seed % 3 == 0],
+                       address_mapping=("ro_ba_bg_co_ch", "ro_co_ba_bg_ch")[seed % 3 == 0] if seed % 5 else
+                       "_".join(rng.permutation(["ro", "ba", "bg", "co", "ch"])),
                        refresh="per_bank" if per_bank else "all_bank", timing=timing)
     tb = dram_tables(spec)
     n = int(rng.integers(30, 90))

@@ -291,6 +291,21 @@ def test_unknown_timing_override_key(tmp_path):
     assert "overrides of" not in str(err)  # no nested error text
 
 
+@pytest.mark.parametrize("mapping", ["ro_ba_co_ch", "ro_ba_bg_co_ch_ch", "ro_ba_bg_co_xx"])
+def test_address_mapping_must_order_the_five_fields(tmp_path, mapping):
+    """An address mapping that misses, repeats or misspells a field is refused at its key."""
+    raw = _raw()
+    raw["memory"]["dram"]["address_mapping"] = mapping
+    _error(_write(tmp_path, raw), "is not an order of the five address fields", key="memory.dram.address_mapping")
+
+
+def test_any_order_of_the_address_fields_is_accepted(tmp_path):
+    """Every permutation is a layout: e.g. channel on top, rows below the column."""
+    raw = _raw()
+    raw["memory"]["dram"]["address_mapping"] = "ch_co_ro_bg_ba"
+    assert load_arch(_write(tmp_path, raw)).memory.dram.address_mapping == "ch_co_ro_bg_ba"
+
+
 def test_per_bank_refresh_needs_a_standard_that_has_it(tmp_path):
     """refresh: per_bank on a preset without per-bank timings is refused at memory.dram.refresh."""
     raw = _raw()
