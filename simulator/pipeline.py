@@ -6,12 +6,12 @@ import dataclasses
 import numpy as np
 
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                        DRAM_CYCLE, HELD_NAMES, RES_DRAM, RES_NOC, RES_SRAM)
+                                        HELD_NAMES, LOAD, RES_DRAM, RES_NOC, RES_SRAM, STORE)
 from simulator.engine.core import run_program
-from simulator.mapping.placement import DRAM, SRAM
-from simulator.mapping.program import LOAD, STORE, MappedNetwork, build_program
+from simulator.engine.records import CycleDram
+from simulator.mapping.program import MappedNetwork, build_program
 from simulator.resources.dram import channel_stats
-from simulator.resources.memory import memory_tables
+from simulator.resources.memory import dram_record, memory_tables
 from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
@@ -38,19 +38,15 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     progress("map")
     mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
     progress("simulate")
-    m = memory_tables(spec)     # ideal memory: the program has no transfers, so memory never waits
-    p = mapped.program
-    times, acc, acc_res, xfer_done, res_busy, res_wait, unit_noc_wait, makespan, events = run_program(
-        p.tile_unit, p.tile_compute, p.tile_setup, p.tile_region, p.dep_start, p.dep_lo, p.dep_hi,
-        p.xfer_start, p.xfer_kind, p.xfer_dir, p.xfer_mem, p.xfer_bytes, p.xfer_addr, p.region_tiles,
-        p.unit_start, p.unit_tiles, m.res_num, m.res_den, m.res_latency, spec.compute.array.prefetch_depth,
-        m.sram_banks, m.sram_interleave, m.noc_policy, m.dram_mode, m.dram_tb, m.dram_st)
+    # ideal memory: the program has no transfers, so memory never waits
+    dram = dram_record(spec, mapped.program)
+    out = run_program(mapped.program, memory_tables(spec), dram)
     progress("wrap")
     resolved = spec.resolved_dict()
-    memory = _memory_report(spec, m, int(makespan), res_busy, res_wait, unit_noc_wait, acc_res, mapped)
-    result = _wrap(spec, net, mapped, times, acc, res_busy, int(makespan), int(events), ideal_memory,
-                   resolved, __version__, memory, acc_res)
-    return dataclasses.replace(result, timeline=_timeline(mapped, times, acc, xfer_done))
+    memory = _memory_report(spec, dram, out, mapped)
+    result = _wrap(spec, net, mapped, out.times, out.acc, out.res_busy, int(out.makespan), int(out.events),
+                   ideal_memory, resolved, __version__, memory, out.acc_res)
+    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done))
 
 
 def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:
@@ -66,15 +62,18 @@ def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:
                     xfer_done=xfer_done)
 
 
-def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res, mapped) -> dict:
+def _memory_report(spec, dram, out, mapped) -> dict:
     """Per-resource figures: DRAM channels, SRAM banks, interconnect; stalls by resource."""
+    makespan, res_busy, res_wait, unit_noc_wait, acc_res = (int(out.makespan), out.res_busy, out.res_wait,
+                                                            out.unit_noc_wait, out.acc_res)
+    banks = spec.memory.sram.banks
     A = mapped.num_arrays
     names = [f"array{u}" if u < A else f"vector{u - A}" for u in range(len(unit_noc_wait))]
     on_arrays = mapped.program.tile_unit < A
     out = {
         "stall_by_resource": {n: int(acc_res[on_arrays, r].sum()) for r, n in enumerate(HELD_NAMES)},
-        "sram": {"banks": m.sram_banks, "bank_busy_cycles": int(res_busy[RES_SRAM]),
-                 "bank_utilization": res_busy[RES_SRAM] / (m.sram_banks * makespan) if makespan else 0.0,
+        "sram": {"banks": banks, "bank_busy_cycles": int(res_busy[RES_SRAM]),
+                 "bank_utilization": res_busy[RES_SRAM] / (banks * makespan) if makespan else 0.0,
                  "bank_conflict_cycles": int(res_wait[RES_SRAM])},
         "interconnect": {"busy_cycles": int(res_busy[RES_NOC]),
                          "utilization": res_busy[RES_NOC] / makespan if makespan else 0.0,
@@ -82,11 +81,11 @@ def _memory_report(spec, m, makespan, res_busy, res_wait, unit_noc_wait, acc_res
                          "wait_cycles_by_unit": {n: int(w) for n, w in zip(names, unit_noc_wait)}},
         "dram": {"model": spec.memory.dram.model},
     }
-    if m.dram_mode == DRAM_CYCLE:
-        tck_s = m.dram_tb.tck_ps * 1e-12
+    if isinstance(dram, CycleDram):
+        tck_s = dram.tb.tck_ps * 1e-12
         elapsed_s = makespan / spec.effective_clock_hz
         channels = []
-        for row in channel_stats(m.dram_tb, m.dram_st):
+        for row in channel_stats(dram.tb, dram.st):
             n = row["reads"] + row["writes"]
             accesses = row["row_hits"] + row["row_misses"] + row["row_conflicts"]
             channels.append({
@@ -135,10 +134,10 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     def by_layer(mask):
         return np.bincount(x_layer[mask], weights=p.xfer_bytes[mask], minlength=L).astype(np.int64)
 
-    dram_r = by_layer((p.xfer_mem == DRAM) & (p.xfer_dir == LOAD))
-    dram_w = by_layer((p.xfer_mem == DRAM) & (p.xfer_dir == STORE))
-    sram_r = by_layer((p.xfer_mem == SRAM) & (p.xfer_dir == LOAD))
-    sram_w = by_layer((p.xfer_mem == SRAM) & (p.xfer_dir == STORE))
+    dram_r = by_layer((p.xfer_mem == RES_DRAM) & (p.xfer_dir == LOAD))
+    dram_w = by_layer((p.xfer_mem == RES_DRAM) & (p.xfer_dir == STORE))
+    sram_r = by_layer((p.xfer_mem == RES_SRAM) & (p.xfer_dir == LOAD))
+    sram_w = by_layer((p.xfer_mem == RES_SRAM) & (p.xfer_dir == STORE))
     busy_l = np.bincount(layer, weights=p.tile_compute, minlength=L).astype(np.int64)
     ntiles = np.bincount(layer, minlength=L)
     start_l = np.full(L, np.iinfo(np.int64).max)

@@ -1,4 +1,8 @@
-"""Integer codes shared by the engine and the Python that builds its arrays (read-only)."""
+"""Integer codes: the one definition, shared by the engine and the Python that builds its arrays.
+
+The mapping (mapping/program.py, mapping/placement.py) writes the tile program with these
+codes; resources/ lowers spec names to them; reports read them back.
+"""
 
 # event kinds (simultaneous events run in the order they were pushed: sequence numbers)
 EV_WAKE = 0          # a unit re-checks whether it can issue loads or start computing
@@ -30,7 +34,7 @@ ARB_FIXED_PRIORITY = 1
 DRAM_BANDWIDTH = 0   # a bandwidth-and-latency server at the channels' aggregate peak
 DRAM_CYCLE = 1       # engine/dram.py: banks, rows, FR-FCFS, refresh; every burst simulated
 
-# transfer kinds and directions (equal to mapping.program's)
+# transfer kinds and directions
 KIND_WEIGHTS = 0
 KIND_INPUTS = 1
 KIND_OUTPUTS = 2
@@ -44,6 +48,11 @@ ACC_INPUTS = 2
 ACC_OUTPUTS = 3
 ACC_SETUP = 4
 NUM_ACC = 5
+
+# "no such time": later than any cycle a run reaches
+NEVER = 1 << 62
+# a resource offered a chunk cannot say yet when it leaves (its own events will)
+PENDING = -1
 
 # transfers move in chunks so that concurrent transfers interleave on a shared resource
 CHUNK_BYTES = 2048

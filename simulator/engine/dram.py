@@ -7,13 +7,14 @@ queue, the in-flight list, statistics, latency histogram). Time inside is the DR
 (nCK); the API speaks integer picoseconds (cycle c is the edge at c * tck_ps).
 docs/dram_model.md has the long form.
 
-Why packed, and why `_nrt=False`: Numba increments and decrements (atomically) the reference count
-of every array a function receives or reads out of a NamedTuple. With about 25 arrays in two
-NamedTuples those pairs took more than half of the run time (perf, docs/performance.md). The
-kernels below take the few packed arrays explicitly and are compiled without the Numba runtime
-(`_kernel`): they never allocate, and their callers hold the arrays for the call, so the counts
-need not move. The NamedTuple-taking functions at the end are thin wrappers for Python callers
-and tests.
+Why packed, and why kernels (engine/jit.py): Numba increments and decrements (atomically) the
+reference count of every array a runtime-enabled function reads out of a NamedTuple; with about
+25 arrays in two NamedTuples those pairs once took more than half of the run time (perf,
+docs/performance.md). The kernels below take the few packed arrays explicitly and are compiled
+without the Numba runtime: they never allocate, and their callers hold the arrays for the call,
+so the counts need not move. The hot ones are inlined by LLVM (`kernel(inline=True)`). The
+NamedTuple-taking functions at the end are cached entry points for Python callers and tests
+(`_entry`); the engine reaches the controllers through engine/dram_frontend.py.
 
 Timing rules live in one dense table `cons[prev, next, scope]` (nCK): after `prev` is issued at
 t on bank b, `next` may not issue before t + cons[...] on a bank whose relation to b is `scope`
@@ -44,6 +45,9 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from simulator.engine.constants import NEVER
+from simulator.engine.jit import kernel
 
 # commands
 CMD_ACT = 0
@@ -107,7 +111,6 @@ STAT_NAMES = ("bytes", "bus_busy_cycles", "row_hits", "row_misses", "row_conflic
               "latency_max_ps", "activates", "precharges", "access_cycles", "bank_wait_cycles",
               "refresh_wait_cycles")
 
-NEVER = 1 << 62
 LAT_BINS = 8192            # latency histogram: one bin per DRAM cycle up to 8191 nCK
 
 # packed tables p: int64[P_SIZE]
@@ -184,9 +187,9 @@ FL_ID = 0
 FL_DONE = 1                # cycle the data finished
 
 
-def _kernel(**options):
-    """@njit(cache=True) without the Numba runtime (no reference counting; must not allocate)."""
-    return njit(cache=True, _nrt=False, **options)
+def _entry():
+    """An entry point Python calls: @njit(cache=True) without the Numba runtime (must not allocate)."""
+    return njit(cache=True, _nrt=False)
 
 
 class DramTables(NamedTuple):
@@ -241,7 +244,7 @@ class DramState(NamedTuple):
 # Kernels over packed arrays
 # ---------------------------------------------------------------------------------------------
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _decode(p, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
     if p[P_POW2]:                         # the usual case: bit fields, no division
@@ -270,13 +273,13 @@ def _decode(p, addr):
     return ch, bg * p[P_BANKS_PER_GROUP] + ba, ro
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _ready(p, bank, ch, b, cmd):
     """Earliest cycle the timing rules allow `cmd` on bank b (tFAW apart): its three rows' max."""
     return max(bank[ch, b, cmd], bank[ch, bank[ch, b, BK_GROUP_ROW], cmd], bank[ch, p[P_CHAN_ROW], cmd])
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _earliest(p, sc, bank, ch, cmd, b):
     """Earliest cycle the timing rules allow `cmd` on bank b (b ignored for PREA/REF)."""
     if cmd == CMD_PREA or cmd == CMD_REF:
@@ -291,7 +294,7 @@ def _earliest(p, sc, bank, ch, cmd, b):
     return t
 
 
-@_kernel()
+@kernel
 def _can_issue(p, sc, bank, ch, cmd, b, row, t):
     """True if `cmd` (on bank b, for `row`) is legal at cycle t: bank state and every timing rule."""
     if cmd == CMD_ACT:
@@ -313,7 +316,7 @@ def _can_issue(p, sc, bank, ch, cmd, b, row, t):
     return t >= _earliest(p, sc, bank, ch, cmd, b)
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
     """Apply `cmd` at cycle t: bank state, earliest times (three rows), stats. No legality check."""
     nb = p[P_BANKS]
@@ -355,7 +358,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
             stats[ch, ST_WRITES] += 1
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _next_decision(p, sc, bank, q, ch, t0):
     """(cycle, cmd, bank, slot) of the next command the controller issues at or after t0.
 
@@ -451,7 +454,7 @@ def _next_decision(p, sc, bank, q, ch, t0):
         return best_t, best_cmd, best_b, best_s
 
 
-@_kernel()
+@kernel
 def _first_vis_after(sc, bank, q, ch, nb, tnow):
     """Smallest visible cycle > tnow among channel ch's queued requests (NEVER if none)."""
     v = NEVER
@@ -465,7 +468,7 @@ def _first_vis_after(sc, bank, q, ch, nb, tnow):
     return v
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _decide(p, sc, bank, q, ch, t0):
     """_next_decision with a per-channel cache.
 
@@ -484,13 +487,13 @@ def _decide(p, sc, bank, q, ch, t0):
     return t, cmd, b, qi
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _overlap(a0, a1, b0, b1):
     """Cycles [a0, a1) and [b0, b1) share."""
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     """Issue a decided command. A column command takes its request out of the queue: returns
     (cycle its data finishes, request id, cycles from visible to data finished, of which waiting
@@ -562,7 +565,7 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     return done, q[ch, QF_ID, qi], done - vis, on_bank, in_ref
 
 
-@_kernel()
+@kernel
 def _run_until(p, sc, bank, q, fl, stats, hist, limit):
     """Decide every cycle < limit on every channel; requests whose column command issued go to
     the in-flight list (channel by channel: without a front end the channels do not interact)."""
@@ -584,7 +587,7 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_up):
     """Put a decoded request in channel ch's queue, visible from cycle vis; False if full.
 
@@ -627,7 +630,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
     return True
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     """True if the cached decision stays the next command after a request (bank b, row, visible
     from v) joins the queue: the request cannot be chosen first and takes no candidate away.
@@ -681,25 +684,25 @@ def decode_all(tb, addr):
     return out
 
 
-@_kernel()
+@_entry()
 def can_issue(tb, st, ch, cmd, bank, row, t):
     """True if `cmd` (on `bank`, for `row`) is legal at cycle t: bank state and every timing rule."""
     return _can_issue(tb.p, st.sc, st.bank, ch, cmd, bank, row, t)
 
 
-@_kernel()
+@_entry()
 def issue(tb, st, ch, cmd, bank, row, t):
     """Apply `cmd` at cycle t (no legality check)."""
     _issue(tb.p, st.sc, st.bank, st.stats, ch, cmd, bank, row, t)
 
 
-@_kernel()
+@_entry()
 def run_until(tb, st, limit):
     """Decide every cycle < limit on every channel."""
     _run_until(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, limit)
 
 
-@_kernel()
+@_entry()
 def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
     """Offer one burst-sized request arriving at now_ps; True if its channel's queue took it.
 
@@ -713,7 +716,7 @@ def dram_enqueue(tb, st, now_ps, req_id, addr, is_write):
                        -(-now_ps // tck))
 
 
-@_kernel()
+@_entry()
 def dram_advance(tb, st, until_ps, out_ids, out_times):
     """Issue every command at a cycle <= until_ps; report requests whose data finished by then.
 
@@ -751,7 +754,7 @@ def dram_advance(tb, st, until_ps, out_ids, out_times):
     return k
 
 
-@_kernel()
+@_entry()
 def dram_next_time(tb, st):
     """Ps of the next command or data completion that concerns a request; -1 if none is pending.
 
@@ -767,7 +770,7 @@ def dram_next_time(tb, st):
     return -1 if best == NEVER else best * p[P_TCK_PS]
 
 
-@_kernel()
+@kernel
 def _drain(sc, fl, done_cycle):
     """Move every in-flight request's finish cycle to done_cycle[id] (whole-stream driver)."""
     for ch in range(sc.shape[0]):
@@ -790,7 +793,7 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
     return done
 
 
-@_kernel()
+@kernel
 def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of, is_write, done):
     """simulate_stream's loop; writes each request's finish cycle to done."""
     tck = p[P_TCK_PS]

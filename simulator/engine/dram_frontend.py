@@ -22,14 +22,15 @@ lower channel), because a slot freed on one channel lets bursts into every chann
 
 State: `fe` (scalars, FE_*), `tx[TX_*, J]` per transaction slot, `ff[J]` the FIFO ring, `pf[J]`
 transactions whose every burst has issued (finish cycle known), in the order that became known,
-`acc[J]` acceptances not yet reported. All kernels are @njit without the Numba runtime (see
-engine/dram.py); `front_end_new` allocates.
+`acc[J]` acceptances not yet reported. All functions but `front_end_new` (plain numpy) are
+kernels (engine/jit.py); engine/dram_cycle.py is their one caller.
 """
 import numpy as np
-from numba import njit
 
-from simulator.engine.dram import (NEVER, P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_TCK_PS, SC_CUR,
-                                   SC_Q_N, _decide, _decode, _enqueue_at, _issue_decision, _kernel)
+from simulator.engine.constants import NEVER
+from simulator.engine.dram import (P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_TCK_PS, SC_CUR,
+                                   SC_Q_N, _decide, _decode, _enqueue_at, _issue_decision)
+from simulator.engine.jit import kernel
 
 # front-end scalars fe: int64[FE_SIZE]
 FE_HEAD = 0        # FIFO ring: position of the head
@@ -55,7 +56,6 @@ TX_REFRESH = 8     # in a refresh
 TX_SIZE = 9
 
 
-@njit(cache=True)
 def front_end_new(slots):
     """(fe, tx, ff, pf, acc) for transaction slots 0 .. slots - 1."""
     fe = np.zeros(FE_SIZE, np.int64)
@@ -65,7 +65,7 @@ def front_end_new(slots):
             np.zeros(slots, np.int64), np.zeros(slots, np.int64))
 
 
-@_kernel()
+@kernel
 def tx_submit(fe, tx, ff, j, addr, n_bursts, is_write, d_now):
     """Hand over transaction j (n_bursts bursts from addr) at the core cycle whose DRAM cycle is d_now."""
     tx[TX_ADDR, j] = addr
@@ -81,7 +81,7 @@ def tx_submit(fe, tx, ff, j, addr, n_bursts, is_write, d_now):
     fe[FE_N] += 1
 
 
-@_kernel()
+@kernel(inline=True)
 def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
     """The front end at the end of DRAM cycle t: move bursts, head first, while queues take them."""
     bb = p[P_BURST_BYTES]
@@ -109,7 +109,7 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
         fe[FE_ACC_N] += 1
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _next_command(p, sc, bank, q):
     """(cycle, channel) of the earliest next command over the channels (ties: lower channel)."""
     best_t = NEVER
@@ -122,7 +122,7 @@ def _next_command(p, sc, bank, q):
     return best_t, best_c
 
 
-@_kernel(inline="always")
+@kernel(inline=True)
 def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
     """Issue channel c's next command; then the bookkeeping of a column command and the refill."""
     t, cmd, b, s = _decide(p, sc, bank, q, c, sc[c, SC_CUR])
@@ -143,7 +143,7 @@ def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
         _fill(p, sc, bank, q, fe, tx, ff, acc, t)
 
 
-@_kernel()
+@kernel
 def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fin_cycles, acc_ids):
     """Decide every DRAM cycle <= d_now (front end included); report what the engine must hear.
 
@@ -179,7 +179,7 @@ def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fi
     return n_fin, n_acc
 
 
-@_kernel()
+@kernel
 def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
     """Core cycle of the next dram event: the first acceptance or finish, found by deciding ahead.
 

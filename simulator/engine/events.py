@@ -1,63 +1,104 @@
-"""A binary min-heap of events keyed by (time, sequence number), in parallel int64 arrays.
+"""The event queue: a binary min-heap of (time, seq, kind, id) rows, keyed by (time, seq).
 
-Sequence numbers make the order of simultaneous events deterministic (STYLE habit 8).
+Sequence numbers make the order of simultaneous events deterministic (STYLE habit 8): among
+events at one time, the one pushed first runs first. The queue's scalars live in `ev`
+(EV_SIZE; the core keeps its loop scalars there too). `queue_push` never allocates: the core's
+loop makes room (`queue_reserve`) before each event for the most any handler can push.
 """
 import numpy as np
-from numba import njit
+
+from simulator.engine.jit import helper, kernel
+
+# ev: int64[EV_SIZE]
+EV_N = 0             # events in the heap
+EV_SEQ = 1           # next sequence number
+EV_COUNT = 2         # events handled so far (reported as `events`)
+EV_NOW = 3           # time of the event being handled
+EV_DRAM_SCHED = 4    # time of the earliest pending DRAM wake-up, -1 none (core.py, D5)
+EV_DRAM_CUT = 5      # >= 0: the DRAM look-ahead stopped at this time (core.py, D5)
+EV_SIZE = 6
+# heap row columns
+H_TIME = 0
+H_SEQ = 1
+H_KIND = 2
+H_ID = 3
 
 
-@njit(cache=True)
-def heap_new(capacity):
-    return np.zeros((capacity, 4), dtype=np.int64)   # columns: time, seq, kind, id
+@helper
+def queue_new(capacity):
+    """(heap, ev) for at least `capacity` pending events."""
+    ev = np.zeros(EV_SIZE, np.int64)
+    ev[EV_DRAM_SCHED] = -1
+    ev[EV_DRAM_CUT] = -1
+    return np.zeros((max(capacity, 16), 4), np.int64), ev
 
 
-@njit(cache=True)
-def heap_push(heap, size, time, seq, kind, ident):
-    """Push one event; returns the (possibly grown) heap array. Caller increments size."""
-    if size >= heap.shape[0]:
-        bigger = np.zeros((heap.shape[0] * 2, 4), dtype=np.int64)
-        bigger[:size] = heap[:size]
-        heap = bigger
-    i = size
-    heap[i, 0] = time
-    heap[i, 1] = seq
-    heap[i, 2] = kind
-    heap[i, 3] = ident
+@helper
+def queue_reserve(heap, ev, room):
+    """The heap, grown if fewer than `room` rows are free (the only place it allocates)."""
+    n = ev[EV_N]
+    if n + room <= heap.shape[0]:
+        return heap
+    bigger = np.zeros((max(2 * heap.shape[0], n + room), 4), np.int64)
+    for i in range(n):          # a loop: a slice copy would compile Numba's shape-error path (2 s)
+        for c in range(4):
+            bigger[i, c] = heap[i, c]
+    return bigger
+
+
+@kernel(inline=True)
+def _before(heap, a, b):
+    return heap[a, H_TIME] < heap[b, H_TIME] or (heap[a, H_TIME] == heap[b, H_TIME] and heap[a, H_SEQ] < heap[b, H_SEQ])
+
+
+@kernel(inline=True)
+def _swap(heap, a, b):
+    for c in range(4):
+        tmp = heap[a, c]
+        heap[a, c] = heap[b, c]
+        heap[b, c] = tmp
+
+
+@kernel(inline=True)
+def queue_push(heap, ev, time, kind, ident):
+    """Push one event (the caller has reserved room)."""
+    i = ev[EV_N]
+    heap[i, H_TIME] = time
+    heap[i, H_SEQ] = ev[EV_SEQ]
+    heap[i, H_KIND] = kind
+    heap[i, H_ID] = ident
+    ev[EV_N] = i + 1
+    ev[EV_SEQ] += 1
     while i > 0:
         parent = (i - 1) >> 1
-        if heap[parent, 0] < heap[i, 0] or (heap[parent, 0] == heap[i, 0] and heap[parent, 1] < heap[i, 1]):
+        if _before(heap, parent, i):
             break
-        for c in range(4):
-            tmp = heap[parent, c]
-            heap[parent, c] = heap[i, c]
-            heap[i, c] = tmp
+        _swap(heap, parent, i)
         i = parent
-    return heap
 
 
-@njit(cache=True)
-def heap_pop(heap, size):
-    """Remove the smallest event into row `size - 1` (caller reads it there and decrements size)."""
-    last = size - 1
-    for c in range(4):
-        tmp = heap[0, c]
-        heap[0, c] = heap[last, c]
-        heap[last, c] = tmp
+@kernel(inline=True)
+def queue_pop(heap, ev):
+    """Remove the earliest event; returns (time, kind, id)."""
+    last = ev[EV_N] - 1
+    _swap(heap, 0, last)
+    ev[EV_N] = last
     i = 0
-    n = last
     while True:
         left = 2 * i + 1
-        if left >= n:
+        if left >= last:
             break
         smallest = left
-        right = left + 1
-        if right < n and (heap[right, 0] < heap[left, 0] or
-                          (heap[right, 0] == heap[left, 0] and heap[right, 1] < heap[left, 1])):
-            smallest = right
-        if heap[i, 0] < heap[smallest, 0] or (heap[i, 0] == heap[smallest, 0] and heap[i, 1] < heap[smallest, 1]):
+        if left + 1 < last and _before(heap, left + 1, left):
+            smallest = left + 1
+        if _before(heap, i, smallest):
             break
-        for c in range(4):
-            tmp = heap[smallest, c]
-            heap[smallest, c] = heap[i, c]
-            heap[i, c] = tmp
+        _swap(heap, smallest, i)
         i = smallest
+    return heap[last, H_TIME], heap[last, H_KIND], heap[last, H_ID]
+
+
+@kernel(inline=True)
+def queue_next_time(heap, ev, never):
+    """Time of the earliest pending event, `never` if none."""
+    return heap[0, H_TIME] if ev[EV_N] > 0 else never

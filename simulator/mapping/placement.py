@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.engine.constants import RES_DRAM, RES_SRAM
 from simulator.errors import MappingError
 
-DRAM, SRAM = 0, 1                      # memory ids (also the engine's server ids for them)
+DRAM, SRAM = RES_DRAM, RES_SRAM        # memory ids: the engine's resource ids for them
 ALIAS_OPS = frozenset({"detect", "flatten"})   # output is the input tensor itself: no copy, no tile
 ADDRESS_ALIGN_BYTES = 4096
 

@@ -9,42 +9,16 @@ every region it reads is done.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
+from simulator.engine.constants import KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD, STORE  # noqa: F401 (re-exported)
+from simulator.engine.records import TileProgram
 from simulator.errors import MappingError
 from simulator.mapping.placement import ALIAS_OPS, DRAM, Placement, place_tensors
 from simulator.mapping.systolic import gemm_cycles
 from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_shape_key, conv_tiles
 from simulator.mapping.vector_tiling import vector_tiles
-
-# transfer kinds (also the stall causes the engine charges for operands)
-KIND_WEIGHTS, KIND_INPUTS, KIND_OUTPUTS = 0, 1, 2
-LOAD, STORE = 0, 1
-
-
-class TileProgram(NamedTuple):
-    """Equal-length columns per tile, per transfer, per region and per unit (-1 = none)."""
-    tile_unit: np.ndarray        # int32 [T]
-    tile_layer: np.ndarray       # int32 [T]
-    tile_macs: np.ndarray        # int64 [T]
-    tile_compute: np.ndarray     # int64 [T] compute cycles (preload, fill, stream, drain)
-    tile_setup: np.ndarray       # int64 [T] fixed cycles before compute (first tile of a layer on a unit)
-    tile_region: np.ndarray      # int32 [T] region this tile writes (every tile belongs to one)
-    dep_start: np.ndarray        # int64 [T+1] CSR into dep_lo/dep_hi
-    dep_lo: np.ndarray           # int32 [D] first region of a needed range
-    dep_hi: np.ndarray           # int32 [D] last region (inclusive)
-    xfer_start: np.ndarray       # int64 [T+1] CSR into the transfer columns
-    xfer_kind: np.ndarray        # int8  [X] KIND_*
-    xfer_dir: np.ndarray         # int8  [X] LOAD or STORE
-    xfer_mem: np.ndarray         # int8  [X] DRAM or SRAM
-    xfer_bytes: np.ndarray       # int64 [X]
-    xfer_addr: np.ndarray        # int64 [X] byte address in that memory
-    region_tiles: np.ndarray     # int32 [G] tiles that must finish for the region to be done
-    unit_start: np.ndarray       # int64 [U+1] CSR into unit_tiles
-    unit_tiles: np.ndarray       # int32 [T] tiles in execution order per unit
-
 
 @dataclass(frozen=True)
 class MappedNetwork:
@@ -118,7 +92,7 @@ class _Builder:
         self.deps["lo"].append(np.asarray(lo, np.int32))
         self.deps["hi"].append(np.asarray(hi, np.int32))
 
-    def finish(self, num_units: int, setup_cycles: int) -> TileProgram:
+    def finish(self, num_units: int, setup_cycles: int, prefetch_depth: int) -> TileProgram:
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
         unit = cat(self.tiles["unit"], np.int32)
         layer = cat(self.tiles["layer"], np.int32)
@@ -153,7 +127,8 @@ class _Builder:
             xfer_start=xfer_start, xfer_kind=xk[xorder], xfer_dir=cat(self.xfers["dir"], np.int8)[xorder],
             xfer_mem=cat(self.xfers["mem"], np.int8)[xorder], xfer_bytes=cat(self.xfers["bytes"], np.int64)[xorder],
             xfer_addr=cat(self.xfers["addr"], np.int64)[xorder],
-            region_tiles=cat(self.region_tiles, np.int32), unit_start=unit_start, unit_tiles=order)
+            region_tiles=cat(self.region_tiles, np.int32), unit_start=unit_start, unit_tiles=order,
+            prefetch_depth=int(prefetch_depth))
 
 
 def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> MappedNetwork:
@@ -221,7 +196,7 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
                 _add_region_deps(b, ids, regions.get(t_in), cols["img"], inp["row_lo"], inp["row_hi"], False)
             b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"], placement.address[out_t] + cols["out_offset"])
             regions[out_t] = (rbase, nb, ph)
-    program = b.finish(A + V, arch.overheads.layer_setup_cycles)
+    program = b.finish(A + V, arch.overheads.layer_setup_cycles, arch.compute.array.prefetch_depth)
     return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
                          layer_macs=np.array(macs_per_layer, np.int64), num_arrays=A, num_vector_units=V,
                          placement=placement, tilings=tilings)

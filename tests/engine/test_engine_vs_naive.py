@@ -14,8 +14,11 @@ from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS,
                                         DRAM_CYCLE, KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD,
                                         NUM_RESOURCES, RES_DRAM, RES_NOC, RES_SRAM, STORE)
 from simulator.engine.core import run_program
+from simulator.engine.dram_cycle import cycle_dram_new
+from simulator.engine.records import MemoryTables, ServerDram, TileProgram
 from simulator.engine.dram import ST_BUS_BUSY_CYCLES, ST_BYTES, ST_CONFLICTS, ST_HITS, ST_MISSES, ST_REFRESHES
 from simulator.resources.dram import dram_state_new, dram_tables, preset_spec
+from simulator.resources.memory import dram_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -32,7 +35,7 @@ RETURN_NAMES = ("times", "acc", "acc_res", "xfer_done", "res_busy", "res_wait", 
                 "events")
 ISSUE, DEP_READY, START, END, DONE, OUT_READY = range(6)
 GHZ = 1_000_000_000
-# The bandwidth model ignores the tables, but the engine's signature takes them.
+# The bandwidth model ignores the tables, but the naive engine's signature takes them.
 BANDWIDTH_DRAM_SPEC = preset_spec("LPDDR4-3200")
 BANDWIDTH_DRAM_TB = dram_tables(BANDWIDTH_DRAM_SPEC, GHZ)
 
@@ -189,11 +192,25 @@ def _random_addr(rng):
     return int(rng.integers(0, 1 << 20))
 
 
+def engine_records(args, state=None):
+    """run_program's three records from the argument dict (a fresh DRAM state unless `state` is given)."""
+    T = len(args["tile_unit"])
+    prog = TileProgram(**{k: args[k] for k in TileProgram._fields if k in args},
+                       tile_layer=np.zeros(T, np.int32), tile_macs=np.zeros(T, np.int64),
+                       prefetch_depth=args["depth"])
+    mem = MemoryTables(**{k: args[k] for k in MemoryTables._fields})
+    if args["dram_mode"] == DRAM_CYCLE:
+        st = state if state is not None else dram_state_new(args["dram_tb"])
+        dram = cycle_dram_new(args["dram_tb"], st, dram_chunks(prog))
+    else:
+        dram = ServerDram(free_at=np.zeros(1, np.int64))
+    return prog, mem, dram
+
+
 def run(args, state=None):
-    """The njit engine: the 9 returns of run_program (a fresh DRAM state unless `state` is given)."""
-    a = dict(args, dram_st=state if state is not None else dram_state_new(args["dram_tb"]))
-    out = run_program(*(a[k] for k in ARG_NAMES))
-    return out[:7] + (int(out[7]), int(out[8]))
+    """The njit engine: run_program's EngineResult as a plain tuple (ints for makespan and events)."""
+    out = run_program(*engine_records(args, state))
+    return tuple(out[:7]) + (int(out.makespan), int(out.events))
 
 
 def naive(args):

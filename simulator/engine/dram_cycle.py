@@ -1,0 +1,122 @@
+"""The `cycle` DRAM model as an engine resource: every chunk a transaction of bursts.
+
+A chunk arriving at the DRAM takes a transaction slot ("job") and is handed to the in-order
+front end (engine/dram_frontend.py), which moves its bursts into the controllers' queues
+(engine/dram.py) in the DRAM clock. The engine hears of two things only: a chunk *accepted*
+(its last burst entered a queue: the transfer's next chunk may come) and a chunk *finished*
+(its last burst's data is done: it leaves the DRAM). Rules D1-D6 in tests/naive/engine.py.
+
+Entry points (the resource interface, core.py through engine/dram_port.py): `cycle_offer` (a
+chunk arrives; the core then wakes the DRAM now), `cycle_step` (at a DRAM event: decide up to
+now; how many finished and accepted), `cycle_finished` / `cycle_accepted` (read them),
+`cycle_lookahead` (when the next DRAM event is due, found by deciding ahead).
+
+Time: core cycles per DRAM cycle = num / den (exact); d(T) = floor(T * den / num) is the last
+DRAM edge at or before core cycle T, and a DRAM cycle t is seen at core cycle ceil(t * num / den).
+"""
+import numpy as np
+
+from simulator.engine.constants import PENDING
+from simulator.engine.dram import P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
+from simulator.engine.dram_frontend import (TX_ACCESS, TX_BANK, TX_REFRESH, front_end_new, tx_lookahead, tx_step,
+                                            tx_submit)
+from simulator.engine.jit import kernel
+from simulator.engine.records import CycleDram
+
+# jobs: int64[JOB_SIZE, J], the chunk a transaction slot carries
+JOB_X = 0            # transfer
+JOB_K = 1            # chunk index
+JOB_STAGE = 2        # 1: the DRAM is the first resource of its path (a load), 2: the second (a store)
+JOB_ARRIVE = 3       # core cycle it arrived
+JOB_NEXT = 4         # next free slot, -1 none; column J holds the first free slot
+JOB_SIZE = 5
+# out: int64[3, J], what cycle_step found
+OUT_FIN = 0          # finished slots, in the order their finish became known
+OUT_FIN_CYCLE = 1    # their finish DRAM cycles
+OUT_ACC = 2          # accepted slots, in acceptance order
+
+
+def cycle_dram_new(tb, st, slots: int) -> CycleDram:
+    """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks)."""
+    slots = max(int(slots), 1)
+    fe, tx, ff, pf, acc = front_end_new(slots)
+    jobs = np.zeros((JOB_SIZE, slots + 1), np.int64)
+    jobs[JOB_NEXT, :slots] = np.arange(1, slots + 1)
+    jobs[JOB_NEXT, slots - 1] = -1
+    jobs[JOB_NEXT, slots] = 0
+    return CycleDram(tb=tb, st=st, fe=fe, tx=tx, ff=ff, pf=pf, acc=acc, jobs=jobs,
+                     out=np.zeros((3, slots), np.int64))
+
+
+@kernel(inline=True)
+def cycle_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, res_wait):
+    """Chunk k of transfer x (nbytes at addr) arrives at core cycle `now` and joins the front end;
+    returns PENDING (its leave time comes with a later DRAM event). `mem`, res_busy and res_wait
+    are not used: the cycle model keeps its own statistics in the DRAM state."""
+    jobs = dram.jobs
+    p = dram.tb.p
+    J = jobs.shape[1] - 1
+    j = jobs[JOB_NEXT, J]
+    jobs[JOB_NEXT, J] = jobs[JOB_NEXT, j]
+    jobs[JOB_X, j] = x
+    jobs[JOB_K, j] = k
+    jobs[JOB_STAGE, j] = stage
+    jobs[JOB_ARRIVE, j] = now
+    bb = p[P_BURST_BYTES]
+    tx_submit(dram.fe, dram.tx, dram.ff, j, addr, (nbytes + bb - 1) // bb, is_write,
+              (now * p[P_CORE_DEN]) // p[P_CORE_NUM])
+    return PENDING
+
+
+@kernel(inline=True)
+def cycle_step(dram, now):
+    """Decide every DRAM cycle up to core cycle `now`; returns (finished, accepted) counts."""
+    p = dram.tb.p
+    st = dram.st
+    out = dram.out
+    d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]      # last DRAM edge at or before `now`
+    return tx_step(p, st.sc, st.bank, st.q, st.stats, st.lat_hist, dram.fe, dram.tx, dram.ff, dram.pf, dram.acc,
+                   d_now, out[OUT_FIN], out[OUT_FIN_CYCLE], out[OUT_ACC])
+
+
+@kernel(inline=True)
+def cycle_finished(dram, i, now):
+    """The i-th chunk cycle_step found finished: (x, k, stage, leave cycle, cycles at the DRAM, of
+    which on bank timing, of which in a refresh); frees its slot.
+
+    The shares are the transaction's bursts' (sums of their waits over their access times)
+    applied to the chunk's whole time at the DRAM, floored.
+    """
+    p = dram.tb.p
+    jobs = dram.jobs
+    tx = dram.tx
+    j = dram.out[OUT_FIN, i]
+    c_num = p[P_CORE_NUM]
+    c_den = p[P_CORE_DEN]
+    t_fin = max(now, (dram.out[OUT_FIN_CYCLE, i] * c_num + c_den - 1) // c_den)
+    spent = t_fin - jobs[JOB_ARRIVE, j]
+    on_bank = 0
+    in_ref = 0
+    if tx[TX_ACCESS, j] > 0:
+        on_bank = spent * tx[TX_BANK, j] // tx[TX_ACCESS, j]
+        in_ref = spent * tx[TX_REFRESH, j] // tx[TX_ACCESS, j]
+    J = jobs.shape[1] - 1
+    jobs[JOB_NEXT, j] = jobs[JOB_NEXT, J]
+    jobs[JOB_NEXT, J] = j
+    return jobs[JOB_X, j], jobs[JOB_K, j], jobs[JOB_STAGE, j], t_fin, spent, on_bank, in_ref
+
+
+@kernel(inline=True)
+def cycle_accepted(dram, i):
+    """The i-th chunk cycle_step found accepted: (transfer, stage)."""
+    j = dram.out[OUT_ACC, i]
+    return dram.jobs[JOB_X, j], dram.jobs[JOB_STAGE, j]
+
+
+@kernel(inline=True)
+def cycle_lookahead(dram, next_other):
+    """Core cycle of the next DRAM event (engine/dram_frontend.py tx_lookahead): NEVER if nothing
+    is pending, -1 if the search was cut at next_other (call again once past it)."""
+    st = dram.st
+    return tx_lookahead(dram.tb.p, st.sc, st.bank, st.q, st.stats, st.lat_hist, dram.fe, dram.tx, dram.ff,
+                        dram.pf, dram.acc, next_other)

@@ -1,0 +1,8 @@
+"""Integer service times: every resource rate is an exact fraction num/den bytes per core cycle."""
+from simulator.engine.jit import kernel
+
+
+@kernel(inline=True)
+def duration(nbytes, num, den):
+    """Core cycles to serve nbytes at num/den bytes per cycle: ceil(nbytes * den / num)."""
+    return (nbytes * den + num - 1) // num
