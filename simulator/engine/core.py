@@ -19,7 +19,9 @@ D1-D6, implements them literally and must agree exactly):
 - Accounting after the run: engine/accounting.py.
 
 Each event kind has one handler below. Handlers are kernels (no allocation): before each event
-the loop makes room in the queue for the most any handler can push (`_room`).
+the loop makes room in the queue for the most any handler can push (`_room`). run_program
+itself only allocates and calls kernels that nothing else calls (engine/jit.py: a function is
+compiled once per set of caller options).
 """
 import numpy as np
 
@@ -55,14 +57,12 @@ def run_program(prog, mem, dram):
     heap, ev = queue_new(4 * U + 2 * X + 64)
     room = _room(prog)
     heap = queue_reserve(heap, ev, U)
-    for u in range(U):
-        queue_push(heap, ev, 0, EV_WAKE, u)
-        sim.us[US_WAKE, u] = 1
+    _start(sim, heap, ev)
     while ev[EV_N] > 0 or ev[EV_DRAM_CUT] >= 0:
         if ev[EV_N] + room > heap.shape[0]:
             heap = queue_reserve(heap, ev, room)
         if ev[EV_DRAM_CUT] >= 0 and (ev[EV_N] == 0 or heap[0, H_TIME] > ev[EV_DRAM_CUT]):
-            _resume_dram_lookahead(dram, heap, ev)
+            _dram_look_ahead(dram, heap, ev, -1)     # every event at the cut time has run: go on
             continue
         now, kind, ident = queue_pop(heap, ev)
         ev[EV_COUNT] += 1
@@ -70,27 +70,36 @@ def run_program(prog, mem, dram):
             _on_chunk(prog, mem, dram, sim, noc, banks, heap, ev, kind, ident, now)
         elif kind == EV_NOC_DONE:
             _on_noc(prog, mem, sim, noc, heap, ev, now)
-        elif kind == EV_DRAM:
-            # Wake-ups that no other event precedes are taken here in a loop instead of through
-            # the queue: the same steps in the same order (counted as if pushed; _dram_step_done).
+        elif kind == EV_XFER_DONE:
+            _on_xfer_done(prog, sim, heap, ev, ident, now)
+        elif kind == EV_COMPUTE_DONE:
+            _on_compute_done(prog, sim, heap, ev, ident, now)
+        elif kind == EV_WAKE:
+            _on_wake(prog, sim, heap, ev, ident, now)
+        else:
+            # EV_DRAM. Wake-ups that no other event precedes are taken here in a loop instead of
+            # through the queue: the same steps in the same order (_dram_look_ahead).
             _dram_event(ev, ident, now)
             while now >= 0:
                 n_fin, n_acc = dram_step(dram, now)
                 if ev[EV_N] + 2 * n_fin + n_acc + 1 > heap.shape[0]:
                     heap = queue_reserve(heap, ev, 2 * n_fin + n_acc + 1)
-                now = _dram_step_done(prog, mem, dram, sim, heap, ev, n_fin, n_acc, now)
-        elif kind == EV_XFER_DONE:
-            _on_xfer_done(prog, sim, heap, ev, ident, now)
-        elif kind == EV_COMPUTE_DONE:
-            _on_compute_done(prog, sim, heap, ev, ident, now)
-        else:
-            _on_wake(prog, sim, heap, ev, ident, now)
+                _dram_send_on(prog, mem, dram, sim, heap, ev, n_fin, n_acc, now)
+                now = _dram_look_ahead(dram, heap, ev, now)
     acc, acc_res = account(prog, sim)
     makespan = 0
     for i in range(sim.times.shape[0]):
         makespan = max(makespan, sim.times[i, T_DONE])
     return EngineResult(sim.times, acc, acc_res, sim.xs[XS_DONE].copy(), sim.res_busy, sim.res_wait,
                         noc.nu[NU_WAIT, :U].copy(), makespan, ev[EV_COUNT])
+
+
+@kernel
+def _start(sim, heap, ev):
+    """Every unit wakes at cycle 0, in unit order."""
+    for u in range(sim.us.shape[1]):
+        queue_push(heap, ev, 0, EV_WAKE, u)
+        sim.us[US_WAKE, u] = 1
 
 
 @helper
@@ -103,7 +112,7 @@ def _room(prog):
     return max(3, most + U + 1, prog.prefetch_depth * most + 1) + 1
 
 
-@kernel(inline=True)
+@kernel
 def _leave(prog, mem, sim, heap, ev, x, k, stage, leave_t, res, next_chunk):
     """Chunk k of transfer x left resource `res` (its `stage`) at leave_t: send it on.
 
@@ -181,21 +190,34 @@ def _dram_event(ev, ident, now):
 
 
 @kernel
-def _dram_step_done(prog, mem, dram, sim, heap, ev, n_fin, n_acc, now):
-    """Send on what a DRAM step finished and accepted, then look ahead; the time of the next
-    DRAM step if nothing else happens before it, else -1."""
+def _dram_send_on(prog, mem, dram, sim, heap, ev, n_fin, n_acc, now):
+    """Send on what a DRAM step finished (they leave the DRAM) and accepted (the next chunk may come)."""
     for i in range(n_fin):
         x, k, stage, t_fin, spent, on_bank, in_ref = dram_finished(dram, i, now)
         sim.x_res[x, RES_DRAM] += spent
         sim.x_res[x, HELD_DRAM_BANK] += on_bank
         sim.x_res[x, HELD_DRAM_REFRESH] += in_ref
         _leave(prog, mem, sim, heap, ev, x, k, stage, t_fin, RES_DRAM, False)
-    for i in range(n_acc):                 # a chunk wholly in the controller: the next may come
+    for i in range(n_acc):
         x, stage = dram_accepted(dram, i)
         if stage == 1 and sim.xs[XS_REM1, x] > 0:
             queue_push(heap, ev, now, EV_STAGE1, x)
+
+
+@kernel
+def _dram_look_ahead(dram, heap, ev, now):
+    """When is the DRAM's next event (D5)? After a DRAM step at `now`: the time of the next step if
+    nothing else happens before it, else -1 (a wake-up is pushed, or the search is cut at the next
+    event). now = -1: resuming a cut search once every event at the cut time has run; returns -1.
+    """
     next_other = queue_next_time(heap, ev, NEVER)
     t_next = dram_lookahead(dram, next_other)
+    if now < 0:
+        ev[EV_DRAM_CUT] = next_other if t_next < 0 else -1
+        if 0 <= t_next < NEVER and (ev[EV_DRAM_SCHED] < 0 or t_next < ev[EV_DRAM_SCHED]):
+            ev[EV_DRAM_SCHED] = t_next
+            queue_push(heap, ev, t_next, EV_DRAM, 1)
+        return -1
     if t_next == NEVER:
         return -1
     if t_next < 0:                         # cut at the next event: resumed after it (run_program)
@@ -213,21 +235,10 @@ def _dram_step_done(prog, mem, dram, sim, heap, ev, n_fin, n_acc, now):
 
 
 @kernel
-def _resume_dram_lookahead(dram, heap, ev):
-    """Every event at the cut time has run and none handed the DRAM work: look further ahead."""
-    next_other = queue_next_time(heap, ev, NEVER)
-    t_next = dram_lookahead(dram, next_other)
-    ev[EV_DRAM_CUT] = next_other if t_next < 0 else -1
-    if 0 <= t_next < NEVER and (ev[EV_DRAM_SCHED] < 0 or t_next < ev[EV_DRAM_SCHED]):
-        ev[EV_DRAM_SCHED] = t_next
-        queue_push(heap, ev, t_next, EV_DRAM, 1)
-
-
-@kernel
 def _on_xfer_done(prog, sim, heap, ev, x, now):
     """The last byte of transfer x landed: a load readies its tile, a store frees an output slot."""
     i = sim.xs[XS_TILE, x]
-    u = prog.tile_unit[i]
+    u = np.int64(prog.tile_unit[i])      # int32 in the program: one type for every caller of _wake
     tl, us = sim.tl, sim.us
     sim.xs[XS_DONE, x] = now
     if prog.xfer_dir[x] == LOAD:
@@ -251,7 +262,7 @@ def _on_xfer_done(prog, sim, heap, ev, x, now):
 @kernel
 def _on_compute_done(prog, sim, heap, ev, i, now):
     """Tile i's compute ended: its stores go out (or, with none, it is done)."""
-    u = prog.tile_unit[i]
+    u = np.int64(prog.tile_unit[i])
     us = sim.us
     us[US_BUSY, u] = 0
     us[US_COMPUTED, u] += 1
@@ -268,7 +279,7 @@ def _on_compute_done(prog, sim, heap, ev, i, now):
     _wake(sim, heap, ev, u, now)
 
 
-@kernel(inline=True)
+@kernel
 def _tile_done(prog, sim, heap, ev, i, now):
     """Tile i is done; if that completes its region, wake every unit waiting on a region."""
     sim.times[i, T_DONE] = now
@@ -283,7 +294,7 @@ def _tile_done(prog, sim, heap, ev, i, now):
                 _wake(sim, heap, ev, v, now)
 
 
-@kernel(inline=True)
+@kernel
 def _wake(sim, heap, ev, u, now):
     """Ask unit u to re-check what it can do, unless it already has a wake pending."""
     if not sim.us[US_WAKE, u]:
@@ -299,7 +310,7 @@ def _on_wake(prog, sim, heap, ev, u, now):
     depth = prog.prefetch_depth
     us[US_WAKE, u] = 0
     while us[US_ISSUE, u] < prog.unit_start[u + 1] and us[US_ISSUE, u] - prog.unit_start[u] - us[US_COMPUTED, u] < depth:
-        i = prog.unit_tiles[us[US_ISSUE, u]]
+        i = np.int64(prog.unit_tiles[us[US_ISSUE, u]])     # int32 in the program
         dep_time = _regions_done_at(prog, sim, i)
         if dep_time < 0:
             us[US_DEP_WAIT, u] = 1
@@ -317,7 +328,7 @@ def _on_wake(prog, sim, heap, ev, u, now):
         us[US_ISSUE, u] += 1
     if us[US_BUSY, u] or us[US_START, u] >= us[US_ISSUE, u]:
         return
-    i = prog.unit_tiles[us[US_START, u]]
+    i = np.int64(prog.unit_tiles[us[US_START, u]])
     if tl[TL_LOADS_LEFT, i] != 0:
         return
     if us[US_WB, u] >= depth:
@@ -333,7 +344,7 @@ def _on_wake(prog, sim, heap, ev, u, now):
     queue_push(heap, ev, times[i, T_END], EV_COMPUTE_DONE, i)
 
 
-@kernel(inline=True)
+@kernel
 def _regions_done_at(prog, sim, i):
     """When every region tile i reads was done; -1 if one is not done yet."""
     dep_time = 0

@@ -244,7 +244,7 @@ class DramState(NamedTuple):
 # Kernels over packed arrays
 # ---------------------------------------------------------------------------------------------
 
-@kernel(inline=True)
+@kernel
 def _decode(p, addr):
     """(channel, bank, row) of a byte address (mixed radix over burst-sized units)."""
     if p[P_POW2]:                         # the usual case: bit fields, no division
@@ -273,13 +273,13 @@ def _decode(p, addr):
     return ch, bg * p[P_BANKS_PER_GROUP] + ba, ro
 
 
-@kernel(inline=True)
+@kernel
 def _ready(p, bank, ch, b, cmd):
     """Earliest cycle the timing rules allow `cmd` on bank b (tFAW apart): its three rows' max."""
     return max(bank[ch, b, cmd], bank[ch, bank[ch, b, BK_GROUP_ROW], cmd], bank[ch, p[P_CHAN_ROW], cmd])
 
 
-@kernel(inline=True)
+@kernel
 def _earliest(p, sc, bank, ch, cmd, b):
     """Earliest cycle the timing rules allow `cmd` on bank b (b ignored for PREA/REF)."""
     if cmd == CMD_PREA or cmd == CMD_REF:
@@ -316,7 +316,7 @@ def _can_issue(p, sc, bank, ch, cmd, b, row, t):
     return t >= _earliest(p, sc, bank, ch, cmd, b)
 
 
-@kernel(inline=True)
+@kernel
 def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
     """Apply `cmd` at cycle t: bank state, earliest times (three rows), stats. No legality check."""
     nb = p[P_BANKS]
@@ -358,7 +358,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
             stats[ch, ST_WRITES] += 1
 
 
-@kernel(inline=True)
+@kernel
 def _next_decision(p, sc, bank, q, ch, t0):
     """(cycle, cmd, bank, slot) of the next command the controller issues at or after t0.
 
@@ -468,7 +468,7 @@ def _first_vis_after(sc, bank, q, ch, nb, tnow):
     return v
 
 
-@kernel(inline=True)
+@kernel
 def _decide(p, sc, bank, q, ch, t0):
     """_next_decision with a per-channel cache.
 
@@ -487,13 +487,13 @@ def _decide(p, sc, bank, q, ch, t0):
     return t, cmd, b, qi
 
 
-@kernel(inline=True)
+@kernel
 def _overlap(a0, a1, b0, b1):
     """Cycles [a0, a1) and [b0, b1) share."""
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-@kernel(inline=True)
+@kernel
 def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     """Issue a decided command. A column command takes its request out of the queue: returns
     (cycle its data finishes, request id, cycles from visible to data finished, of which waiting
@@ -587,7 +587,7 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
 
 
-@kernel(inline=True)
+@kernel
 def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_up):
     """Put a decoded request in channel ch's queue, visible from cycle vis; False if full.
 
@@ -630,7 +630,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
     return True
 
 
-@kernel(inline=True)
+@kernel
 def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     """True if the cached decision stays the next command after a request (bank b, row, visible
     from v) joins the queue: the request cannot be chosen first and takes no candidate away.

@@ -7,9 +7,9 @@ front end (engine/dram_frontend.py), which moves its bursts into the controllers
 (its last burst's data is done: it leaves the DRAM). Rules D1-D6 in tests/naive/engine.py.
 
 Entry points (the resource interface, core.py through engine/dram_port.py): `cycle_offer` (a
-chunk arrives; the core then wakes the DRAM now), `cycle_step` (at a DRAM event: decide up to
-now; how many finished and accepted), `cycle_finished` / `cycle_accepted` (read them),
-`cycle_lookahead` (when the next DRAM event is due, found by deciding ahead).
+chunk arrives; the core then wakes the DRAM now), the front end's `tx_step` (at a DRAM event:
+decide up to now; how many finished and accepted), `cycle_finished` / `cycle_accepted` (read
+them), the front end's `tx_lookahead` (when the next DRAM event is due, found by deciding ahead).
 
 Time: core cycles per DRAM cycle = num / den (exact); d(T) = floor(T * den / num) is the last
 DRAM edge at or before core cycle T, and a DRAM cycle t is seen at core cycle ceil(t * num / den).
@@ -18,8 +18,8 @@ import numpy as np
 
 from simulator.engine.constants import PENDING
 from simulator.engine.dram import P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
-from simulator.engine.dram_frontend import (TX_ACCESS, TX_BANK, TX_REFRESH, front_end_new, tx_lookahead, tx_step,
-                                            tx_submit)
+from simulator.engine.dram_frontend import (OUT_ACC, OUT_FIN, OUT_FIN_CYCLE, TX_ACCESS, TX_BANK, TX_REFRESH,
+                                            front_end_new, tx_submit)
 from simulator.engine.jit import kernel
 from simulator.engine.records import CycleDram
 
@@ -30,10 +30,6 @@ JOB_STAGE = 2        # 1: the DRAM is the first resource of its path (a load), 2
 JOB_ARRIVE = 3       # core cycle it arrived
 JOB_NEXT = 4         # next free slot, -1 none; column J holds the first free slot
 JOB_SIZE = 5
-# out: int64[3, J], what cycle_step found
-OUT_FIN = 0          # finished slots, in the order their finish became known
-OUT_FIN_CYCLE = 1    # their finish DRAM cycles
-OUT_ACC = 2          # accepted slots, in acceptance order
 
 
 def cycle_dram_new(tb, st, slots: int) -> CycleDram:
@@ -48,7 +44,7 @@ def cycle_dram_new(tb, st, slots: int) -> CycleDram:
                      out=np.zeros((3, slots), np.int64))
 
 
-@kernel(inline=True)
+@kernel
 def cycle_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, res_wait):
     """Chunk k of transfer x (nbytes at addr) arrives at core cycle `now` and joins the front end;
     returns PENDING (its leave time comes with a later DRAM event). `mem`, res_busy and res_wait
@@ -68,20 +64,9 @@ def cycle_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, r
     return PENDING
 
 
-@kernel(inline=True)
-def cycle_step(dram, now):
-    """Decide every DRAM cycle up to core cycle `now`; returns (finished, accepted) counts."""
-    p = dram.tb.p
-    st = dram.st
-    out = dram.out
-    d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]      # last DRAM edge at or before `now`
-    return tx_step(p, st.sc, st.bank, st.q, st.stats, st.lat_hist, dram.fe, dram.tx, dram.ff, dram.pf, dram.acc,
-                   d_now, out[OUT_FIN], out[OUT_FIN_CYCLE], out[OUT_ACC])
-
-
-@kernel(inline=True)
+@kernel
 def cycle_finished(dram, i, now):
-    """The i-th chunk cycle_step found finished: (x, k, stage, leave cycle, cycles at the DRAM, of
+    """The i-th chunk tx_step found finished: (x, k, stage, leave cycle, cycles at the DRAM, of
     which on bank timing, of which in a refresh); frees its slot.
 
     The shares are the transaction's bursts' (sums of their waits over their access times)
@@ -106,17 +91,8 @@ def cycle_finished(dram, i, now):
     return jobs[JOB_X, j], jobs[JOB_K, j], jobs[JOB_STAGE, j], t_fin, spent, on_bank, in_ref
 
 
-@kernel(inline=True)
+@kernel
 def cycle_accepted(dram, i):
-    """The i-th chunk cycle_step found accepted: (transfer, stage)."""
+    """The i-th chunk tx_step found accepted: (transfer, stage)."""
     j = dram.out[OUT_ACC, i]
     return dram.jobs[JOB_X, j], dram.jobs[JOB_STAGE, j]
-
-
-@kernel(inline=True)
-def cycle_lookahead(dram, next_other):
-    """Core cycle of the next DRAM event (engine/dram_frontend.py tx_lookahead): NEVER if nothing
-    is pending, -1 if the search was cut at next_other (call again once past it)."""
-    st = dram.st
-    return tx_lookahead(dram.tb.p, st.sc, st.bank, st.q, st.stats, st.lat_hist, dram.fe, dram.tx, dram.ff,
-                        dram.pf, dram.acc, next_other)

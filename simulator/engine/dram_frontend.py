@@ -54,6 +54,10 @@ TX_ACCESS = 6      # sums over its bursts of what _issue_decision reports: visib
 TX_BANK = 7        # on bank timing,
 TX_REFRESH = 8     # in a refresh
 TX_SIZE = 9
+# what tx_step found, in the engine record's out: int64[3, J]
+OUT_FIN = 0          # finished slots, in the order their finish became known
+OUT_FIN_CYCLE = 1    # their finish DRAM cycles
+OUT_ACC = 2          # accepted slots, in acceptance order
 
 
 def front_end_new(slots):
@@ -81,7 +85,7 @@ def tx_submit(fe, tx, ff, j, addr, n_bursts, is_write, d_now):
     fe[FE_N] += 1
 
 
-@kernel(inline=True)
+@kernel
 def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
     """The front end at the end of DRAM cycle t: move bursts, head first, while queues take them."""
     bb = p[P_BURST_BYTES]
@@ -109,7 +113,7 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
         fe[FE_ACC_N] += 1
 
 
-@kernel(inline=True)
+@kernel
 def _next_command(p, sc, bank, q):
     """(cycle, channel) of the earliest next command over the channels (ties: lower channel)."""
     best_t = NEVER
@@ -122,7 +126,7 @@ def _next_command(p, sc, bank, q):
     return best_t, best_c
 
 
-@kernel(inline=True)
+@kernel
 def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
     """Issue channel c's next command; then the bookkeeping of a column command and the refill."""
     t, cmd, b, s = _decide(p, sc, bank, q, c, sc[c, SC_CUR])
@@ -144,14 +148,19 @@ def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
 
 
 @kernel
-def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fin_cycles, acc_ids):
-    """Decide every DRAM cycle <= d_now (front end included); report what the engine must hear.
+def tx_step(dram, now):
+    """Decide every DRAM cycle <= d(now) (front end included); report what the engine must hear.
 
-    Writes the transactions finished by d_now to fin_ids/fin_cycles (in the order their finish
-    became known) and those accepted since the last call to acc_ids (in acceptance order);
+    `dram` is the engine's CycleDram record, `now` a core cycle. Writes the transactions
+    finished by d(now) to dram.out[OUT_FIN] / [OUT_FIN_CYCLE] (in the order their finish became
+    known) and those accepted since the last call to dram.out[OUT_ACC] (in acceptance order);
     returns (finished, accepted). A finished transaction's TX_ACCESS/TX_BANK/TX_REFRESH stay
     readable until its slot is handed over again.
     """
+    p, st, fe, tx, ff, pf, acc = dram.tb.p, dram.st, dram.fe, dram.tx, dram.ff, dram.pf, dram.acc
+    sc, bank, q, stats, hist = st.sc, st.bank, st.q, st.stats, st.lat_hist
+    fin_ids, fin_cycles, acc_ids = dram.out[OUT_FIN], dram.out[OUT_FIN_CYCLE], dram.out[OUT_ACC]
+    d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]      # last DRAM edge at or before `now`
     while True:
         t, c = _next_command(p, sc, bank, q)
         if t > d_now:
@@ -180,7 +189,7 @@ def tx_step(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, d_now, fin_ids, fi
 
 
 @kernel
-def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
+def tx_lookahead(dram, next_other):
     """Core cycle of the next dram event: the first acceptance or finish, found by deciding ahead.
 
     Decides only DRAM cycles <= d(next_other) (the core cycle of the engine's next other event,
@@ -188,6 +197,8 @@ def tx_lookahead(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, next_other):
     not reach the first event's own DRAM cycle within that bound (call again once the engine is
     past next_other), NEVER if the DRAM has no transaction pending.
     """
+    p, st, fe, tx, ff, pf, acc = dram.tb.p, dram.st, dram.fe, dram.tx, dram.ff, dram.pf, dram.acc
+    sc, bank, q, stats, hist = st.sc, st.bank, st.q, st.stats, st.lat_hist
     num = p[P_CORE_NUM]
     den = p[P_CORE_DEN]
     t_best = NEVER

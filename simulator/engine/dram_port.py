@@ -17,11 +17,12 @@ from numba import types
 from numba.extending import overload
 
 from simulator.engine.constants import NEVER
-from simulator.engine.dram_cycle import cycle_accepted, cycle_finished, cycle_lookahead, cycle_offer, cycle_step
+from simulator.engine.dram_cycle import cycle_accepted, cycle_finished, cycle_offer
+from simulator.engine.dram_frontend import tx_lookahead, tx_step
 from simulator.engine.dram_server import server_offer
+from simulator.engine.jit import KERNEL_OPTIONS
 from simulator.engine.records import CycleDram, ServerDram
 
-_OPTIONS = {"_nrt": False}
 
 
 def _is_cycle(dram_type) -> bool:
@@ -38,19 +39,19 @@ def dram_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, re
     return impl(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, res_wait)
 
 
-@overload(dram_offer, jit_options=_OPTIONS)
+@overload(dram_offer, jit_options=KERNEL_OPTIONS)
 def _dram_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, res_wait):
     return cycle_offer if _is_cycle(dram) else server_offer
 
 
 def dram_step(dram, now):
     """At a DRAM event: (chunks finished, chunks accepted) by `now`."""
-    return cycle_step(dram, now) if isinstance(dram, CycleDram) else (0, 0)
+    return tx_step(dram, now) if isinstance(dram, CycleDram) else (0, 0)
 
 
-@overload(dram_step, jit_options=_OPTIONS)
+@overload(dram_step, jit_options=KERNEL_OPTIONS)
 def _dram_step(dram, now):
-    return cycle_step if _is_cycle(dram) else (lambda dram, now: (0, 0))
+    return tx_step if _is_cycle(dram) else (lambda dram, now: (0, 0))
 
 
 def dram_finished(dram, i, now):
@@ -58,7 +59,7 @@ def dram_finished(dram, i, now):
     return cycle_finished(dram, i, now) if isinstance(dram, CycleDram) else (-1, 0, 0, 0, 0, 0, 0)
 
 
-@overload(dram_finished, jit_options=_OPTIONS)
+@overload(dram_finished, jit_options=KERNEL_OPTIONS)
 def _dram_finished(dram, i, now):
     return cycle_finished if _is_cycle(dram) else (lambda dram, i, now: (-1, 0, 0, 0, 0, 0, 0))
 
@@ -68,16 +69,16 @@ def dram_accepted(dram, i):
     return cycle_accepted(dram, i) if isinstance(dram, CycleDram) else (-1, 0)
 
 
-@overload(dram_accepted, jit_options=_OPTIONS)
+@overload(dram_accepted, jit_options=KERNEL_OPTIONS)
 def _dram_accepted(dram, i):
     return cycle_accepted if _is_cycle(dram) else (lambda dram, i: (-1, 0))
 
 
 def dram_lookahead(dram, next_other):
     """Core cycle of the next DRAM event: NEVER if none, -1 if the search was cut at next_other."""
-    return cycle_lookahead(dram, next_other) if isinstance(dram, CycleDram) else NEVER
+    return tx_lookahead(dram, next_other) if isinstance(dram, CycleDram) else NEVER
 
 
-@overload(dram_lookahead, jit_options=_OPTIONS)
+@overload(dram_lookahead, jit_options=KERNEL_OPTIONS)
 def _dram_lookahead(dram, next_other):
-    return cycle_lookahead if _is_cycle(dram) else (lambda dram, next_other: NEVER)
+    return tx_lookahead if _is_cycle(dram) else (lambda dram, next_other: NEVER)

@@ -11,7 +11,7 @@ from simulator.engine.jit import kernel
 from simulator.engine.rates import duration
 
 
-@kernel(inline=True)
+@kernel
 def server_offer(dram, mem, x, k, stage, addr, nbytes, is_write, now, res_busy, res_wait):
     """A chunk of nbytes arrives at `now`: returns the cycle it leaves the server (the chunk's
     identity and address do not matter to it; engine/dram_port.py gives both models one form)."""

@@ -46,12 +46,12 @@ def queue_reserve(heap, ev, room):
     return bigger
 
 
-@kernel(inline=True)
+@kernel
 def _before(heap, a, b):
     return heap[a, H_TIME] < heap[b, H_TIME] or (heap[a, H_TIME] == heap[b, H_TIME] and heap[a, H_SEQ] < heap[b, H_SEQ])
 
 
-@kernel(inline=True)
+@kernel
 def _swap(heap, a, b):
     for c in range(4):
         tmp = heap[a, c]
@@ -59,7 +59,7 @@ def _swap(heap, a, b):
         heap[b, c] = tmp
 
 
-@kernel(inline=True)
+@kernel
 def queue_push(heap, ev, time, kind, ident):
     """Push one event (the caller has reserved room)."""
     i = ev[EV_N]
@@ -77,7 +77,7 @@ def queue_push(heap, ev, time, kind, ident):
         i = parent
 
 
-@kernel(inline=True)
+@kernel
 def queue_pop(heap, ev):
     """Remove the earliest event; returns (time, kind, id)."""
     last = ev[EV_N] - 1
@@ -98,7 +98,7 @@ def queue_pop(heap, ev):
     return heap[last, H_TIME], heap[last, H_KIND], heap[last, H_ID]
 
 
-@kernel(inline=True)
+@kernel
 def queue_next_time(heap, ev, never):
     """Time of the earliest pending event, `never` if none."""
     return heap[0, H_TIME] if ev[EV_N] > 0 else never

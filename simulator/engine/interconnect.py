@@ -62,7 +62,7 @@ def noc_new(units, capacity):
     return NocState(ns, nu, nr)
 
 
-@kernel(inline=True)
+@kernel
 def noc_offer(noc, x, k, stage, nbytes, unit, now):
     """Chunk k of transfer x (nbytes, for `unit`) arrives at `now`; True if the arbiter must run now."""
     ns, nu, nr = noc.ns, noc.nu, noc.nr
@@ -86,7 +86,7 @@ def noc_offer(noc, x, k, stage, nbytes, unit, now):
     return True
 
 
-@kernel(inline=True)
+@kernel
 def noc_finish(noc):
     """At the interconnect's event: (x, k, stage, arrival) of the chunk whose service ended
     (x = -1 if none was in service); its record is freed."""
@@ -100,7 +100,7 @@ def noc_finish(noc):
     return nr[NR_X, r], nr[NR_K, r], nr[NR_STAGE, r], nr[NR_ARRIVE, r]
 
 
-@kernel(inline=True)
+@kernel
 def noc_start_next(noc, mem, now, res_busy, res_wait):
     """Arbitrate at `now`: the cycle the picked chunk's service ends, NEVER if none waits."""
     ns, nu, nr = noc.ns, noc.nu, noc.nr

@@ -15,8 +15,55 @@ made the cycle-level DRAM kernels take 10 s each to compile. Where a call on a h
 (a call passes every array as about ten machine arguments), `kernel(inline=True)` asks LLVM to
 inline it instead, which costs little compile time.
 """
+import hashlib
+from pathlib import Path
+
 from numba import njit
+from numba.core import caching
 from numba.extending import register_jitable
+
+ENGINE_DIR = Path(__file__).resolve().parent
+
+
+def _engine_sources_digest() -> str:
+    """One stamp for every engine source: a cached entry point links in helpers from other files."""
+    h = hashlib.sha256()
+    for path in sorted(ENGINE_DIR.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _install_engine_locators() -> None:
+    """Make Numba's disk cache of engine functions depend on all engine sources, not one file.
+
+    Numba checks only the file that defines a cached function, so after an edit to, say,
+    sram.py, `run_program` (core.py) would go on running the old code. These locators find the
+    cache where Numba's own would (NUMBA_CACHE_DIR, the package's __pycache__, the user cache)
+    and stamp it with a digest of engine/*.py.
+    """
+    stamp = _engine_sources_digest()
+    made = []
+    for name in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator"):
+        base = getattr(caching, name, None) or getattr(caching, "_" + name, None)
+        if base is None:
+            continue
+
+        class EngineLocator(base):
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                if Path(py_file).resolve().parent != ENGINE_DIR:
+                    return None
+                return super().from_function(py_func, py_file)
+
+            def get_source_stamp(self):
+                return stamp
+        made.append(EngineLocator)
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
+    impl._locator_classes[:0] = made
+
+
+_install_engine_locators()
 
 
 def entry(fn):
@@ -31,9 +78,9 @@ def helper(fn):
     return register_jitable(**_INTERNAL)(fn)
 
 
-def kernel(fn=None, *, inline=False):
-    """`@kernel`, or `@kernel(inline=True)` for a function on a hot path: LLVM inlines it into
-    its callers (`forceinline`: machine-code inlining, no re-typing in Numba)."""
-    def wrap(f):
-        return register_jitable(_nrt=False, forceinline=bool(inline), **_INTERNAL)(f)
-    return wrap(fn) if fn is not None else wrap
+# Kernels: no Numba runtime, and LLVM inlines them into their callers.
+KERNEL_OPTIONS = {"_nrt": False, "forceinline": True, **_INTERNAL}
+
+
+def kernel(fn):
+    return register_jitable(**KERNEL_OPTIONS)(fn)

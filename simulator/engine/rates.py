@@ -2,7 +2,7 @@
 from simulator.engine.jit import kernel
 
 
-@kernel(inline=True)
+@kernel
 def duration(nbytes, num, den):
     """Core cycles to serve nbytes at num/den bytes per cycle: ceil(nbytes * den / num)."""
     return (nbytes * den + num - 1) // num

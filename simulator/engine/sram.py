@@ -22,7 +22,7 @@ def sram_new(banks):
     return np.zeros((2, max(banks, 1)), np.int64)
 
 
-@kernel(inline=True)
+@kernel
 def sram_offer(banks, mem, addr, nbytes, now, res_busy, res_wait):
     """A chunk of nbytes at addr arrives at `now`: returns the cycle it leaves."""
     nb = mem.sram_banks
