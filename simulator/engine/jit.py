@@ -1,19 +1,24 @@
-"""The three ways engine code is compiled, and why (docs/performance.md, "first run").
+"""The three ways engine code is compiled, and why (docs/performance.md, "First run").
 
 - `entry`: a function Python calls (`run_program`, the DRAM test API). `@njit(cache=True)`: its
-  machine code, with every helper it calls linked in, is cached on disk per argument types.
-- `helper`: a function only compiled code calls. Numba types a constant argument (an event
-  kind, a resource id) as a literal, and compiles a plain `@njit` callee once per distinct
-  literal: the old engine compiled its event push 19 times. A helper is registered as an
-  overload that is typed with non-literal arguments first, so it is compiled once per argument
-  types (and linked into its callers, where LLVM inlines it when that pays).
-- `kernel`: a helper compiled without the Numba runtime: no reference counting, so reading
-  the arrays out of a record costs nothing; it must not allocate. Most engine code is kernels.
+  machine code, with every function it calls linked in, is cached on disk per argument types.
+- `helper`: a function only compiled code calls, that allocates (state constructors, the event
+  queue's growth, the accounting). Numba types a constant argument (an event kind, a resource
+  id) as a literal and compiles a plain `@njit` callee once per distinct literal: the old engine
+  compiled its event push 19 times. A helper is registered as an overload, typed with
+  non-literal arguments first, so it is compiled once per argument types.
+- `kernel`: a helper that does not allocate: compiled without the Numba runtime (no reference
+  counting, so reading the arrays out of a record costs nothing), and inlined by LLVM into its
+  callers (`forceinline`: a call would pass every array as about ten machine arguments). Most
+  engine code is kernels.
 
-No helper uses Numba's `inline="always"`: it re-types the callee's IR at every call site, which
-made the cycle-level DRAM kernels take 10 s each to compile. Where a call on a hot path must go
-(a call passes every array as about ten machine arguments), `kernel(inline=True)` asks LLVM to
-inline it instead, which costs little compile time.
+Numba compiles an overload once per signature *and per set of caller options*, so a function
+called both from the entry (runtime on) and from kernels (runtime off, inlined) is compiled
+twice: run_program calls only kernels that nothing else calls. tests/engine/test_compile.py
+checks that a first run compiles every engine function once, and only the DRAM model it uses.
+
+No function uses Numba's `inline="always"`: it re-types the callee's IR at every call site, which
+made the cycle-level DRAM kernels take 10 s each to compile.
 """
 import hashlib
 from pathlib import Path
