@@ -204,8 +204,11 @@ from simulator.cli_sweep import sweep as _sweep_command  # noqa: E402  (imports 
 
 from simulator.cli_compare import compare as _compare_command  # noqa: E402  (imports only click)
 
+from simulator.cli_dram import dram as _dram_group  # noqa: E402  (imports only click)
+
 cli.add_command(_sweep_command)
 cli.add_command(_compare_command)
+cli.add_command(_dram_group)
 
 
 def main() -> None:

@@ -138,7 +138,8 @@ P_CONS = P_FIELD_SIZE + NUM_FIELDS           # cons[prev, next, scope] flattened
 P_POW2 = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES   # 1 if burst bytes and every count are powers of 2
 P_SHIFT = P_POW2 + 1                         # then: lowest address bit of each field (by field id)
 P_MASK = P_SHIFT + NUM_FIELDS                # and its count - 1
-P_SIZE = P_MASK + NUM_FIELDS
+P_ROW_HIT_CAP = P_MASK + NUM_FIELDS          # row hits before an older request to another row may close the row; 0 = no cap
+P_SIZE = P_ROW_HIT_CAP + 1
 
 # per-channel scalars sc: int64[C, SC_SIZE]
 SC_CUR = 0                 # first cycle not yet decided
@@ -166,7 +167,8 @@ BK_WRITES = NUM_CMDS + 3   # queued writes to the bank
 BK_GROUP_ROW = NUM_CMDS + 4  # row of the bank's group (NB + group)
 BK_REF_FROM = NUM_CMDS + 5   # per-bank refresh: the bank's last, due at / tRFC_pb over at
 BK_REF_TO = NUM_CMDS + 6
-BK_SIZE = NUM_CMDS + 7
+BK_HITS = NUM_CMDS + 7     # column commands to the open row since its ACT (the row-hit cap)
+BK_SIZE = NUM_CMDS + 8
 
 # request queue q: int64[C, QF_SIZE, Q] by slot; each bank's requests form a list, oldest first
 QF_ID = 0
@@ -216,6 +218,7 @@ class DramTables(NamedTuple):
     inflight_cap: int
     policy: int
     refresh: int              # REFRESH_*; trefi / trfc above are that mode's (per bank: the _pb ones)
+    row_hit_cap: int          # 0 = none
     core_per_dram_num: int
     core_per_dram_den: int
 
@@ -335,6 +338,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
             bank[ch, chan, n] = max(bank[ch, chan, n], t + p[k + SCOPE_OTHER])
     if cmd == CMD_ACT:
         bank[ch, b, BK_OPEN_ROW] = row
+        bank[ch, b, BK_HITS] = 0
         n = sc[ch, SC_FAW_N]
         sc[ch, SC_FAW + n % 4] = t
         sc[ch, SC_FAW_N] = n + 1
@@ -350,6 +354,7 @@ def _issue(p, sc, bank, stats, ch, cmd, b, row, t):
         stats[ch, ST_REFRESHES] += 1
         stats[ch, ST_REFRESH_CYCLES] += p[P_TRFC]
     else:
+        bank[ch, b, BK_HITS] += 1
         stats[ch, ST_BUS_BUSY_CYCLES] += p[P_BURST_CYCLES]
         stats[ch, ST_BYTES] += p[P_BURST_BYTES]
         if cmd == CMD_RD:
@@ -377,6 +382,7 @@ def _next_decision(p, sc, bank, q, ch, t0):
     ref_due = sc[ch, SC_REF_DUE]
     close_page = p[P_POLICY] == POLICY_CLOSE
     per_bank = p[P_REFRESH] == REFRESH_PER_BANK
+    cap = p[P_ROW_HIT_CAP]
     last_vis = sc[ch, SC_LAST_VIS]
     tnow = t0
     while True:
@@ -413,7 +419,10 @@ def _next_decision(p, sc, bank, q, ch, t0):
                     if t < best_t or (t == best_t and best_pri == 2 and b < best_age):
                         best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 2, b, CMD_PRE, b, -1
                 continue
-            if r >= 0:
+            # past the row-hit cap with an older request to another row waiting, the bank's hits
+            # give way: its oldest request's PRE is its only candidate (FR-FCFS with a cap)
+            capped = cap > 0 and r >= 0 and bank[ch, b, BK_HITS] >= cap and q[ch, QF_ROW, s] != r
+            if r >= 0 and not capped:
                 # oldest visible hit of each kind; stop once both are found (or no write is queued)
                 need_wr = bank[ch, b, BK_WRITES] > 0
                 s_rd = -1
@@ -440,6 +449,7 @@ def _next_decision(p, sc, bank, q, ch, t0):
                         if t < best_t or (t == best_t and (best_pri > 0 or age < best_age)):
                             best_t, best_pri, best_age, best_cmd, best_b, best_s = t, 0, age, cmd, b, h
                     continue
+            if r >= 0:
                 cmd = CMD_PRE
                 t = max(tnow, _ready(p, bank, ch, b, CMD_PRE))
             else:
@@ -788,19 +798,41 @@ def simulate_stream(tb, st, arrival_ps, ch_of, bank_of, row_of, is_write):
     free slot. Requests must be sorted by arrival.
     """
     done = np.full(arrival_ps.shape[0], -1, np.int64)
+    accepted = np.zeros(arrival_ps.shape[0], np.int64)
     _stream(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, arrival_ps, ch_of, bank_of, row_of,
-            is_write, done)
+            is_write, done, accepted, 0)
     return done
 
 
+@njit(cache=True)
+def replay_stream(tb, st, cycle, ch_of, bank_of, row_of, is_write):
+    """A trace as DRAMSim3's trace-driven front end feeds it: request i is offered at DRAM cycle
+    cycle[i] (non-decreasing) or, while refused, every cycle after, in order, at most one a cycle.
+
+    Returns (finish cycle, accepted cycle) per request: accepted at cycle c, the controller sees
+    it from c + 1 (so an unloaded row miss takes tRCD + CL + burst + 1 from acceptance, as in
+    DRAMSim3).
+    """
+    n = cycle.shape[0]
+    done = np.full(n, -1, np.int64)
+    accepted = np.zeros(n, np.int64)
+    arrival_ps = cycle * tb.p[P_TCK_PS]
+    _stream(tb.p, st.sc, st.bank, st.q, st.fl, st.stats, st.lat_hist, arrival_ps, ch_of, bank_of, row_of,
+            is_write, done, accepted, 1)
+    return done, accepted
+
+
 @kernel
-def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of, is_write, done):
-    """simulate_stream's loop; writes each request's finish cycle to done."""
+def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of, is_write, done, accepted,
+            min_gap):
+    """simulate_stream's loop; writes each request's finish cycle to done and the cycle before the
+    one it became visible in to accepted. min_gap 1: at most one request enters a cycle."""
     tck = p[P_TCK_PS]
     qd = p[P_QUEUE_DEPTH]
     nch = p[P_CHANNELS]
+    last_vis = -1
     for i in range(arrival_ps.shape[0]):
-        c = max(arrival_ps[i] // tck + 1, sc[0, SC_CUR])
+        c = max(arrival_ps[i] // tck + 1, sc[0, SC_CUR], last_vis + min_gap)
         _run_until(p, sc, bank, q, fl, stats, hist, c)
         _drain(sc, fl, done)
         ch = ch_of[i]
@@ -808,7 +840,9 @@ def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of,
             t = _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0]
             _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
             _drain(sc, fl, done)
-        _enqueue_at(p, sc, bank, q, sc[ch, SC_CUR], i, ch, bank_of[i], row_of[i], is_write[i] != 0,
+        last_vis = sc[ch, SC_CUR]
+        accepted[i] = last_vis - 1
+        _enqueue_at(p, sc, bank, q, last_vis, i, ch, bank_of[i], row_of[i], is_write[i] != 0,
                     arrival_ps[i], -(-arrival_ps[i] // tck))
     while True:
         pending = 0

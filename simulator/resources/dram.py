@@ -25,7 +25,7 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
-                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH,
+                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP,
                                    P_MASK, P_POW2, P_REFRESH, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN, REFRESH_ALL_BANK, REFRESH_PER_BANK,
                                    BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
@@ -127,6 +127,7 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         queue_depth=dram.queue_depth,
         inflight_cap=dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2,
         policy=PAGE_POLICY_CODES[dram.page_policy], refresh=REFRESH_CODES[dram.refresh],
+        row_hit_cap=dram.controller.row_hit_cap,
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
     return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
                       field_size=size, **scalars)
@@ -141,7 +142,7 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_CHANNELS, "channels"), (P_BANKS_PER_GROUP, "banks_per_group"),
                        (P_QUEUE_DEPTH, "queue_depth"), (P_INFLIGHT_CAP, "inflight_cap"),
                        (P_POLICY, "policy"), (P_REFRESH, "refresh"), (P_CORE_NUM, "core_per_dram_num"),
-                       (P_CORE_DEN, "core_per_dram_den")):
+                       (P_CORE_DEN, "core_per_dram_den"), (P_ROW_HIT_CAP, "row_hit_cap")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
     p[P_CHAN_ROW] = p[P_BANKS] + v["bank_groups"]

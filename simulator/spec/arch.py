@@ -102,6 +102,14 @@ class InterconnectSpec(_Spec):
     arbitration: Literal[ARBITRATIONS] = Field("round_robin", description="order of concurrent transfers")
 
 
+class DramControllerSpec(_Spec):
+    """How the memory controller schedules (cycle model only)."""
+    row_hit_cap: int = Field(
+        16, ge=0, description="column commands a bank may serve on its open row while an older request to another "
+                              "row of the bank waits; then that request's PRE goes first (0: no cap: hits always "
+                              "first, which can starve it). 16 is gem5's max_accesses_per_row; DRAMSim3 uses 4")
+
+
 class DramSpec(_Spec):
     """Off-chip DRAM: a standard's preset timing, overridable key by key under `timing`."""
     standard: Literal[dram_standards.STANDARDS] = Field(description="DRAM standard")
@@ -117,6 +125,8 @@ class DramSpec(_Spec):
                                 "tREFI_pb one bank (round robin) stops for tRFC_pb while the others go on "
                                 "(cycle model; standards whose preset has per-bank timings)")
     queue_depth: int = Field(32, gt=0, description="controller request queue entries per channel")
+    controller: DramControllerSpec = Field(default_factory=DramControllerSpec,
+                                           description="scheduling rules of the controller (cycle model)")
     model: Literal[DRAM_MODELS] = Field("bandwidth", description="'bandwidth': a server at the channels' peak rate "
                                         "with the unloaded row-miss latency (fast, the default); 'cycle': banks, rows, "
                                         "FR-FCFS and refresh, every burst simulated (about 0.2 us per burst)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine.dram import (ST_ACCESS_CYCLES, ST_BANK_WAIT_CYCLES, ST_BUS_BUSY_CYCLES, ST_CONFLICTS, ST_HITS,
+from simulator.engine.dram import (ST_ACCESS_CYCLES, ST_ACTS, ST_BANK_WAIT_CYCLES, ST_BUS_BUSY_CYCLES, ST_CONFLICTS, ST_HITS,
                                    ST_MISSES, ST_REFRESH_WAIT_CYCLES,
                                    ST_REFRESH_CYCLES, ST_REFRESHES, dram_advance, dram_enqueue,
                                    dram_next_time)
@@ -138,15 +138,30 @@ def test_frfcfs_serves_younger_hit_before_older_miss():
     assert st.stats[0, ST_HITS] == 1 and st.stats[0, ST_MISSES] == 1 and st.stats[0, ST_CONFLICTS] == 1
 
 
-def test_no_precharge_while_a_hit_is_queued():
-    """A conflicting request waits until every queued hit to the open row has been served."""
-    tb = dram_tables(preset_spec("DDR4-3200"))
+def _older_conflict_and_six_hits(row_hit_cap):
+    tb = dram_tables(preset_spec("DDR4-3200", controller={"row_hit_cap": row_hit_cap}))
     ps = tb.tck_ps
     rows = [0, 1] + [0] * 6
     arr = np.array([0] + [1000 * ps] * 7)
     addr = np.array([addr_of(tb, row=r, col=i) for i, r in enumerate(rows)])
-    done = simulate_requests(tb, arr, addr, np.zeros(8, np.int64)) // ps
+    st = dram_state_new(tb)
+    return simulate_requests(tb, arr, addr, np.zeros(8, np.int64), st) // ps, st
+
+
+def test_without_a_row_hit_cap_no_precharge_while_a_hit_is_queued():
+    """row_hit_cap 0: a conflicting request waits until every queued hit to the open row has been served."""
+    done, st = _older_conflict_and_six_hits(0)
     assert done[1] > done[2:].max()
+    assert st.stats[0, ST_ACTS] == 2
+
+
+def test_row_hit_cap_closes_the_row_for_an_older_request():
+    """row_hit_cap 4: the open row serves 4 column commands since its ACT (request 0 and three of the
+    younger hits), then the older conflicting request gets its PRE and ACT, then row 0 again."""
+    done, st = _older_conflict_and_six_hits(4)
+    assert done[4] < done[1] < done[5]
+    assert max(done[2:5]) < done[1] < min(done[5:])
+    assert st.stats[0, ST_ACTS] == 3
 
 
 def test_queue_bound_respected():
@@ -191,7 +206,8 @@ def random_stream(seed, grade):
                        queue_depth=int(rng.integers(2, 10)), channels=int(rng.integers(1, 3)),
                        address_mapping=("ro_ba_bg_co_ch", "ro_co_ba_bg_ch")[seed % 3 == 0] if seed % 5 else
                        "_".join(rng.permutation(["ro", "ba", "bg", "co", "ch"])),
-                       refresh="per_bank" if per_bank else "all_bank", timing=timing)
+                       refresh="per_bank" if per_bank else "all_bank", timing=timing,
+                       controller={"row_hit_cap": (0, 1, 2, 4)[(seed // 4) % 4]})
     tb = dram_tables(spec)
     n = int(rng.integers(30, 90))
     nb = t.bank_groups * t.banks_per_group

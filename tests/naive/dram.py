@@ -8,9 +8,11 @@ direction changes). Controller, per channel and cycle, exactly as the engine's d
    tREFI), and nothing else this cycle. Per-bank refresh pending (t >= ref_due, every tREFI_pb,
    banks in turn): PRE of that bank if open, else REFpb of it (ref_due += tREFI_pb, next bank),
    if legal; either way the cycle goes on below for the other banks (that bank is left out);
-2. the oldest visible row hit whose RD/WR is legal;
+2. the oldest visible row hit whose RD/WR is legal, except on a *capped* bank: one that has served
+   row_hit_cap column commands since its ACT while its oldest visible request is to another row
+   (row_hit_cap 0: no bank is ever capped);
 3. the oldest visible request whose next command is legal: ACT (bank closed) or PRE (bank open
-   to another row and no visible request hits the open row);
+   to another row, and no visible request hits the open row or the bank is capped);
 4. close page only: PRE of the lowest open bank that no visible request hits.
 Each request's access (visible -> data finished) is split as the engine reports it: waiting on
 bank timing from its first ACT/PRE to the column command, waiting in refresh between visible and
@@ -33,6 +35,7 @@ class Bank:
     group: int
     open_row: int = -1
     last: dict = field(default_factory=lambda: {ACT: NEG, PRE: NEG, RD: NEG, WR: NEG, REFPB: NEG})
+    hits: int = 0           # column commands since its ACT
     ref_from: int = 0       # its last per-bank refresh: due at, tRFC_pb over at
     ref_to: int = 0
 
@@ -76,6 +79,7 @@ class NaiveDram:
         t = self.t = dram_spec.resolved_timing
         self.channels = dram_spec.channels
         self.queue_depth = dram_spec.queue_depth
+        self.row_hit_cap = dram_spec.controller.row_hit_cap
         self.close_page = dram_spec.page_policy == "close"
         self.per_bank = dram_spec.refresh == "per_bank"
         self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
@@ -160,10 +164,12 @@ class NaiveDram:
             return
         if cmd == ACT:
             bank.open_row = row
+            bank.hits = 0
             ch.acts.append(now)
         elif cmd == PRE:
             bank.open_row = -1
         else:
+            bank.hits += 1
             ch.bus_end = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles
             ch.bus_write = cmd == WR
 
@@ -193,8 +199,13 @@ class NaiveDram:
             return
         vis = [r for r in ch.queue if r.vis <= now and r.bank != skip]
         hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
+        oldest = {}
         for r in vis:
-            if ch.banks[r.bank].open_row == r.row:
+            oldest.setdefault(r.bank, r)
+        capped = {b for b, r in oldest.items() if self.row_hit_cap and ch.banks[b].hits >= self.row_hit_cap
+                  and ch.banks[b].open_row >= 0 and ch.banks[b].open_row != r.row}
+        for r in vis:
+            if ch.banks[r.bank].open_row == r.row and r.bank not in capped:
                 cmd = WR if r.write else RD
                 if self.can_issue(c, cmd, r.bank, r.row, now):
                     self._serve(c, r, cmd, now)
@@ -205,7 +216,7 @@ class NaiveDram:
                 continue
             if open_row < 0:
                 cmd = ACT
-            elif r.bank not in hit_banks:
+            elif r.bank not in hit_banks or r.bank in capped:
                 cmd = PRE
             else:
                 continue
