@@ -162,7 +162,8 @@ def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) ->
     if best:
         table = Table(title="Best point per metric")
         for col in ("metric", "value", "point", *keys, "fps", "peak TOPS"):
-            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold")
+            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold",
+                             no_wrap=col == "metric")
         for name, row in best.items():
             table.add_row(BEST_METRICS[name][0], _fmt(name, metric(row, name)), str(row["point"]),
                           *(value_text(row[k]) for k in keys), _fmt("fps", row["fps"]), _fmt("peak", row["peak_tops"]))

@@ -160,7 +160,7 @@ def plot_rows(rows: list[dict], title: str, path) -> None:
               ("fps_per_dram_pin", "throughput per DRAM data pin", "fps/pin", "#d62728")]
     if all(row.get("fps_per_watt") for row in rows):
         panels.append(("fps_per_watt", "throughput per simulated watt", "fps/W", "#2ca02c"))
-    fig = Figure(figsize=(6 * len(panels), 1.6 + 0.55 * len(rows)), layout="constrained")
+    fig = Figure(figsize=(12, 1.6 + 0.55 * len(rows)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), sharey=True)
     y = list(range(len(rows)))
