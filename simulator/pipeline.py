@@ -8,6 +8,7 @@ import numpy as np
 from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
                                         HELD_NAMES, LOAD, RES_DRAM, RES_NOC, RES_SRAM, STORE)
 from simulator.engine.core import run_program
+from simulator.energy import estimate_energy
 from simulator.engine.records import CycleDram
 from simulator.mapping.program import MappedNetwork, build_program
 from simulator.resources.dram import channel_stats
@@ -46,7 +47,11 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     memory = _memory_report(spec, dram, out, mapped)
     result = _wrap(spec, net, mapped, out.times, out.acc, out.res_busy, int(out.makespan), int(out.events),
                    ideal_memory, resolved, __version__, memory, out.acc_res)
-    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done))
+    # energy is computed from what the run counted; it never changes timing
+    channel_rows = channel_stats(dram.tb, dram.st) if isinstance(dram, CycleDram) else None
+    energy = estimate_energy(spec, mapped, out.times, int(out.makespan), channel_rows, result.latency_s,
+                             result.fps if result.cycles else 0.0, result.effective_tops)
+    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy)
 
 
 def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:

@@ -93,6 +93,7 @@ class Result:
     events: int
     resolved_spec: dict = field(repr=False)
     timeline: Timeline | None = field(default=None, repr=False, compare=False)
+    energy: dict | None = field(default=None, repr=False)   # simulator/energy: totals, by component, by layer
     spec_hash: str = ""
     version: str = ""
 
@@ -122,6 +123,24 @@ class Result:
             return 0.0
         return (self.dram_read_bytes + self.dram_write_bytes) / (self.dram_peak_bytes_per_s * self.latency_s)
 
+    @property
+    def energy_j(self) -> float:
+        """Energy of one inference (the whole batch), J."""
+        return self.energy["energy_j"] if self.energy else 0.0
+
+    @property
+    def power_w(self) -> float:
+        """Average power over the inference, W."""
+        return self.energy["power_w"] if self.energy else 0.0
+
+    @property
+    def fps_per_watt(self) -> float:
+        return self.energy["fps_per_watt"] if self.energy else 0.0
+
+    @property
+    def energy_by_component_j(self) -> dict:
+        return dict(self.energy["energy_by_component_j"]) if self.energy else {}
+
     def to_dataframe(self):
         """The per-layer table as a pandas DataFrame (needs the optional pandas)."""
         from simulator.report.table_csv import to_dataframe
@@ -140,6 +159,8 @@ class Result:
             "dram_bandwidth_utilization": self.dram_bandwidth_utilization,
             "sram_peak_bytes": self.sram_peak_bytes, "stall_by_resource": dict(self.memory["stall_by_resource"]), "memory": self.memory,
             "events": self.events,
+            "energy_j": self.energy_j, "power_w": self.power_w, "fps_per_watt": self.fps_per_watt,
+            "energy_by_component_j": self.energy_by_component_j, "energy": self.energy,
             "layers": [layer.to_dict() for layer in self.layers],
             "spec": self.resolved_spec, "spec_hash": self.spec_hash, "version": self.version,
         }

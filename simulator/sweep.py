@@ -23,9 +23,10 @@ __all__ = ["BEST_METRICS", "PARETO_FRONTS", "SweepAborted", "SweepOutcome", "Swe
 
 # metric -> (title, higher is better)
 BEST_METRICS = {"fps": ("fps", True), "fps_per_tops": ("fps per peak TOPS", True),
-                "mac_utilization": ("MAC utilization", True)}
+                "mac_utilization": ("MAC utilization", True), "fps_per_watt": ("fps per watt", True),
+                "energy_j": ("energy per inference", False)}
 # (cost column, title): fps against what it costs
-PARETO_FRONTS = (("sram_bytes", "SRAM size"), ("dram_pins", "DRAM pins"))
+PARETO_FRONTS = (("sram_bytes", "SRAM size"), ("dram_pins", "DRAM pins"), ("energy_j", "energy per inference"))
 
 
 def sweep(arch, network, grid: Mapping[str, object], zip: Mapping[str, object] | None = None, input=None,
@@ -161,13 +162,14 @@ def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) ->
     if best:
         table = Table(title="Best point per metric")
         for col in ("metric", "value", "point", *keys, "fps", "peak TOPS"):
-            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold")
+            table.add_column(col, justify="left" if col == "metric" else "right", overflow="fold",
+                             no_wrap=col == "metric")
         for name, row in best.items():
             table.add_row(BEST_METRICS[name][0], _fmt(name, metric(row, name)), str(row["point"]),
                           *(value_text(row[k]) for k in keys), _fmt("fps", row["fps"]), _fmt("peak", row["peak_tops"]))
         console.print(table)
     for cost, title in PARETO_FRONTS:
-        distinct = {r[cost] for r in rows if r["status"] == OK}
+        distinct = {r.get(cost) for r in rows if r["status"] == OK} - {None}
         if len(distinct) < 2:
             continue
         front = pareto_front(rows, cost)
@@ -186,9 +188,10 @@ def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) ->
 
 METRIC_LABELS = {"fps": "frames per second", "latency_ms": "latency (ms)", "mac_utilization": "MAC utilization (%)",
                  "effective_tops": "effective TOPS", "dram_bandwidth_utilization": "DRAM bandwidth utilization (%)",
-                 "fps_per_tops": "fps per peak TOPS", "cycles": "cycles", "dram_read_bytes": "DRAM read (MiB)"}
+                 "fps_per_tops": "fps per peak TOPS", "cycles": "cycles", "dram_read_bytes": "DRAM read (MiB)",
+                 "energy_j": "energy per inference (mJ)", "power_w": "average power (W)", "fps_per_watt": "fps per watt"}
 _PERCENT = ("mac_utilization", "dram_bandwidth_utilization")
-LOWER_IS_BETTER = ("latency_ms", "cycles", "dram_read_bytes", "dram_write_bytes")
+LOWER_IS_BETTER = ("latency_ms", "cycles", "dram_read_bytes", "dram_write_bytes", "energy_j", "power_w")
 
 
 def _axes_for(plan: SweepPlan, keys: list[str] | None) -> list[int]:
@@ -222,6 +225,7 @@ def _grid_values(outcome: SweepOutcome, axes: list[int], name: str):
             continue
         v *= 100 if name in _PERCENT else 1
         v /= 2**20 if name == "dram_read_bytes" else 1
+        v *= 1e3 if name == "energy_j" else 1
         pos = plan.positions(row["point"])
         at = tuple(pos[a] for a in axes)
         old = grid[at]

@@ -25,12 +25,13 @@ from simulator.sweep_grid import Point, SweepPlan, value_text
 
 STALL_COLUMNS = tuple(f"stall_{cause}" for cause in STALL_CAUSES)
 RESULT_COLUMNS = ("fps", "latency_ms", "cycles", "mac_utilization", "effective_tops", "dram_read_bytes",
-                  "dram_write_bytes", "dram_bandwidth_utilization", "sram_peak_bytes", "busy_cycles") + STALL_COLUMNS
+                  "dram_write_bytes", "dram_bandwidth_utilization", "sram_peak_bytes", "busy_cycles",
+                  "energy_j", "power_w", "fps_per_watt") + STALL_COLUMNS
 SPEC_COLUMNS = ("peak_tops", "dram_pins", "sram_bytes", "spec_hash")
 INT_COLUMNS = frozenset({"point", "cycles", "dram_read_bytes", "dram_write_bytes", "sram_peak_bytes", "busy_cycles",
                          "dram_pins", "sram_bytes", *STALL_COLUMNS})
 FLOAT_COLUMNS = frozenset({"fps", "latency_ms", "mac_utilization", "effective_tops", "dram_bandwidth_utilization",
-                           "peak_tops", "wall_s"})
+                           "peak_tops", "wall_s", "energy_j", "power_w", "fps_per_watt"})
 OK, ERROR = "ok", "error"
 
 
@@ -68,7 +69,8 @@ def run_point(spec, network, ideal_memory: bool) -> dict:
            "mac_utilization": r.mac_utilization, "effective_tops": r.effective_tops,
            "dram_read_bytes": r.dram_read_bytes, "dram_write_bytes": r.dram_write_bytes,
            "dram_bandwidth_utilization": r.dram_bandwidth_utilization, "sram_peak_bytes": r.sram_peak_bytes,
-           "busy_cycles": r.busy_cycles}
+           "busy_cycles": r.busy_cycles, "energy_j": r.energy_j, "power_w": r.power_w,
+           "fps_per_watt": r.fps_per_watt}
     row.update({f"stall_{c}": int(r.stall_cycles.get(c, 0)) for c in STALL_CAUSES})
     row["wall_s"] = round(time.perf_counter() - t0, 4)
     return row

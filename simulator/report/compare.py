@@ -29,6 +29,11 @@ COLUMNS = {
     "dominant_stall_share": ("its share", "that cause's share of all MAC-array cycles"),
     "latency_ms": ("latency ms", "one inference (batch images), ms"),
     "dram_mb_per_frame": ("DRAM MB/frame", "DRAM bytes read + written per image, MB"),
+    "energy_mj_per_frame": ("mJ/frame", "simulated energy per image (chip + DRAM), mJ (docs/energy.md)"),
+    "power_w": ("power W", "simulated average power over the inference, W"),
+    "fps_per_watt": ("fps/W", "fps per simulated watt"),
+    "tops_per_w": ("TOPS/W", "achieved TOPS (useful MACs) per simulated watt"),
+    "datasheet_tops_per_w": ("sheet TOPS/W", "peak TOPS / the published power limit (empty if none)"),
 }
 
 
@@ -58,6 +63,9 @@ def compare_row(r: Result) -> dict:
         "mac_utilization": r.mac_utilization,
         "array_busy": r.busy_cycles / _array_cycles(r) if r.cycles else 0.0, "dominant_stall": cause, "dominant_stall_share": share,
         "latency_ms": r.latency_ms, "dram_mb_per_frame": (r.dram_read_bytes + r.dram_write_bytes) / r.batch / 1e6,
+        "energy_mj_per_frame": 1e3 * r.energy_j / r.batch, "power_w": r.power_w, "fps_per_watt": r.fps_per_watt,
+        "tops_per_w": (r.energy or {}).get("achieved_tops_per_w", 0.0),
+        "datasheet_tops_per_w": (r.energy or {}).get("datasheet_tops_per_w"),
     }
 
 
@@ -75,7 +83,8 @@ def compare_data(results: list[Result]) -> dict:
             "columns": {k: v[1] for k, v in COLUMNS.items()},
             "chips": [{**compare_row(r), "spec_hash": r.spec_hash, "cycles": r.cycles,
                        "stall_cycles": dict(r.stall_cycles), "dram_read_bytes": r.dram_read_bytes,
-                       "dram_write_bytes": r.dram_write_bytes, "sram_peak_bytes": r.sram_peak_bytes}
+                       "dram_write_bytes": r.dram_write_bytes, "sram_peak_bytes": r.sram_peak_bytes,
+                       "energy_by_component_j": r.energy_by_component_j}
                       for r in results]}
 
 
@@ -90,10 +99,13 @@ def write_csv(results: list[Result], path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
         writer.writeheader()
         for r in results:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in compare_row(r).items()})
+            writer.writerow({k: repr(v) if isinstance(v, float) else ("" if v is None else v)
+                             for k, v in compare_row(r).items()})
 
 
 def _fmt(key: str, v) -> str:
+    if v is None:
+        return "-"
     if key in ("mac_utilization", "array_busy", "dominant_stall_share"):
         return f"{100 * v:.1f}%"
     if isinstance(v, float):
@@ -102,7 +114,7 @@ def _fmt(key: str, v) -> str:
 
 
 TABLE = ("arch", "peak_tops", "dram_pins", "dram_gb_per_s", "sram_mib", "fps", "fps_per_tops", "fps_per_dram_pin",
-         "mac_utilization", "array_busy", "dominant_stall", "dram_mb_per_frame")
+         "mac_utilization", "array_busy", "dominant_stall", "dram_mb_per_frame", "power_w", "fps_per_watt")
 
 
 def print_compare(results: list[Result], console=None) -> None:
@@ -131,13 +143,14 @@ def print_compare(results: list[Result], console=None) -> None:
 
 
 def plot_compare(results: list[Result], path) -> None:
-    """PNG: fps per peak TOPS and fps per DRAM pin, each relative to the first chip (= 1)."""
+    """PNG: fps per peak TOPS, per DRAM pin and per watt, each relative to the first chip (= 1)."""
     h, w = results[0].input
     plot_rows([compare_row(r) for r in results], f"{results[0].network} {h}x{w} batch {results[0].batch}", path)
 
 
 def plot_rows(rows: list[dict], title: str, path) -> None:
-    """The compare PNG from rows (`compare_row` dicts): two panels of horizontal bars."""
+    """The compare PNG from rows (`compare_row` dicts): three panels of horizontal bars (fps per watt
+    only when every row has it: rows from an older saved JSON have none)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -145,9 +158,11 @@ def plot_rows(rows: list[dict], title: str, path) -> None:
     ref = names[0]
     panels = [("fps_per_tops", "throughput per peak TOPS", "fps/TOPS", "#1f77b4"),
               ("fps_per_dram_pin", "throughput per DRAM data pin", "fps/pin", "#d62728")]
+    if all(row.get("fps_per_watt") for row in rows):
+        panels.append(("fps_per_watt", "throughput per simulated watt", "fps/W", "#2ca02c"))
     fig = Figure(figsize=(12, 1.6 + 0.55 * len(rows)), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2, sharey=True)
+    axes = fig.subplots(1, len(panels), sharey=True)
     y = list(range(len(rows)))
     for ax, (key, panel, unit, color) in zip(axes, panels):
         base = rows[0][key] or 1.0
@@ -164,5 +179,5 @@ def plot_rows(rows: list[dict], title: str, path) -> None:
     axes[0].set_yticks(y, [f"{row['arch']}\n{row['peak_tops']:.3g} TOPS, {row['dram_pins']} pins, "
                            f"{row['fps']:.3g} fps" for row in rows], fontsize=9)
     axes[0].invert_yaxis()
-    fig.suptitle(f"{title}: simulated fps normalised by peak TOPS and by DRAM connections", fontsize=12)
+    fig.suptitle(f"{title}: simulated fps normalised by peak TOPS, by DRAM connections and by power", fontsize=12)
     fig.savefig(path, format="png", dpi=100)

@@ -10,6 +10,7 @@ import io
 from html import escape
 
 from simulator import units
+from simulator.report.energy import component_table, energy_rows
 from simulator.report.plots import plot_from_dict, timeline_summary
 from simulator.report.table_csv import layer_rows
 from simulator.result import STALL_CAUSES, Result
@@ -66,6 +67,7 @@ def summary_rows(r: Result) -> list[tuple[str, str]]:
         ("DRAM traffic", f"read {units.format_bytes(r.dram_read_bytes)}, write {units.format_bytes(r.dram_write_bytes)}, "
                          f"{100 * r.dram_bandwidth_utilization:.1f}% of peak bandwidth"),
         ("SRAM peak", units.format_bytes(r.sram_peak_bytes)),
+        *energy_rows(r),
         ("version / spec hash", f"{r.version} / {r.spec_hash}"),
     ]
 
@@ -90,6 +92,18 @@ def render_html(result: Result, bins: int = 400) -> str:
     out.append("</tbody></table>")
     out.append('<h2>Time per layer</h2><img alt="time per layer, busy and stall causes" '
                f'src="{_png_uri(data, "layers")}">')
+    if result.energy:
+        out.append('<h2>Energy</h2><p class="note">per inference, by component (docs/energy.md)</p>'
+                   '<table class="layers" id="energy"><thead><tr><th>component</th><th>energy (uJ)</th>'
+                   "<th>share</th></tr></thead><tbody>")
+        out += [f"<tr><td>{escape(name)}</td><td>{1e6 * j:,.3f}</td><td>{100 * s:.1f}%</td></tr>"
+                for name, j, s in component_table(result)]
+        out.append("</tbody></table>")
+        out.append('<table class="layers" id="energy-layers"><thead><tr><th>layer</th><th>energy (uJ)</th>'
+                   "</tr></thead><tbody>")
+        out += [f"<tr><td>{escape(row['layer'])}</td><td>{1e6 * row['energy_j']:,.3f}</td></tr>"
+                for row in result.energy["by_layer"]]
+        out.append("</tbody></table>")
     out.append("</body></html>")
     return "\n".join(out)
 

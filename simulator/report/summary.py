@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator import units
+from simulator.report.energy import energy_rows
 from simulator.result import Result
 
 CAUSES = ("dependency", "weights", "inputs", "outputs", "setup")
@@ -52,18 +53,21 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
                                           f"({_share(ch['bank_wait_cycles'], ch['access_cycles'])} of it on row "
                                           f"activation, {_share(ch['refresh_wait_cycles'], ch['access_cycles'])} in refresh), "
                                           f"{ch['refreshes']} refreshes"))
+    rows += energy_rows(r)
     for k, v in rows:
         head.add_row(k, v)
     console.print(head)
     if not layers:
         return
     table = Table(title="per layer (stalls in array-cycles charged to the layer's tiles)")
-    for col in ("layer", "op", "cycles", "util", "busy", *CAUSES, "DRAM rd", "DRAM wr"):
+    layer_j = {row["layer"]: row["energy_j"] for row in (r.energy or {}).get("by_layer", ())}
+    for col in ("layer", "op", "cycles", "util", "busy", *CAUSES, "DRAM rd", "DRAM wr", "energy"):
         table.add_column(col, justify="left" if col in ("layer", "op") else "right")
     for lr in r.layers:
         if lr.unit_kind == "none":
             continue
         table.add_row(lr.name, lr.op, f"{lr.cycles:,}", f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
                       f"{lr.busy_cycles:,}", *(f"{lr.stall_cycles[c]:,}" for c in CAUSES),
-                      units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes))
+                      units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes),
+                      f"{1e3 * layer_j.get(lr.name, 0.0):.3g} mJ")
     console.print(table)

@@ -194,6 +194,34 @@ class OverheadSpec(_Spec):
         return max(1, round(clock_hz * self.sustained_clock_fraction))
 
 
+class EnergySpec(_Spec):
+    """The energy model's inputs (docs/energy.md): the process node and voltage that scale the
+    cited 45 nm per-event energies, and optional measured figures that replace a derived one."""
+    process_nm: int = Field(45, gt=0, le=250, description="process node, nm (scales Horowitz's 45 nm energies "
+                                                            "by node / 45)")
+    core_voltage_v: float | None = Field(None, gt=0, le=3.0, description="core supply, V (scales energies by V^2); "
+                                         "default: the node's nominal voltage (docs/energy.md)")
+    interconnect_distance_mm: float = Field(2.0, ge=0, description="mean wire length a byte crosses between SRAM/DRAM "
+                                            "port and an array, mm (interconnect energy per byte = wire energy x this)")
+    power_limit_w: float | None = Field(None, gt=0, description="the chip's sustained power limit or TDP, W, as "
+                                        "published; reported next to the simulated power, and the data-sheet TOPS/W "
+                                        "is peak TOPS / this")
+    dram_row_hit_rate: float | None = Field(None, ge=0, le=1, description="bandwidth DRAM model only: share of bursts "
+                                            "that hit an open row; default: a sequential stream, one ACT per row")
+    mac_pj: float | None = Field(None, gt=0, description="measured energy per MAC, pJ (replaces the scaled table)")
+    local_buffer_pj_per_byte: float | None = Field(None, gt=0, description="measured energy per byte of a local "
+                                                   "buffer access, pJ (replaces the size-based table)")
+    sram_pj_per_byte: float | None = Field(None, gt=0, description="measured energy per byte of SRAM access, pJ")
+    interconnect_pj_per_byte: float | None = Field(None, ge=0, description="measured interconnect energy per byte, pJ")
+    static_power_w: float | None = Field(None, ge=0, description="measured static (leakage) power of the chip, W "
+                                         "(replaces the SRAM + logic leakage estimate)")
+
+    @property
+    def vdd_v(self) -> float:
+        from simulator.energy.technology import nominal_vdd_v
+        return self.core_voltage_v if self.core_voltage_v is not None else nominal_vdd_v(self.process_nm)
+
+
 class ArchSpec(_Spec):
     """A whole chip."""
     model_config = ConfigDict(title="npusim architecture spec", json_schema_extra={
@@ -206,6 +234,7 @@ class ArchSpec(_Spec):
     compute: ComputeSpec = Field(description="MAC arrays and vector unit")
     memory: MemorySpec = Field(description="SRAM, interconnect, DRAM")
     overheads: OverheadSpec = Field(OverheadSpec(), description="fixed costs beyond the datasheet peak")
+    energy: EnergySpec = Field(EnergySpec(), description="process node, voltage and power figures of the energy model")
 
     @field_validator("name")
     @classmethod

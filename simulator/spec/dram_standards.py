@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from simulator.errors import SpecError
 
 __all__ = [
-    "STANDARDS", "FIELD_DOC", "TIMING_FIELDS", "DramTiming", "DRAM_PRESETS",
+    "STANDARDS", "FIELD_DOC", "TIMING_FIELDS", "DramTiming", "DRAM_PRESETS", "DramSupply", "DramCurrents",
+    "DRAM_CURRENTS",
     "find_preset", "with_overrides", "check_consistency",
     "peak_bytes_per_s", "burst_bytes", "tck_hz", "to_table", "json_schema",
 ]
@@ -391,6 +392,93 @@ DRAM_PRESETS: dict[str, DramTiming] = {
               GDDR6_14000, GDDR6_10000, HBM2_2000)
 }
 
+
+# ---------------------------------------------------------------------------------------------
+# Datasheet currents (IDD) and supply voltages per preset, for the energy model (docs/energy.md).
+# Currents in mA per device, voltages in V; `device_width_bits` is the data width the currents
+# are for, `measured_data_rate_mtps` the data rate the burst currents were measured at.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class DramSupply:
+    """One supply rail of a device: its voltage and the IDD currents drawn from it (mA)."""
+    name: str
+    vdd_v: float
+    idd0_ma: float       # one bank ACT-PRE cycling at tRC
+    idd2n_ma: float      # precharge standby (all banks closed)
+    idd3n_ma: float      # active standby (a bank open)
+    idd4r_ma: float      # burst read
+    idd4w_ma: float      # burst write
+    idd5_ma: float       # all-bank refresh (IDD5B / IDD5AB)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DramCurrents:
+    """A DRAM part's datasheet currents: the inputs of Micron TN-40-07's power calculation."""
+    part: str
+    device_width_bits: int
+    measured_data_rate_mtps: int
+    supplies: tuple[DramSupply, ...]
+    source: str
+    notes: str = ""
+
+
+DDR4_8GB_X8_CURRENTS = DramCurrents(
+    part="DDR4 8Gb x8 (Micron MT40A1G8, DDR4-3200)", device_width_bits=8, measured_data_rate_mtps=3200,
+    supplies=(DramSupply(name="VDD", vdd_v=1.2, idd0_ma=57, idd2n_ma=37, idd3n_ma=52, idd4r_ma=168, idd4w_ma=150,
+                         idd5_ma=250),),
+    source="DRAMSim3 configs/DDR4_8Gb_x8_3200.ini [power] (umd-memsys/DRAMsim3 @ 0eb6360): VDD 1.2, IDD0 57, "
+           "IDD2N 37, IDD3N 52, IDD4R 168, IDD4W 150, IDD5AB 250 (the Micron 8Gb x8 DDR4-3200 data sheet's "
+           "figures); the same file as the DDR4-3200 timing preset",
+    notes="VPP (2.5 V) is not counted: the .ini gives only IPP0 3 mA, and IPP is flat across states in the "
+          "Micron data sheet, so it adds no command energy and about 7.5 mW of background per device.",
+)
+
+GDDR6_8GB_X16_CURRENTS = DramCurrents(
+    part="GDDR6 8Gb x16 (DRAMSim3 GDDR6_8Gb_x16, tCK 0.66 ns)", device_width_bits=16, measured_data_rate_mtps=12000,
+    supplies=(DramSupply(name="VDD", vdd_v=1.35, idd0_ma=71, idd2n_ma=60, idd3n_ma=61, idd4r_ma=248, idd4w_ma=231,
+                         idd5_ma=286),),
+    source="DRAMSim3 configs/GDDR6_8Gb_x16.ini [power] (umd-memsys/DRAMsim3 configs, copy in hplp/DRAMsim3 @ "
+           "243602b): VDD 1.35, IDD0 71, IDD2N 60, IDD3N 61, IDD4R 248, IDD4W 231, IDD5AB 286",
+    notes="The .ini runs at tCK 0.66 ns with 16n prefetch: 16 x 1e3 / (2 x 0.66) = 12 Gb/s per pin, the rate the "
+          "burst currents stand for. The currents are per 16-bit channel as DRAMSim3 uses them.",
+)
+
+HBM2_8GB_X128_CURRENTS = DramCurrents(
+    part="HBM2 8Gb x128 channel (DRAMSim3 HBM2_8Gb_x128)", device_width_bits=128, measured_data_rate_mtps=2000,
+    supplies=(DramSupply(name="VDD", vdd_v=1.2, idd0_ma=65, idd2n_ma=40, idd3n_ma=55, idd4r_ma=390, idd4w_ma=500,
+                         idd5_ma=250),),
+    source="DRAMSim3 configs/HBM2_8Gb_x128.ini [power] (umd-memsys/DRAMsim3 @ 0eb6360): VDD 1.2, IDD0 65, "
+           "IDD2N 40, IDD3N 55, IDD4R 390, IDD4W 500, IDD5AB 250; the same file as the HBM2-2000 timing preset",
+)
+
+# assumption: no LPDDR4 current table was in reach (DRAMSim3's LPDDR4 .ini was not available to copy);
+# the LPDDR3 part gem5 cites stands in, on LPDDR4's rails (docs/assumptions.md).
+LPDDR_X32_CURRENTS = DramCurrents(
+    part="LPDDR3-1600 4Gb x32 (Micron EDF8132A1MC), standing in for LPDDR4/4X",
+    device_width_bits=32, measured_data_rate_mtps=1600,
+    supplies=(DramSupply(name="VDD1", vdd_v=1.8, idd0_ma=8, idd2n_ma=0.8, idd3n_ma=2, idd4r_ma=2, idd4w_ma=2,
+                         idd5_ma=28),
+              DramSupply(name="VDD2", vdd_v=1.1, idd0_ma=60, idd2n_ma=26, idd3n_ma=34, idd4r_ma=230, idd4w_ma=190,
+                         idd5_ma=150)),
+    source="gem5 src/mem/DRAMInterface.py class LPDDR3_1600_1x32 ('Current values from datasheet', Micron "
+           "EDF8132A1MC): IDD0 8/60, IDD2N 0.8/26, IDD3N 2/34, IDD4R 2/230, IDD4W 2/190, IDD5 28/150 mA on "
+           "VDD1 1.8 V / VDD2 1.2 V",
+    notes="assumption: an LPDDR3 part stands in for LPDDR4 and LPDDR4X; VDD2 is taken at LPDDR4's 1.1 V "
+          "(JESD209-4) instead of LPDDR3's 1.2 V. The burst currents are per byte at the part's 1600 MT/s "
+          "(the energy model converts a burst current to energy per byte at that rate, so a faster grade "
+          "keeps the per-byte energy). I/O (VDDQ) power is not counted for any standard.",
+)
+
+DRAM_CURRENTS: dict[str, DramCurrents] = {
+    "DDR4-3200": DDR4_8GB_X8_CURRENTS,
+    "LPDDR4-2400": LPDDR_X32_CURRENTS,
+    "LPDDR4-3200": LPDDR_X32_CURRENTS,
+    "LPDDR4X-4266": LPDDR_X32_CURRENTS,
+    "GDDR6-14000": GDDR6_8GB_X16_CURRENTS,
+    "GDDR6-10000": GDDR6_8GB_X16_CURRENTS,
+    "HBM2-2000": HBM2_8GB_X128_CURRENTS,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Registry look-up, overrides, checks
