@@ -31,3 +31,8 @@ class SpecError(ValueError):
 
 class MappingError(SpecError):
     """A layer that the described chip cannot execute (a tile that cannot fit, say)."""
+
+
+class SpecWarning(UserWarning):
+    """A spec that is accepted but says something the run will not do (a key the chosen model
+    ignores). The CLI prints it as one line, "npusim: warning: ..."."""

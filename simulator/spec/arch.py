@@ -134,6 +134,15 @@ class DramSpec(_Spec):
         default_factory=dict, description="overrides of preset fields: timings in DRAM command-clock "
                                           "cycles (nCK), tck_ps in ps, organisation counts (e.g. trcd_rd: 20)")
 
+    def keys_without_effect(self) -> list[str]:
+        """Keys set explicitly (in the file or by --set) that the chosen DRAM model does not read."""
+        if self.model != "bandwidth":
+            return []
+        keys = [k for k in ("address_mapping", "page_policy", "refresh", "queue_depth") if k in self.model_fields_set]
+        if "controller" in self.model_fields_set:
+            keys += [f"controller.{k}" for k in sorted(self.controller.model_fields_set)] or ["controller"]
+        return keys
+
     @field_validator("address_mapping")
     @classmethod
     def _mapping_is_an_order_of_the_fields(cls, v: str) -> str:

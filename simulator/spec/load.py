@@ -11,6 +11,7 @@ import copy
 import difflib
 import os
 import typing
+import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -18,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from simulator.errors import SpecError
+from simulator.errors import SpecError, SpecWarning
 from simulator.spec.arch import ArchSpec
 from simulator.spec.registry import bundled_archs, resolve
 
@@ -275,4 +276,9 @@ def load_arch(name_or_path: str | os.PathLike | ArchSpec,
             return validate(ArchSpec, raw, source)  # the file's own problem comes first
         source = f"{source} (with --set {', '.join(parsed)})"
         raw = apply_overrides(raw, parsed, source)
-    return validate(ArchSpec, raw, source)
+    spec = validate(ArchSpec, raw, source)
+    for key in spec.memory.dram.keys_without_effect():
+        warnings.warn(SpecWarning(f"{source}: memory.dram.{key} has no effect under memory.dram.model: bandwidth "
+                                  "(only the cycle model reads it; --set memory.dram.model=cycle to use it)"),
+                      stacklevel=2)
+    return spec

@@ -1,0 +1,28 @@
+"""A DRAM key the chosen model does not read is reported with a warning naming it."""
+import warnings
+
+import pytest
+
+import simulator
+from simulator.errors import SpecWarning
+
+
+def _warnings(overrides):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        simulator.load_arch("inferx_x1", overrides)
+    return [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+
+
+@pytest.mark.parametrize("key, value", [("address_mapping", "ro_co_ba_bg_ch"), ("page_policy", "close"),
+                                        ("queue_depth", "8"), ("controller.row_hit_cap", "2")])
+def test_cycle_model_keys_warn_under_the_bandwidth_model(key, value):
+    """Set under model: bandwidth, each cycle-model key is named in one warning."""
+    got = _warnings([f"memory.dram.{key}={value}"])
+    assert len(got) == 1 and f"memory.dram.{key} has no effect" in got[0]
+
+
+def test_no_warning_when_the_model_reads_the_key_or_it_is_not_set():
+    """Under model: cycle the same keys are read, and defaults left alone warn about nothing."""
+    assert _warnings(["memory.dram.model=cycle", "memory.dram.queue_depth=8", "memory.dram.page_policy=close"]) == []
+    assert _warnings([]) == []
