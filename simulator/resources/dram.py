@@ -64,6 +64,10 @@ def constraint_rows(t) -> list[tuple[int, int, int, int, int, str]]:
         (CMD_RD, CMD_PREA, t.trtp, 0, 0, "tRTP"),
         (CMD_WR, CMD_PRE, wr_pre, 0, 0, "CWL + burst + tWR"),
         (CMD_WR, CMD_PREA, wr_pre, 0, 0, "CWL + burst + tWR"),
+        (CMD_PRE, CMD_PRE, t.tppd, t.tppd, t.tppd, "tPPD"),
+        (CMD_PRE, CMD_PREA, t.tppd, 0, 0, "tPPD"),
+        (CMD_PREA, CMD_PRE, t.tppd, 0, 0, "tPPD, every bank"),
+        (CMD_PREA, CMD_PREA, t.tppd, 0, 0, "tPPD"),
         (CMD_REF, CMD_ACT, t.trfc, 0, 0, "tRFC, every bank"),
         (CMD_REF, CMD_REF, t.trfc, 0, 0, "tRFC"),
     ] + ([] if not t.per_bank_refresh_supported else [

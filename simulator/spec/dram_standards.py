@@ -55,6 +55,7 @@ FIELD_DOC: dict[str, str] = {
     "twtr_l": "tWTR_L: end of write data to RD, same bank group (nCK)",
     "trtp": "tRTP: RD to PRE on the same bank (nCK)",
     "trtrs": "tRTRS: rank-to-rank switch / data-bus turnaround gap (nCK)",
+    "tppd": "tPPD: PRE (or PREA) to PRE (or PREA) on any bank of the channel (nCK); 0 where the standard has none",
     "trfc": "tRFC(all bank): REF to any ACT (nCK)",
     "trfc_pb": "tRFC(per bank): REFpb to ACT on that bank (nCK); 0 when per-bank refresh is off",
     "trefi": "tREFI: average interval between all-bank REF commands (nCK)",
@@ -75,10 +76,11 @@ FIELD_DOC: dict[str, str] = {
 # Int fields counted in nCK (tck_ps, in ps, is checked with them).
 TIMING_FIELDS = (
     "cl", "cwl", "trcd_rd", "trcd_wr", "trp", "trp_ab", "tras", "trc",
-    "tccd_s", "tccd_l", "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp", "trtrs",
+    "tccd_s", "tccd_l", "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp", "trtrs", "tppd",
     "trfc", "trfc_pb", "trefi", "trefi_pb",
 )
-_PER_BANK_FIELDS = ("trfc_pb", "trefi_pb")  # the only int fields that may be 0
+_PER_BANK_FIELDS = ("trfc_pb", "trefi_pb")
+_MAY_BE_ZERO = _PER_BANK_FIELDS + ("tppd",)  # the only int fields that may be 0
 
 
 def _type_name(f: dataclasses.Field) -> str:
@@ -115,6 +117,7 @@ class DramTiming:
     twtr_l: int
     trtp: int
     trtrs: int
+    tppd: int
     trfc: int
     trfc_pb: int
     trefi: int
@@ -141,7 +144,7 @@ class DramTiming:
             if _type_name(f) == "int":
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise SpecError(where, f.name, f"must be an int, got {value!r}")
-                low = 0 if f.name in _PER_BANK_FIELDS else 1
+                low = 0 if f.name in _MAY_BE_ZERO else 1
                 if value < low:
                     raise SpecError(where, f.name, f"must be >= {low}, got {value}")
         if not isinstance(self.per_bank_refresh_supported, bool):
@@ -175,7 +178,7 @@ DDR4_3200 = DramTiming(
     tck_ps=625, transfers_per_tck=2, burst_length=8, burst_cycles=4,
     cl=22, cwl=16, trcd_rd=22, trcd_wr=22, trp=22, trp_ab=22, tras=52, trc=74,
     tccd_s=4, tccd_l=8, trrd_s=4, trrd_l=8, tfaw=34,
-    twr=24, twtr_s=4, twtr_l=12, trtp=12, trtrs=1,
+    twr=24, twtr_s=4, twtr_l=12, trtp=12, trtrs=1, tppd=0,
     trfc=560, trfc_pb=0, trefi=12480, trefi_pb=0,
     bank_groups=4, banks_per_group=4, rows=65536, columns=1024,
     device_width_bits=8, default_channel_width_bits=64, per_bank_refresh_supported=False,
@@ -201,7 +204,7 @@ LPDDR4_2400 = DramTiming(
     tck_ps=833, transfers_per_tck=2, burst_length=16, burst_cycles=8,
     cl=17, cwl=14, trcd_rd=15, trcd_wr=15, trp=15, trp_ab=15, tras=32, trc=47,
     tccd_s=4, tccd_l=6, trrd_s=8, trrd_l=8, tfaw=32,
-    twr=30, twtr_s=8, twtr_l=16, trtp=12, trtrs=1,
+    twr=30, twtr_s=8, twtr_l=16, trtp=12, trtrs=1, tppd=2,
     trfc=392, trfc_pb=0, trefi=8660, trefi_pb=0,
     bank_groups=2, banks_per_group=4, rows=65536, columns=1024,
     device_width_bits=16, default_channel_width_bits=64, per_bank_refresh_supported=False,
@@ -223,7 +226,7 @@ LPDDR4_2400 = DramTiming(
           "generic tRFCb default of 20 nCK), so per-bank refresh is off for this preset "
           "(trfc_pb = trefi_pb = 0); with_overrides can add it. One tRCD and one tRP: trcd_wr "
           "= trcd_rd, trp_ab = trp. Bus: DRAMSim3 bus_width 64 (4 x16 devices), 128 B per "
-          "BL16 burst. Not stored: tPPD 2, tXS 432, tXP 6.",
+          "BL16 burst. tppd: tPPD 2 from the .ini. Not stored: tXS 432, tXP 6.",
 )
 
 LPDDR4_3200 = DramTiming(
@@ -231,7 +234,7 @@ LPDDR4_3200 = DramTiming(
     tck_ps=625, transfers_per_tck=2, burst_length=16, burst_cycles=8,
     cl=32, cwl=18, trcd_rd=29, trcd_wr=29, trp=27, trp_ab=32, tras=68, trc=95,
     tccd_s=8, tccd_l=8, trrd_s=16, trrd_l=16, tfaw=64,
-    twr=28, twtr_s=16, twtr_l=16, trtp=14, trtrs=2,
+    twr=28, twtr_s=16, twtr_l=16, trtp=14, trtrs=2, tppd=4,
     trfc=288, trfc_pb=144, trefi=6247, trefi_pb=781,
     bank_groups=1, banks_per_group=8, rows=32768, columns=1024,
     device_width_bits=16, default_channel_width_bits=32, per_bank_refresh_supported=True,
@@ -251,7 +254,7 @@ LPDDR4_3200 = DramTiming(
           "/ 0.625 ns), 488 ns being tREFI / 8 banks (3.904 us / 8), the rule Ramulator 2.1 "
           "lpddr5.py uses for nREFIpb. Organisation: the 8Gb die has two x16 channels of 4Gb "
           "(32768 rows x 1024 columns x 8 banks x 16 bit); Ramulator 1's channel_width is 32 "
-          "(two x16 dies side by side), 64 B per BL16 burst. Not stored: nDQSCK 3, nPPD 4, "
+          "(two x16 dies side by side), 64 B per BL16 burst. tppd: nPPD 4. Not stored: nDQSCK 3, "
           "nCKE 12, nXP 24, nXSR 300.",
 )
 
@@ -260,7 +263,7 @@ LPDDR4X_4266 = DramTiming(
     tck_ps=469, transfers_per_tck=2, burst_length=16, burst_cycles=8,
     cl=42, cwl=23, trcd_rd=39, trcd_wr=39, trp=37, trp_ab=44, tras=91, trc=128,
     tccd_s=8, tccd_l=8, trrd_s=22, trrd_l=22, tfaw=86,
-    twr=38, twtr_s=22, twtr_l=22, trtp=18, trtrs=2,
+    twr=38, twtr_s=22, twtr_l=22, trtp=18, trtrs=2, tppd=4,
     trfc=384, trfc_pb=192, trefi=8325, trefi_pb=1041,
     bank_groups=1, banks_per_group=8, rows=32768, columns=1024,
     device_width_bits=16, default_channel_width_bits=32, per_bank_refresh_supported=True,
@@ -271,7 +274,8 @@ LPDDR4X_4266 = DramTiming(
     derived=("tck_ps", "cl", "cwl", "trcd_rd", "trcd_wr", "trp", "trp_ab", "tras", "trc",
              "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp",
              "trfc", "trfc_pb", "trefi", "trefi_pb"),
-    notes="Unvalidated against JESD209-4. LPDDR4X shares LPDDR4's core timings in ns; only "
+    notes="tppd: 4 nCK as in the LPDDR4-3200 row (JEDEC states tPPD in clocks, so it is not scaled). "
+          "Unvalidated against JESD209-4. LPDDR4X shares LPDDR4's core timings in ns; only "
           "the I/O voltage (VDDQ 0.6 V instead of 1.1 V) and the top data rate differ, so the "
           "ns part of each LPDDR4-3200 timing is rescaled to tCK = 469 ps (tck_ps: 2 / 4266 "
           "MT/s = 468.8 ps, rounded) with ceil(ns / tCK). Ramulator 1 writes its timings as an "
@@ -300,7 +304,7 @@ GDDR6_14000 = DramTiming(
     tck_ps=570, transfers_per_tck=8, burst_length=16, burst_cycles=2,
     cl=24, cwl=6, trcd_rd=27, trcd_wr=16, trp=27, trp_ab=27, tras=53, trc=79,
     tccd_s=2, tccd_l=4, trrd_s=8, trrd_l=8, tfaw=29,
-    twr=27, twtr_s=9, twtr_l=11, trtp=4, trtrs=1,
+    twr=27, twtr_s=9, twtr_l=11, trtp=4, trtrs=1, tppd=1,
     trfc=211, trfc_pb=106, trefi=3333, trefi_pb=208,
     bank_groups=4, banks_per_group=4, rows=16384, columns=1024,
     device_width_bits=16, default_channel_width_bits=16, per_bank_refresh_supported=True,
@@ -321,7 +325,7 @@ GDDR6_14000 = DramTiming(
           "(channel_width 16), 16384 rows x 1024 columns x 16 banks per channel; a 256-bit "
           "bus at 14 Gb/s gives 448 GB/s. Another revision of gddr6.py (citing Samsung "
           "K4Z80325BC Rev. 1.3) writes tCK_ps 572 and nWTRS/L 10/12; the c5b1c3a values of "
-          "the reference table are kept. Not stored: nRREFD 15 (REFpb to REFpb or ACT), nPPD 1.",
+          "the reference table are kept. tppd: nPPD 1. Not stored: nRREFD 15 (REFpb to REFpb or ACT).",
 )
 
 GDDR6_10000 = DramTiming(
@@ -329,7 +333,7 @@ GDDR6_10000 = DramTiming(
     tck_ps=800, transfers_per_tck=8, burst_length=16, burst_cycles=2,
     cl=18, cwl=5, trcd_rd=20, trcd_wr=12, trp=20, trp_ab=20, tras=38, trc=58,
     tccd_s=2, tccd_l=4, trrd_s=6, trrd_l=6, tfaw=21,
-    twr=20, twtr_s=7, twtr_l=8, trtp=3, trtrs=1,
+    twr=20, twtr_s=7, twtr_l=8, trtp=3, trtrs=1, tppd=1,
     trfc=151, trfc_pb=76, trefi=2375, trefi_pb=148,
     bank_groups=4, banks_per_group=4, rows=16384, columns=1024,
     device_width_bits=16, default_channel_width_bits=16, per_bank_refresh_supported=True,
@@ -339,7 +343,8 @@ GDDR6_10000 = DramTiming(
     derived=("tck_ps", "cl", "cwl", "trcd_rd", "trcd_wr", "trp", "trp_ab", "tras", "trc",
              "trrd_s", "trrd_l", "tfaw", "twr", "twtr_s", "twtr_l", "trtp", "trtrs",
              "trfc", "trfc_pb", "trefi", "trefi_pb"),
-    notes="Unvalidated against any datasheet. tck_ps = 16 (prefetch) x 1e6 / (nBL 2 x 10000 "
+    notes="tppd: 1 nCK as in the GDDR6-14000 row (a clock count, not scaled). "
+          "Unvalidated against any datasheet. tck_ps = 16 (prefetch) x 1e6 / (nBL 2 x 10000 "
           "MT/s) = 800 ps, the relation gddr6.py uses between rate, nBL and tCK. Every "
           "ns-based timing of GDDR6-14000 is rescaled as ceil(nCK x 570 / 800): cl 24 -> 18, "
           "cwl 6 -> 5, trcd_rd 27 -> 20, trcd_wr 16 -> 12, trp and trp_ab 27 -> 20, tras 53 -> "
@@ -360,7 +365,7 @@ HBM2_2000 = DramTiming(
     tck_ps=1000, transfers_per_tck=2, burst_length=4, burst_cycles=2,
     cl=14, cwl=4, trcd_rd=14, trcd_wr=14, trp=14, trp_ab=14, tras=34, trc=48,
     tccd_s=1, tccd_l=2, trrd_s=4, trrd_l=6, tfaw=30,
-    twr=16, twtr_s=6, twtr_l=8, trtp=6, trtrs=2,
+    twr=16, twtr_s=6, twtr_l=8, trtp=6, trtrs=2, tppd=0,
     trfc=260, trfc_pb=160, trefi=3900, trefi_pb=128,
     bank_groups=4, banks_per_group=4, rows=32768, columns=128,
     device_width_bits=128, default_channel_width_bits=128, per_bank_refresh_supported=True,

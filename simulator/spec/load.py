@@ -266,7 +266,7 @@ def load_arch(name_or_path: str | os.PathLike | ArchSpec,
     if isinstance(name_or_path, ArchSpec):
         if not overrides:
             return name_or_path
-        raw, source = name_or_path.model_dump(by_alias=True, mode="json"), f"<{name_or_path.name}>"
+        raw, source = name_or_path.model_dump(by_alias=True, mode="json", exclude_unset=True), f"<{name_or_path.name}>"
     else:
         path = resolve(name_or_path, bundled_archs(), "arch")
         raw, source = read_yaml(path), str(path)

@@ -108,6 +108,11 @@ CASES = [
     ("REFpb to REFpb, other bank: tRRD", LPB, [(REFPB, 2, -1, T)], (REFPB, 3, -1), T, L.trrd_s),
     ("tRP before REFpb", LPB, [(ACT, 2, 1, T), (PRE, 2, 1, T + 68)], (REFPB, 2, -1), T + 68, L.trp),
     ("tRFC to REFpb", LPB, [(REF, -1, -1, T)], (REFPB, 2, -1), T, L.trfc),
+    # tPPD (LPDDR4-3200: 4): PRE to PRE or PREA on any bank
+    ("tPPD", preset_spec("LPDDR4-3200"), [(ACT, 0, 1, T), (ACT, 1, 1, T + 16), (PRE, 0, 1, T + 200)],
+     (PRE, 1, 1), T + 200, L.tppd),
+    ("tPPD to PREA", preset_spec("LPDDR4-3200"), [(ACT, 0, 1, T), (ACT, 1, 1, T + 16), (PRE, 0, 1, T + 200)],
+     (PREA, -1, -1), T + 200, L.tppd),
 ]
 
 

@@ -119,6 +119,10 @@ class NaiveDram:
             if cmd == ACT:
                 ok &= sum(1 for a in ch.acts if a > now - t.tfaw) < 4
             return ok
+        if cmd in (PRE, PREA):             # tPPD: from any PRE or PREA of the channel
+            last_pre = max([ch.last_prea] + [o.last[PRE] for o in ch.banks])
+            if now < last_pre + t.tppd:
+                return False
         if cmd == PRE:
             return bank.open_row >= 0 and self._pre_ok(bank, now)
         if cmd == PREA:
