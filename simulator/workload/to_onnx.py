@@ -7,9 +7,10 @@ add -> Add (Sum for more inputs), concat -> Concat, upsample -> Resize (nearest)
 Flatten, detect -> Identity, a standalone activation -> its op. Activations: relu -> Relu,
 relu6 -> Clip(0, 6), leaky_relu -> LeakyRelu(0.1), sigmoid -> Sigmoid, silu -> x * Sigmoid(x).
 
-Weights are initializers with their shapes and no values: their data is declared external, in
-a file next to the model (`<model>.weights`) that is not written. npusim never reads weights;
-other tools need real ones. The input is [N, C, H, W] at the network's size and batch.
+Weights are initializers with their shapes and no values in the model: their data is external,
+in `<model>.weights` next to it, written as a sparse file of zeros (it takes no disk blocks on
+the usual filesystems), so the model is valid ONNX that any tool opens. npusim never reads
+weights. The input is [N, C, H, W] at the network's size and batch.
 Reading the file back (workload/from_onnx.py) gives the same layers, MACs and cycles, except
 that `detect` comes back as a `reshape` (both are views that cost nothing).
 """
@@ -26,14 +27,13 @@ _IMPORTED_ONLY = ("linear", "conv_transpose", "batch_matmul", "elementwise", "so
                   "reshape", "passthrough")
 
 
-def network_to_onnx(net):
-    """The onnx.ModelProto of `net` (shapes only; see the module docstring)."""
+def network_to_onnx(net, weights_file: str = "weights.bin"):
+    """(onnx.ModelProto of `net`, weight bytes): weights external in `weights_file` (relative)."""
     import onnx
     from onnx import TensorProto, helper
 
     nodes, inits = [], []
     rank4: dict[str, bool] = {"input": True}       # is the tensor [N, C, H, W] (else [N, F])
-    weights_file = f"{net.name}.weights"
     offset = [0]
 
     def weight(name: str, dims: list[int]) -> str:
@@ -127,14 +127,18 @@ def network_to_onnx(net):
     n = net.batch
     graph_input = helper.make_tensor_value_info("input", TensorProto.FLOAT,
                                                 [n, net.input_channels, h, w])
-    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+    def out_dims(name: str) -> list[int]:
+        c, hh, ww = net.layer(name).out_shape
+        return [n, c, hh, ww] if rank4[name] else [n, c * hh * ww]
+
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, out_dims(name))
                for name in net.outputs]
     graph = helper.make_graph(nodes, net.name, [graph_input], outputs, initializer=inits,
                               doc_string=net.description)
     model = helper.make_model(graph, producer_name="npusim export-onnx",
                               opset_imports=[helper.make_opsetid("", EXPORT_OPSET)])
     model.ir_version = min(model.ir_version, onnx.IR_VERSION)
-    return model
+    return model, offset[0]
 
 
 def _emit_named(nodes, helper, layer, op_type, inputs, activation, attrs) -> None:
@@ -152,9 +156,12 @@ def export_onnx(net, path: str | Path) -> Path:
     """Write `net` as an ONNX file (shapes only) at `path`; returns the path."""
     import onnx
     path = Path(path)
-    model = network_to_onnx(net)
+    weights = path.with_suffix(".weights")
+    model, weight_bytes = network_to_onnx(net, weights.name)
     try:
         onnx.save_model(model, str(path))
+        with open(weights, "wb") as fh:       # sparse: zeros that occupy no disk blocks
+            fh.truncate(weight_bytes)
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot write the ONNX file: {exc.strerror or exc}") \
             from None

@@ -86,45 +86,90 @@ def residual_block(c=16, h=16, w=16):
     return b.model([image_input(c, h, w)], [y])
 
 
-def encoder_block(seq=64, d=64, heads=4, ffn=256, batch=1, dynamic=False):
+def encoder_layer(b: Builder, x: str, d=64, heads=4, ffn=256, prefix="") -> str:
     """A BERT-style encoder layer as PyTorch exports it at opset 17: LayerNormalization, Q/K/V
     MatMul + Add(bias), Reshape/Transpose to heads, QK^T, Div, Softmax, PV, output projection,
     residual Add, and a GELU written as x * 0.5 * (1 + Erf(x / sqrt 2))."""
-    b = Builder()
     dk = d // heads
-    x = b.op("LayerNormalization", ["tokens", b.w(d), b.w(d)], "ln1", axis=-1)
+    n = lambda s: f"{prefix}{s}"
+    ln = b.op("LayerNormalization", [x, b.w(d), b.w(d)], n("ln1"), axis=-1)
     heads_shape = b.const([0, 0, heads, dk])
 
-    def proj(name, src, n_out):
-        y = b.op("MatMul", [src, b.w(d if name != "ffn2" else ffn, n_out)], f"{name}_mm")
-        return b.op("Add", [y, b.w(n_out)], f"{name}_bias")
+    def proj(name, src, n_in, n_out):
+        y = b.op("MatMul", [src, b.w(n_in, n_out)], n(f"{name}_mm"))
+        return b.op("Add", [y, b.w(n_out)], n(f"{name}_bias"))
 
-    q = b.op("Transpose", [b.op("Reshape", [proj("q", x, d), heads_shape], "q_heads")], "q_t",
-             perm=[0, 2, 1, 3])
-    k = b.op("Transpose", [b.op("Reshape", [proj("k", x, d), heads_shape], "k_heads")], "k_t",
-             perm=[0, 2, 3, 1])
-    v = b.op("Transpose", [b.op("Reshape", [proj("v", x, d), heads_shape], "v_heads")], "v_t",
-             perm=[0, 2, 1, 3])
-    s = b.op("MatMul", [q, k], "scores")
-    s = b.op("Div", [s, b.const(float(np.sqrt(dk)), np.float32)], "scale")
-    p = b.op("Softmax", [s], "softmax", axis=-1)
-    ctx = b.op("MatMul", [p, v], "context")
-    ctx = b.op("Transpose", [ctx], "ctx_t", perm=[0, 2, 1, 3])
-    ctx = b.op("Reshape", [ctx, b.const([0, 0, d])], "ctx_merge")
-    o = proj("out", ctx, d)
-    r1 = b.op("Add", [o, "tokens"], "residual1")
-    y = b.op("LayerNormalization", [r1, b.w(d), b.w(d)], "ln2", axis=-1)
-    h1 = proj("ffn1", y, ffn)
-    g = b.op("Div", [h1, b.const(float(np.sqrt(2.0)), np.float32)], "gelu_div")
-    g = b.op("Erf", [g], "gelu_erf")
-    g = b.op("Add", [g, b.const(1.0, np.float32)], "gelu_add")
-    g = b.op("Mul", [h1, g], "gelu_mul")
-    g = b.op("Mul", [g, b.const(0.5, np.float32)], "gelu_half")
-    h2 = proj("ffn2", g, d)
-    out = b.op("Add", [h2, r1], "residual2")
+    def split_heads(name, perm):
+        y = b.op("Reshape", [proj(name, ln, d, d), heads_shape], n(f"{name}_heads"))
+        return b.op("Transpose", [y], n(f"{name}_t"), perm=perm)
+
+    q = split_heads("q", [0, 2, 1, 3])
+    k = split_heads("k", [0, 2, 3, 1])
+    v = split_heads("v", [0, 2, 1, 3])
+    s = b.op("MatMul", [q, k], n("scores"))
+    s = b.op("Div", [s, b.const(float(np.sqrt(dk)), np.float32)], n("scale"))
+    p = b.op("Softmax", [s], n("softmax"), axis=-1)
+    ctx = b.op("MatMul", [p, v], n("context"))
+    ctx = b.op("Transpose", [ctx], n("ctx_t"), perm=[0, 2, 1, 3])
+    ctx = b.op("Reshape", [ctx, b.const([0, 0, d])], n("ctx_merge"))
+    r1 = b.op("Add", [proj("out", ctx, d, d), x], n("residual1"))
+    y = b.op("LayerNormalization", [r1, b.w(d), b.w(d)], n("ln2"), axis=-1)
+    h1 = proj("ffn1", y, d, ffn)
+    g = b.op("Div", [h1, b.const(float(np.sqrt(2.0)), np.float32)], n("gelu_div"))
+    g = b.op("Erf", [g], n("gelu_erf"))
+    g = b.op("Add", [g, b.const(1.0, np.float32)], n("gelu_add"))
+    g = b.op("Mul", [h1, g], n("gelu_mul"))
+    g = b.op("Mul", [g, b.const(0.5, np.float32)], n("gelu_half"))
+    return b.op("Add", [proj("ffn2", g, ffn, d), r1], n("residual2"))
+
+
+def encoder_block(seq=64, d=64, heads=4, ffn=256, batch=1, dynamic=False):
+    """One encoder layer on a [batch, seq, d] input (dims symbolic when `dynamic`)."""
+    b = Builder()
+    out = encoder_layer(b, "tokens", d, heads, ffn)
     dims = ["batch", "sequence", d] if dynamic else [batch, seq, d]
     inp = helper.make_tensor_value_info("tokens", TensorProto.FLOAT, dims)
     return b.model([inp], [out])
+
+
+def vit(image=224, patch=16, d=768, heads=12, ffn=3072, layers=12, classes=1000):
+    """ViT (ViT-B/16 by default) as exported: patch conv, flatten + transpose to tokens, class
+    token (Expand of a constant) concatenated, position embedding added, encoder layers, final
+    LayerNorm, Gather of the class token, Gemm head."""
+    b = Builder()
+    x = b.op("Conv", ["image", b.w(d, 3, patch, patch), b.w(d)], "patch_embed",
+             kernel_shape=[patch, patch], strides=[patch, patch])
+    x = b.op("Reshape", [x, b.const([0, 0, -1])], "patches")
+    x = b.op("Transpose", [x], "tokens", perm=[0, 2, 1])
+    cls = b.op("Expand", [b.w(1, 1, d), b.const([1, 1, d])], "cls_expand")
+    x = b.op("Concat", [cls, x], "with_cls", axis=1)
+    n_tok = (image // patch) ** 2 + 1
+    x = b.op("Add", [x, b.w(1, n_tok, d)], "pos_embed")
+    for i in range(layers):
+        x = encoder_layer(b, x, d, heads, ffn, prefix=f"l{i}.")
+    x = b.op("LayerNormalization", [x, b.w(d), b.w(d)], "ln_final", axis=-1)
+    x = b.op("Gather", [x, b.const(0)], "cls_token", axis=1)
+    x = b.op("Gemm", [x, b.w(classes, d), b.w(classes)], "head", transB=1)
+    return b.model([M_image(image)], [x])
+
+
+def M_image(size):
+    return helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])
+
+
+def bert(seq=384, d=768, heads=12, ffn=3072, layers=12, vocab=30522):
+    """BERT (BERT-base by default) as exported: input_ids [batch, sequence] and an attention
+    mask; word + position + token-type embeddings (Gather), LayerNorm, encoder layers."""
+    b = Builder()
+    x = b.op("Gather", [b.w(vocab, d), "input_ids"], "word_embed", axis=0)
+    x = b.op("Add", [x, b.w(1, seq, d)], "pos_embed")
+    x = b.op("LayerNormalization", [x, b.w(d), b.w(d)], "embed_ln", axis=-1)
+    for i in range(layers):
+        x = encoder_layer(b, x, d, heads, ffn, prefix=f"l{i}.")
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                         ["batch", "sequence"])
+    return b.model([ids, mask], [x])
 
 
 def encoder_macs(seq, d, heads, ffn) -> int:
