@@ -33,15 +33,13 @@ import networkx as nx
 
 from simulator.errors import SpecError
 from simulator.workload.graph import Network, check_input_size, network_from_layers
-from simulator.workload.onnx_ops import (QUANTIZED_OPS, SUPPORTED, Draft, Translator,
-                                         Unsupported, chw)
+from simulator.workload.onnx_ops import QUANTIZED_OPS, SUPPORTED, Draft, Translator, chw
 from simulator.workload.onnx_read import read_model
 from simulator.workload.ops import Layer, infer_layer, input_layer
 
 # the oldest default-domain opset whose operators this importer reads (Resize, Clip's inputs,
 # Split's sizes are handled in both their old and new forms from here on)
 MIN_OPSET = 7
-STATIC_SOURCE_OPS = frozenset({"Shape", "Size"})     # their outputs are shapes, never activations
 
 
 class UnsupportedOpsWarning(UserWarning):

@@ -29,8 +29,6 @@ ELEMENTWISE_OPS = frozenset({"Mul", "Add", "Sub", "Div", "Pow", "Sqrt", "Erf", "
                              "Clip", "Exp", "Neg", "Reciprocal", "Abs", "Max", "Min", "Sum",
                              "Cast"})
 ALIAS_NODE_OPS = frozenset({"Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
-SHAPE_OPS = frozenset({"Shape", "Size", "Constant", "ConstantOfShape", "Gather", "Cast",
-                       "Concat", "Slice", "Squeeze", "Unsqueeze", "Range", "Equal", "Where"})
 SUPPORTED = (MAC_NODE_OPS | ELEMENTWISE_OPS | ALIAS_NODE_OPS | {
     "BatchNormalization", "Softmax", "LogSoftmax", "LayerNormalization", "ReduceMean",
     "ReduceSum", "ReduceMax", "ReduceMin", "MaxPool", "AveragePool", "GlobalAveragePool",

@@ -150,10 +150,10 @@ def vit(image=224, patch=16, d=768, heads=12, ffn=3072, layers=12, classes=1000)
     x = b.op("LayerNormalization", [x, b.w(d), b.w(d)], "ln_final", axis=-1)
     x = b.op("Gather", [x, b.const(0)], "cls_token", axis=1)
     x = b.op("Gemm", [x, b.w(classes, d), b.w(classes)], "head", transB=1)
-    return b.model([M_image(image)], [x])
+    return b.model([_image(image)], [x])
 
 
-def M_image(size):
+def _image(size):
     return helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])
 
 
