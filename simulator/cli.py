@@ -8,7 +8,8 @@ import json
 
 import click
 
-from simulator.cli_common import check_batch, emit_json, parse_input_size, run_click, user_errors
+from simulator.cli_common import (SKIP_UNSUPPORTED_HELP, check_batch, emit_json, parse_input_size,
+                                  run_click, user_errors, user_errors_and_warnings)
 from simulator.errors import SpecError
 
 _user_errors = user_errors          # short local names, used by every command below
@@ -59,18 +60,21 @@ def cli():
 @click.argument("network")
 @click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
 @click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
-@click.option("--precision", default="int8", show_default=True,
-              type=click.Choice(["int8", "int16", "fp16", "bf16", "fp32"]), help="bytes per element for byte columns")
+@click.option("--precision", default=None,
+              type=click.Choice(["int8", "int16", "fp16", "bf16", "fp32"]),
+              help="bytes per element for byte columns (default: an ONNX model's own, else int8)")
 @click.option("--json", "json_out", metavar="FILE|-", help="write the table as JSON")
-@_user_errors
-def info(network, input_size, batch, precision, json_out):
-    """Layers of NETWORK (bundled name or YAML file) with shapes, MACs and bytes."""
+@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
+@user_errors_and_warnings
+def info(network, input_size, batch, precision, json_out, skip_unsupported):
+    """Layers of NETWORK (bundled name, YAML or ONNX file) with shapes, MACs and bytes."""
     from simulator.report.info import network_info, print_network_info
     from simulator.workload import load_network
 
     check_batch(batch)
-    net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
-    data = network_info(net, precision)
+    net = load_network(network, input_size=parse_input_size(input_size), batch=batch,
+                       skip_unsupported=skip_unsupported)
+    data = network_info(net, precision or net.precision or "int8")
     if json_out:
         _emit_json(data, json_out)
     if json_out != "-":
@@ -99,6 +103,24 @@ def networks():
         net = load_network(name)
         h, w = net.input_size
         click.echo(f"{name:<18} {h}x{w}  {net.total_macs / 1e9:8.2f} GMAC  {net.description}")
+
+
+@cli.command("export-onnx")
+@click.argument("network")
+@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
+@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
+@click.option("-o", "--output", "out", required=True, metavar="FILE.onnx", help="the ONNX file to write")
+@_user_errors
+def export_onnx(network, input_size, batch, out):
+    """Write NETWORK (bundled name or YAML file) as an ONNX model with shapes only (no weights)."""
+    from simulator.workload import load_network
+    from simulator.workload.to_onnx import export_onnx as write
+
+    check_batch(batch)
+    net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
+    path = write(net, out)
+    click.echo(f"wrote {path}: {len(net.layers)} layers, {net.total_macs:,} MACs at "
+               f"{net.input_size[0]}x{net.input_size[1]}, batch {net.batch} (weights: shapes only)")
 
 
 @cli.command()
@@ -134,16 +156,22 @@ def show(arch, overrides, json_out):
 @click.option("--plot-layers", "plot_layers_out", metavar="FILE", help="PNG: per-layer cycles split into busy and stalls")
 @click.option("--csv", "csv_out", metavar="FILE", help="the per-layer table as CSV")
 @click.option("--report", "report_out", metavar="FILE", help="one self-contained HTML page: summary, table, figures")
-@_user_errors
+@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
+@user_errors_and_warnings
 def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers, trace_out, trace_max_slices,
-        plot_out, plot_layers_out, csv_out, report_out):
-    """Simulate one inference of NETWORK on ARCH and show where the MAC cycles go."""
+        plot_out, plot_layers_out, csv_out, report_out, skip_unsupported):
+    """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
+    from simulator.workload import load_network
 
     check_batch(batch)
     with _stage_progress() as progress:
-        result = simulate(arch, network, input=parse_input_size(input_size), batch=batch,
+        size = parse_input_size(input_size)
+        if skip_unsupported:        # loaded here: simulate() would reload without the flag
+            network = load_network(network, input_size=size, batch=batch, skip_unsupported=True)
+            size = None
+        result = simulate(arch, network, input=size, batch=batch,
                           ideal_memory=ideal_memory, overrides=overrides, progress=progress)
     if json_out:
         from simulator.report.plots import timeline_summary

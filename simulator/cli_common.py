@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 
 import click
 
@@ -27,6 +28,24 @@ def user_errors(fn):
             click.echo(f"npusim: error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
     return wrapper
+
+
+def user_errors_and_warnings(fn):
+    """`user_errors`, and each warning the simulator raises as one 'npusim: warning:' paragraph."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return user_errors(fn)(*args, **kwargs)
+            finally:
+                for w in caught:
+                    click.echo(f"npusim: warning: {w.message}", err=True)
+    return wrapper
+
+
+SKIP_UNSUPPORTED_HELP = ("ONNX: run ops npusim does not model as passthroughs that cost nothing "
+                         "(a warning lists them) instead of stopping with an error")
 
 
 def parse_input_size(text: str | None) -> tuple[int, int] | None:

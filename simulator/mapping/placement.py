@@ -20,7 +20,8 @@ from simulator.engine.constants import RES_DRAM, RES_SRAM
 from simulator.errors import MappingError
 
 DRAM, SRAM = RES_DRAM, RES_SRAM        # memory ids: the engine's resource ids for them
-ALIAS_OPS = frozenset({"detect", "flatten"})   # output is the input tensor itself: no copy, no tile
+# output is the input tensor itself: no copy, no tile (reshape / passthrough: imported models)
+ALIAS_OPS = frozenset({"detect", "flatten", "reshape", "passthrough"})
 ADDRESS_ALIGN_BYTES = 4096
 
 

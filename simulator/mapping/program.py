@@ -160,27 +160,34 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
             _ideal_layer(b, layer, layer_id, ctx, A, V, lanes, regions, out_t, in_ts)
             continue
         if layer.is_mac_op:
-            flags = (placement.memory[in_ts[0]] == DRAM, placement.weights_memory == DRAM, out_mem == DRAM)
+            # batch_matmul's stationary operand is its second input tensor, not weights
+            w_mem = placement.memory[in_ts[1]] if layer.stationary_per_image else placement.weights_memory
+            w_addr = (placement.address[in_ts[1]] if layer.stationary_per_image
+                      else placement.weights_address[layer.name])
+            flags = (placement.memory[in_ts[0]] == DRAM, w_mem == DRAM, out_mem == DRAM)
             key = (conv_shape_key(layer), *flags)      # YOLOv3 repeats its residual blocks' shapes
             t = tiling_memo.get(key)
             if t is None:
                 t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags)
             tilings[layer.name] = t
             cols = conv_tiles(layer, t, ctx)
-            n_blocks = -(-(1 if layer.op != "conv2d" else layer.p) // t.ph)
+            rows = layer.p if layer.tiles_rows else 1
+            n_blocks = -(-rows // t.ph)
             region_local = cols["img"] * n_blocks + cols["out_row_lo"] // t.ph
             base, rbase = b.add_tiles(cols["unit"], layer_id, cols["macs"], cols["compute_cycles"],
                                       region_local, layer.n * n_blocks)
             ids = base + np.arange(len(cols["unit"]), dtype=np.int64)
-            b.add_xfers(ids, KIND_WEIGHTS, LOAD, placement.weights_memory, cols["w_bytes"],
-                        placement.weights_address[layer.name] + cols["w_offset"])
+            b.add_xfers(ids, KIND_WEIGHTS, LOAD, w_mem, cols["w_bytes"], w_addr + cols["w_offset"])
             b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[in_ts[0]], cols["in_bytes"],
                         placement.address[in_ts[0]] + cols["in_offset"])
             b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"],
                         placement.address[out_t] + cols["out_offset"])
-            full = layer.op != "conv2d"
-            _add_region_deps(b, ids, regions.get(in_ts[0]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], full)
-            regions[out_t] = (rbase, n_blocks, t.ph)
+            full = not layer.tiles_rows
+            _add_region_deps(b, ids, regions.get(in_ts[0]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], full,
+                             layer.in_shapes[0][1])
+            if layer.stationary_per_image:
+                _add_region_deps(b, ids, regions.get(in_ts[1]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], True)
+            regions[out_t] = (rbase, n_blocks, t.ph, rows)
         else:
             cols = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)
             n = len(cols["img"])
@@ -193,20 +200,28 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
             for t_in, inp in zip(in_ts, cols["inputs"]):
                 b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[t_in], inp["bytes"],
                             placement.address[t_in] + inp["offset"])
-                _add_region_deps(b, ids, regions.get(t_in), cols["img"], inp["row_lo"], inp["row_hi"], False)
+                _add_region_deps(b, ids, regions.get(t_in), cols["img"], inp["row_lo"], inp["row_hi"], inp["full"],
+                                 inp["rows_seen"])
             b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"], placement.address[out_t] + cols["out_offset"])
-            regions[out_t] = (rbase, nb, ph)
+            regions[out_t] = (rbase, nb, ph, layer.out_shape[1])
     program = b.finish(A + V, arch.overheads.layer_setup_cycles, arch.compute.array.prefetch_depth)
     return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
                          layer_macs=np.array(macs_per_layer, np.int64), num_arrays=A, num_vector_units=V,
                          placement=placement, tilings=tilings)
 
 
-def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool) -> None:
+def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool, rows_seen: int = -1) -> None:
+    """Tiles `ids` wait for the producer regions holding input rows [row_lo, row_hi) of their image.
+
+    `rows_seen` is the consumer's view of the input's height; when a reshape between them changed
+    it (an imported model), rows do not correspond and the tiles wait for the whole tensor.
+    """
     if region is None:                  # the graph input: in DRAM before the run starts
         return
-    base, blocks, rows = region
+    base, blocks, rows, rows_total = region
     img = np.asarray(img, np.int64)
+    if rows_seen >= 0 and rows_seen != rows_total:
+        full = True
     if full:
         lo = np.full(len(ids), base)
         hi = lo + blocks * (img.max() + 1 if len(img) else 1) - 1
@@ -220,7 +235,7 @@ def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, re
     """SCALE-Sim-compatible lowering: memory free, folds back to back, a layer per region."""
     if layer.is_mac_op:
         g = layer.groups
-        conv = layer.op == "conv2d"
+        conv = layer.tiles_rows
         pixels = layer.n * (layer.p * layer.q if conv else 1)
         one = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, layer.c * layer.r * layer.s, layer.k // g, pixels,
                           ctx.macs_per_pe, overlap_preload=False, kernel=(layer.r, layer.s),
@@ -243,4 +258,4 @@ def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, re
         if t_in in regions:
             r = regions[t_in][0]
             b.add_deps(ids, np.full(len(ids), r), np.full(len(ids), r))
-    regions[out_t] = (rbase, 1, 1 << 40)
+    regions[out_t] = (rbase, 1, 1 << 40, -1)

@@ -88,7 +88,7 @@ def _span(out_len: int, stride: int, k: int, dil: int, in_len: int) -> int:
 def conv_shape_key(layer) -> tuple:
     """Everything of a layer that choose_conv_tiling reads: layers with equal keys tile alike."""
     return (layer.op, layer.groups, layer.k, layer.c, layer.r, layer.s, layer.p, layer.q, layer.n,
-            tuple(layer.in_shapes[0]), tuple(layer.stride), tuple(layer.dilation), layer.weight_elems,
+            tuple(layer.in_shapes[0]), tuple(layer.stride), tuple(layer.dilation), layer.stationary_elems,
             layer.output_elems, layer.input_elems)
 
 
@@ -99,11 +99,12 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     C, R, S = layer.c, layer.r, layer.s
     P, Q = layer.p, layer.q
     cin, hin, win = layer.in_shapes[0]
-    fc = layer.op != "conv2d"
+    fc = not layer.tiles_rows
     sh, sw = layer.stride
     dh, dw = layer.dilation
     A = ctx.arrays
-    w_total = layer.weight_elems * ob
+    # batch_matmul's stationary operand is an activation: one per image, never shared
+    w_total = layer.stationary_elems * ob * (layer.n if layer.stationary_per_image else 1)
     out_total = layer.output_elems * ob
     best: ConvTiling | None = None
     best_key = None
@@ -204,7 +205,7 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     """
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     kg = layer.k // G
-    fc = layer.op != "conv2d"
+    fc = not layer.tiles_rows
     n_g, n_kc, n_cr = -(-G // t.gb), -(-kg // t.kc), -(-C // t.cr)
     P, Q = (1, 1) if fc else (layer.p, layer.q)
     n_ph, n_qw = -(-P // t.ph), -(-Q // t.qw)
@@ -252,6 +253,9 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
         in_offset = (idx["img"] * hin + row_lo) * win * cin * ob + (g0 * C + c0) * ob
     w_bytes = g_len * k_len * c_len * layer.r * layer.s * ob
     w_offset = ((g0 * kg + k0) * C + c0) * layer.r * layer.s * ob
+    per_image = layer.stationary_per_image
+    if per_image:
+        w_offset = w_offset + idx["img"] * layer.stationary_elems * ob
     last_cr = idx["cr"] == n_cr - 1
     out_bytes = np.where(last_cr, g_len * k_len * pix * ob, 0)
     out_offset = (idx["img"] * P + p0) * Q * layer.k * ob + (g0 * kg + k0) * ob
@@ -263,6 +267,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     # reuse: the resident operand is loaded by the first tile of its block on each array
     if t.order == "weights_resident":
         key = (idx["g"] * n_kc + idx["kc"]) * ctx.arrays + unit
+        if per_image:
+            key = key + idx["img"] * (n_g * n_kc * ctx.arrays)
         first = _first_occurrence(key)
         w_bytes = np.where(first, w_bytes, 0)
     elif t.order == "inputs_resident":

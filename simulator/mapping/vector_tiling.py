@@ -23,7 +23,18 @@ def _input_rows(layer, idx: int, p0: np.ndarray, p_len: np.ndarray) -> tuple[np.
         return lo, hi
     if layer.op == "global_avgpool":
         return np.zeros_like(p0), np.full_like(p0, h_in)
-    return p0, p0 + p_len          # add, concat, activation: row for row
+    h_out = layer.out_shape[1]
+    if h_in != h_out:              # transpose, reduce, broadcast: the same share of the input rows
+        return p0 * h_in // h_out, np.minimum(h_in, -(-(p0 + p_len) * h_in // h_out))
+    return p0, p0 + p_len          # add, concat, activation, elementwise: row for row
+
+
+def _rows_correspond(layer, idx: int) -> bool:
+    """True when output row i needs only the input rows `_input_rows` names (not the whole input)."""
+    if layer.op in ("upsample", "maxpool", "avgpool", "global_avgpool"):
+        return True
+    return layer.op not in ("transpose", "reduce", "gather", "slice", "pad", "resize") \
+        and layer.in_shapes[idx][1] == layer.out_shape[1]
 
 
 def vector_tiles(layer, operand_bytes: int, buffer_bytes: int, lanes: int) -> dict[str, np.ndarray]:
@@ -56,7 +67,8 @@ def vector_tiles(layer, operand_bytes: int, buffer_bytes: int, lanes: int) -> di
     for i, (c, h, w) in enumerate(layer.in_shapes):
         lo, hi = _input_rows(layer, i, p0, p_len)
         inputs.append({"row_lo": lo, "row_hi": hi, "bytes": c * (hi - lo) * w * ob,
-                       "offset": (img * h + lo) * w * c * ob})
+                       "offset": (img * h + lo) * w * c * ob, "full": not _rows_correspond(layer, i),
+                       "rows_seen": h})
     return {"img": img, "compute_cycles": cycles, "out_bytes": out_elems * ob,
             "out_row_lo": p0, "out_row_hi": p0 + p_len, "out_offset": (img * h_out + p0) * w_out * c_out * ob,
             "inputs": inputs, "rows_per_region": ph, "blocks_per_img": n_ph}

@@ -347,12 +347,12 @@ def resolve_network_path(name_or_path: str | Path) -> Path:
     """A bundled name ('yolov3') or a path to a YAML file -> the file's path."""
     text = str(name_or_path)
     path = Path(text)
-    looks_like_path = (isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml")
+    looks_like_path = (isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml", ".onnx")
                        or "/" in text or os.sep in text)
     if looks_like_path:
         if not path.is_file():
-            raise SpecError(text, "", "no such network file (give a bundled network name or "
-                            "the path to a YAML file)")
+            raise SpecError(text, "", "no such network file (give a bundled network name, or "
+                            "the path to a YAML or ONNX file)")
         return path
     bundled = bundled_networks()
     if text in bundled:
@@ -367,9 +367,15 @@ def resolve_network_path(name_or_path: str | Path) -> Path:
 
 
 def load_network(name_or_path: str | Path, input_size: object = None,
-                 batch: int = 1) -> Network:
-    """Load a bundled network by name or a YAML file by path, shaped for (h, w) and batch.
+                 batch: int = 1, skip_unsupported: bool = False) -> Network:
+    """Load a bundled network by name, or a YAML or ONNX file by path, shaped for (h, w) and batch.
 
-    `input_size` is None (the file's default), an int (square), (h, w) or 'HxW'.
+    `input_size` is None (the file's default), an int (square), (h, w) or 'HxW'. An ONNX file
+    (suffix .onnx) is imported by workload/from_onnx.py; `skip_unsupported` makes the ops it does
+    not model passthroughs (with a warning) instead of an error.
     """
-    return parse_network_file(resolve_network_path(name_or_path)).build(input_size, batch)
+    path = resolve_network_path(name_or_path)
+    if path.suffix.lower() == ".onnx":
+        from simulator.workload.from_onnx import load_onnx
+        return load_onnx(path, input_size, batch, skip_unsupported)
+    return parse_network_file(path).build(input_size, batch)

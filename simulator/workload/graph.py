@@ -40,6 +40,7 @@ class Network:
     description: str = ""
     reference: str = ""
     default_input_size: tuple[int, int] | None = None
+    precision: str | None = None         # what an imported model says ('int8', 'fp32'), else None
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -225,3 +226,26 @@ def build_network(specs: Sequence[LayerSpec], *, name: str, input_channels: int,
                    input_channels=channels, batch=batch, graph=graph, layers=tuple(layers),
                    description=description, reference=reference,
                    default_input_size=default_input_size)
+
+
+def network_from_layers(layers: Sequence[Layer], *, name: str, input_layer_: Layer,
+                        source_path: Path | None, input_size: tuple[int, int], batch: int,
+                        description: str = "", reference: str = "",
+                        default_input_size: tuple[int, int] | None = None,
+                        precision: str | None = None) -> Network:
+    """A Network from layers already shaped and in topological order (an imported model).
+
+    Every name in a layer's `inputs` must be 'input' or an earlier layer (the importer checks
+    this and reports cycles itself), so the given order is kept.
+    """
+    graph = nx.DiGraph()
+    graph.add_node(INPUT_NODE, layer=input_layer_)
+    for layer in layers:
+        graph.add_node(layer.name, layer=layer)
+        for ref in layer.inputs:
+            assert ref in graph, f"{layer.name} reads {ref} before it is defined"
+            graph.add_edge(ref, layer.name)
+    return Network(name=name, source_path=source_path, input_size=input_size,
+                   input_channels=input_layer_.out_shape[0], batch=batch, graph=graph,
+                   layers=tuple(layers), description=description, reference=reference,
+                   default_input_size=default_input_size, precision=precision)

@@ -16,6 +16,20 @@ Ops (`OPS`):
     detect          detection head (YOLO layer): passthrough, output = input, no arithmetic counted
     flatten         (C, H, W) -> (C*H*W, 1, 1)
 
+Ops only an imported ONNX model produces (`IMPORTED_OPS`; shapes come from ONNX shape inference,
+see workload/from_onnx.py, so `infer_layer` never sees them):
+    linear          a weight GEMM applied to every row (token) of a (C, H, W) tensor: a 1x1 conv
+    conv_transpose  ConvTranspose as its sub-pixel decomposition (output grid, kernel ceil(k/stride))
+    batch_matmul    two activations: `groups` independent (M x K) @ (K x N) products per image;
+                    the second operand is the array's stationary operand, read like weights
+    elementwise     one vector operation per output element (`function`: the ONNX op type)
+    softmax, layernorm   SOFTMAX_OPS_PER_ELEM / LAYERNORM_OPS_PER_ELEM operations per element
+    reduce          one operation per input element (ReduceMean, ReduceSum, ...)
+    resize          RESIZE_TAPS[mode] operations per output element
+    transpose, slice, pad, gather   data movement: each output element written once
+    reshape         Reshape / Squeeze / Unsqueeze / Identity / Dropout: a view, no copy (alias)
+    passthrough     an unsupported op skipped on request (--skip-unsupported): an alias, no cost
+
 Convolution output size, per axis:
     floor((in + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1.
 Padding 'same' gives ceil(in / stride) with the odd pixel of padding at the bottom/right (the
@@ -37,6 +51,21 @@ ACTIVATIONS = ("relu", "relu6", "leaky_relu", "sigmoid", "silu")
 UPSAMPLE_MODES = ("nearest",)
 PADDING_WORDS = ("same", "valid")
 INPUT_OP = "input"            # the op of the graph-input pseudo-layer (never written in a file)
+
+# assumption: softmax is 4 vector operations per element (running max, subtract and exp, sum,
+# divide), the three passes of the usual numerically stable kernel (docs/assumptions.md)
+SOFTMAX_OPS_PER_ELEM = 4
+# assumption: layer normalization is 5 vector operations per element (mean, subtract, square and
+# sum, scale by the reciprocal standard deviation, affine), as a fused kernel (docs/assumptions.md)
+LAYERNORM_OPS_PER_ELEM = 5
+# assumption: a resize computes each output element from its taps, one vector operation per tap
+# (nearest 1, bilinear 2x2, bicubic 4x4) (docs/assumptions.md)
+RESIZE_TAPS = {"nearest": 1, "linear": 4, "cubic": 16}
+IMPORTED_OPS = ("linear", "conv_transpose", "batch_matmul", "elementwise", "softmax", "layernorm",
+                "reduce", "resize", "transpose", "slice", "pad", "gather", "reshape", "passthrough")
+# MAC ops whose output rows are tiled like a conv's (fc / matmul read their input flattened)
+ROW_MAC_OPS = frozenset({"conv2d", "linear", "conv_transpose", "batch_matmul"})
+ALL_MAC_OPS = MAC_OPS | ROW_MAC_OPS
 
 SINGLE_INPUT_OPS = frozenset({"conv2d", "fc", "matmul", "maxpool", "avgpool", "global_avgpool",
                               "upsample", "activation", "detect", "flatten"})
@@ -106,11 +135,27 @@ class Layer:
     activation: str | None = None
     bias: bool = False
     index: int = -1
+    function: str | None = None
 
     @property
     def is_mac_op(self) -> bool:
-        """True for conv2d, fc and matmul: the layers that run on the MAC array."""
-        return self.op in MAC_OPS
+        """True for the layers that run on the MAC array (conv2d, fc, matmul and imported GEMMs)."""
+        return self.op in ALL_MAC_OPS
+
+    @property
+    def tiles_rows(self) -> bool:
+        """True for MAC ops whose output rows (p) are tiled; fc / matmul have one row per image."""
+        return self.op in ROW_MAC_OPS
+
+    @property
+    def stationary_per_image(self) -> bool:
+        """True when the array's stationary operand is an activation (batch_matmul), not weights."""
+        return self.op == "batch_matmul"
+
+    @property
+    def stationary_elems(self) -> int:
+        """The stationary operand k*c*r*s: the weights, or batch_matmul's second operand per image."""
+        return self.k * self.c * self.r * self.s
 
     @property
     def macs(self) -> int:
@@ -119,8 +164,8 @@ class Layer:
 
     @property
     def weight_elems(self) -> int:
-        """Weight elements k*c*r*s, biases excluded (see `bias_elems`)."""
-        return self.k * self.c * self.r * self.s
+        """Weight elements k*c*r*s, biases excluded (see `bias_elems`); 0 for batch_matmul."""
+        return 0 if self.stationary_per_image else self.stationary_elems
 
     @property
     def bias_elems(self) -> int:
@@ -147,6 +192,9 @@ class Layer:
         - add: output elements x (number of inputs - 1), i.e. the output elements for 2 inputs.
         - activation: output elements.
         - concat, upsample, flatten, detect, input: 0 (data movement only, no arithmetic).
+        - imported ops: elementwise its output; softmax / layernorm their output times
+          SOFTMAX_OPS_PER_ELEM / LAYERNORM_OPS_PER_ELEM; reduce its input; resize its output
+          times its taps; transpose, slice, pad, gather, reshape, passthrough 0 (movement).
         A fused `activation:` on add, pools or global_avgpool adds its output elements.
         """
         out = self.output_elems
@@ -156,8 +204,16 @@ class Layer:
             work = self.input_elems
         elif self.op == "add":
             work = out * (len(self.in_shapes) - 1)
-        elif self.op == "activation":
+        elif self.op in ("activation", "elementwise"):
             return out
+        elif self.op == "softmax":
+            return out * SOFTMAX_OPS_PER_ELEM
+        elif self.op == "layernorm":
+            return out * LAYERNORM_OPS_PER_ELEM
+        elif self.op == "reduce":
+            return self.input_elems
+        elif self.op == "resize":
+            return out * RESIZE_TAPS[self.mode or "nearest"]
         else:
             work = 0
         return work + (out if self.activation else 0)
@@ -172,6 +228,8 @@ class Layer:
             "output_elems": self.output_elems, "vector_elems": self.vector_elems,
             "activation": self.activation,
         }
+        if self.function:
+            d["function"] = self.function
         if self.is_mac_op:
             d["loop_nest"] = {"n": self.n, "k": self.k, "c": self.c, "p": self.p, "q": self.q,
                               "r": self.r, "s": self.s}
