@@ -239,5 +239,23 @@ cli.add_command(_compare_command)
 cli.add_command(_dram_group)
 
 
+def _show_spec_warnings() -> None:
+    """A SpecWarning (a key the run will not use, say) prints as one line: npusim: warning: ..."""
+    import warnings
+
+    from simulator.errors import SpecWarning
+
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SpecWarning):
+            click.echo(f"npusim: warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+    warnings.showwarning = showwarning
+    warnings.simplefilter("default", SpecWarning)
+
+
 def main() -> None:
+    _show_spec_warnings()
     cli(prog_name="npusim")

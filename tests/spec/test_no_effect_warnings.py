@@ -26,3 +26,16 @@ def test_no_warning_when_the_model_reads_the_key_or_it_is_not_set():
     """Under model: cycle the same keys are read, and defaults left alone warn about nothing."""
     assert _warnings(["memory.dram.model=cycle", "memory.dram.queue_depth=8", "memory.dram.page_policy=close"]) == []
     assert _warnings([]) == []
+
+
+def test_the_cli_prints_the_warning_as_one_line():
+    """`npusim run` prints a no-effect key as one 'npusim: warning:' line on stderr and still runs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    p = subprocess.run([sys.executable, "-m", "simulator", "run", "teaching", "conv_micro",
+                        "--set", "memory.dram.queue_depth=4"], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert p.returncode == 0
+    lines = [ln for ln in p.stderr.splitlines() if "queue_depth" in ln]
+    assert len(lines) == 1 and lines[0].startswith("npusim: warning: ")
