@@ -5,7 +5,8 @@
 Replays the six streams x two injections of tests/fixtures/dramsim3/dramsim3_runs.csv through one
 channel of each preset (DDR4-3200, LPDDR4-2400) with DRAMSim3's address mapping and prints a
 markdown table: DRAMSim3's figure, npusim's, and the error, for finish cycles, bandwidth, mean
-read latency, activates and refreshes. `--set` changes a DramSpec key (e.g. queue_depth=64).
+read latency, activates and refreshes. `--set` changes a DramSpec key (queue_depth=64,
+controller.write_buffer=32).
 """
 from __future__ import annotations
 
@@ -60,10 +61,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
-    fields = {}
-    for kv in a.sets:
+    fields: dict = {}
+    for kv in a.sets:                          # e.g. queue_depth=64, controller.write_buffer=32
         k, v = kv.split("=", 1)
-        fields[k] = int(v) if v.lstrip("-").isdigit() else v
+        value = int(v) if v.lstrip("-").isdigit() else float(v) if v.replace(".", "", 1).isdigit() else v
+        *parents, leaf = k.split(".")
+        node = fields
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
     print(table(compare(fields)))
 
 

@@ -139,7 +139,10 @@ P_POW2 = P_CONS + NUM_CMDS * NUM_CMDS * NUM_SCOPES   # 1 if burst bytes and ever
 P_SHIFT = P_POW2 + 1                         # then: lowest address bit of each field (by field id)
 P_MASK = P_SHIFT + NUM_FIELDS                # and its count - 1
 P_ROW_HIT_CAP = P_MASK + NUM_FIELDS          # row hits before an older request to another row may close the row; 0 = no cap
-P_SIZE = P_ROW_HIT_CAP + 1
+P_WRITE_BUFFER = P_ROW_HIT_CAP + 1          # write buffer entries; 0 = reads and writes share the queue
+P_WRITE_HIGH = P_WRITE_BUFFER + 1            # queued writes that start a write drain
+P_WRITE_LOW = P_WRITE_HIGH + 1               # queued writes at which a drain may stop (if reads wait)
+P_SIZE = P_WRITE_LOW + 1
 
 # per-channel scalars sc: int64[C, SC_SIZE]
 SC_CUR = 0                 # first cycle not yet decided
@@ -155,7 +158,18 @@ SC_LAST_VIS = 16           # visible cycle of the youngest request (visibility f
 SC_REF_FROM = 17           # the last refresh: cycle it became due
 SC_REF_TO = 18             # and cycle its tRFC ended (requests waiting inside were held by it)
 SC_REF_BANK = 19           # per-bank refresh: the bank whose turn is next
-SC_SIZE = 20
+SC_Q_WRITES = 20           # writes queued
+SC_MODE = 21               # with a write buffer: MODE_READ or MODE_WRITE, as evaluated at SC_MODE_T
+SC_MODE_T = 22
+SC_DEC_MODE = 23           # the cached decision's mode and the cycle it was evaluated at
+SC_DEC_MODE_T = 24
+SC_MODE_ISSUE = 25         # cycle of the last command issued (the cycle after it may change the mode)
+SC_SIZE = 26
+
+# scheduling modes (a write buffer separates reads and writes; without one, MODE_ALL)
+MODE_ALL = -1
+MODE_READ = 0
+MODE_WRITE = 1
 
 # per-bank columns bank: int64[C, NB + G + 1, BK_SIZE]: rows 0..NB-1 the banks, then one row per
 # bank group and one for the channel (columns 0..NUM_CMDS-1 only)
@@ -219,6 +233,9 @@ class DramTables(NamedTuple):
     policy: int
     refresh: int              # REFRESH_*; trefi / trfc above are that mode's (per bank: the _pb ones)
     row_hit_cap: int          # 0 = none
+    write_buffer: int         # 0 = none (one queue for reads and writes)
+    write_high: int           # queued writes that start a drain
+    write_low: int            # queued writes at which a drain may end
     core_per_dram_num: int
     core_per_dram_den: int
 
@@ -384,8 +401,12 @@ def _next_decision(p, sc, bank, q, ch, t0):
     per_bank = p[P_REFRESH] == REFRESH_PER_BANK
     cap = p[P_ROW_HIT_CAP]
     last_vis = sc[ch, SC_LAST_VIS]
+    mode = _mode_until(p, sc, bank, q, ch, t0)
     tnow = t0
     while True:
+        mode = _mode_next(p, bank, q, ch, mode, tnow)
+        sc[ch, SC_DEC_MODE] = mode
+        sc[ch, SC_DEC_MODE_T] = tnow
         ref_b = -1                 # per-bank refresh pending for this bank
         if tnow >= ref_due:
             if not per_bank:
@@ -411,9 +432,9 @@ def _next_decision(p, sc, bank, q, ch, t0):
         for b in range(nb):
             if b == ref_b:
                 continue
-            s = bank[ch, b, BK_HEAD]
+            s = _oldest_active(q, ch, bank[ch, b, BK_HEAD], mode, tnow)
             r = bank[ch, b, BK_OPEN_ROW]
-            if s < 0 or q[ch, QF_VIS, s] > tnow:
+            if s < 0:
                 if close_page and r >= 0:
                     t = max(tnow, _ready(p, bank, ch, b, CMD_PRE))
                     if t < best_t or (t == best_t and best_pri == 2 and b < best_age):
@@ -423,19 +444,19 @@ def _next_decision(p, sc, bank, q, ch, t0):
             # give way: its oldest request's PRE is its only candidate (FR-FCFS with a cap)
             capped = cap > 0 and r >= 0 and bank[ch, b, BK_HITS] >= cap and q[ch, QF_ROW, s] != r
             if r >= 0 and not capped:
-                # oldest visible hit of each kind; stop once both are found (or no write is queued)
-                need_wr = bank[ch, b, BK_WRITES] > 0
+                # oldest visible hit of each kind the mode serves; stop once both are found
+                need_wr = mode != MODE_READ and bank[ch, b, BK_WRITES] > 0
                 s_rd = -1
                 s_wr = -1
                 h = s
                 while h >= 0 and q[ch, QF_VIS, h] <= tnow:
                     if q[ch, QF_ROW, h] == r:
                         if q[ch, QF_WRITE, h]:
-                            if s_wr < 0:
+                            if s_wr < 0 and mode != MODE_READ:
                                 s_wr = h
-                        elif s_rd < 0:
+                        elif s_rd < 0 and mode != MODE_WRITE:
                             s_rd = h
-                        if s_rd >= 0 and (s_wr >= 0 or not need_wr):
+                        if (s_rd >= 0 or mode == MODE_WRITE) and (s_wr >= 0 or not need_wr):
                             break
                     h = q[ch, QF_NEXT, h]
                 if s_rd >= 0 or s_wr >= 0:
@@ -462,6 +483,76 @@ def _next_decision(p, sc, bank, q, ch, t0):
             tnow = change
             continue
         return best_t, best_cmd, best_b, best_s
+
+
+@kernel
+def _oldest_active(q, ch, h, mode, tnow):
+    """From slot h along its bank's list: the oldest request visible at tnow that the mode serves
+    (-1 if none)."""
+    while h >= 0 and q[ch, QF_VIS, h] <= tnow:
+        if mode == MODE_ALL or q[ch, QF_WRITE, h] == mode:
+            return h
+        h = q[ch, QF_NEXT, h]
+    return -1
+
+
+@kernel
+def _mode_next(p, bank, q, ch, mode, tnow):
+    """The mode at cycle tnow from the mode before it, by the queued requests visible then: a read
+    mode starts a write drain when the visible writes reach the high watermark or no read is
+    visible; a drain ends when no write is left, or at the low watermark with a read waiting."""
+    if mode == MODE_ALL:
+        return mode
+    reads = 0
+    writes = 0
+    for b in range(p[P_BANKS]):
+        h = bank[ch, b, BK_HEAD]
+        while h >= 0 and q[ch, QF_VIS, h] <= tnow:
+            if q[ch, QF_WRITE, h]:
+                writes += 1
+            else:
+                reads += 1
+            h = q[ch, QF_NEXT, h]
+    if mode == MODE_READ:
+        if writes >= p[P_WRITE_HIGH] or (reads == 0 and writes > 0):
+            return MODE_WRITE
+    elif writes == 0 or (writes <= p[P_WRITE_LOW] and reads > 0):
+        return MODE_READ
+    return mode
+
+
+@kernel
+def _mode_until(p, sc, bank, q, ch, t0):
+    """The mode just before cycle t0: the committed one (the mode the last command was decided in),
+    carried through every later moment the counts changed before t0: requests becoming visible, and
+    the cycle after that command (it may have taken a request out). No command issued meanwhile,
+    so the queue held the same requests."""
+    mode = sc[ch, SC_MODE]
+    if mode == MODE_ALL:
+        return mode
+    x = sc[ch, SC_MODE_T]
+    after_issue = sc[ch, SC_MODE_ISSUE] + 1
+    while True:
+        nx = _first_vis_after(sc, bank, q, ch, p[P_BANKS], x)
+        if x < after_issue < nx:
+            nx = after_issue
+        if nx >= t0:
+            return mode
+        mode = _mode_next(p, bank, q, ch, mode, nx)
+        x = nx
+
+
+@kernel
+def _has_room(p, sc, ch, is_write):
+    """True if channel ch's queue (with a write buffer: the read queue or the write buffer) takes
+    one more request."""
+    if sc[ch, SC_FREE] < 0:
+        return False
+    if p[P_WRITE_BUFFER] == 0:
+        return True
+    if is_write:
+        return sc[ch, SC_Q_WRITES] < p[P_WRITE_BUFFER]
+    return sc[ch, SC_Q_N] - sc[ch, SC_Q_WRITES] < p[P_QUEUE_DEPTH]
 
 
 @kernel
@@ -514,6 +605,9 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     end of its tRFC (a wait spanning two refreshes counts the later one only).
     """
     row = q[ch, QF_ROW, qi] if qi >= 0 else -1
+    sc[ch, SC_MODE] = sc[ch, SC_DEC_MODE]       # the mode the decision was taken in
+    sc[ch, SC_MODE_T] = sc[ch, SC_DEC_MODE_T]
+    sc[ch, SC_MODE_ISSUE] = t
     _issue(p, sc, bank, stats, ch, cmd, b, row, t)
     if qi < 0:
         if cmd == CMD_REF:
@@ -569,6 +663,7 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     if nxt < 0:
         bank[ch, b, BK_TAIL] = prev
     bank[ch, b, BK_WRITES] -= q[ch, QF_WRITE, qi]
+    sc[ch, SC_Q_WRITES] -= q[ch, QF_WRITE, qi]
     q[ch, QF_NEXT, qi] = sc[ch, SC_FREE]
     sc[ch, SC_FREE] = qi
     sc[ch, SC_Q_N] -= 1
@@ -606,9 +701,9 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
 
     Requests must become visible in the order they are enqueued (callers offer in time order).
     """
-    s = sc[ch, SC_FREE]
-    if s < 0:
+    if not _has_room(p, sc, ch, is_write):
         return False
+    s = sc[ch, SC_FREE]
     v = max(vis, sc[ch, SC_CUR])
     if v < sc[ch, SC_LAST_VIS]:
         raise ValueError("dram: a request was offered visible before an earlier one")
@@ -634,6 +729,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
         q[ch, QF_NEXT, t] = s
     bank[ch, b, BK_TAIL] = s
     bank[ch, b, BK_WRITES] += w
+    sc[ch, SC_Q_WRITES] += w
     sc[ch, SC_Q_N] += 1
     if sc[ch, SC_DEC] >= 0 and not _decision_stands(p, sc, bank, ch, b, row, w, v):
         sc[ch, SC_DEC] = -1
@@ -649,6 +745,8 @@ def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     search, so the test may be conservative (a request that would not be a candidate at all is
     treated as one).
     """
+    if p[P_WRITE_BUFFER] > 0:
+        return False                        # a newcomer may change the mode: search again
     t_dec = sc[ch, SC_DEC + 1]
     if v > t_dec:
         return True
@@ -828,7 +926,6 @@ def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of,
     """simulate_stream's loop; writes each request's finish cycle to done and the cycle before the
     one it became visible in to accepted. min_gap 1: at most one request enters a cycle."""
     tck = p[P_TCK_PS]
-    qd = p[P_QUEUE_DEPTH]
     nch = p[P_CHANNELS]
     last_vis = -1
     for i in range(arrival_ps.shape[0]):
@@ -836,7 +933,7 @@ def _stream(p, sc, bank, q, fl, stats, hist, arrival_ps, ch_of, bank_of, row_of,
         _run_until(p, sc, bank, q, fl, stats, hist, c)
         _drain(sc, fl, done)
         ch = ch_of[i]
-        while sc[ch, SC_Q_N] >= qd:
+        while not _has_room(p, sc, ch, is_write[i] != 0):
             t = _decide(p, sc, bank, q, ch, sc[ch, SC_CUR])[0]
             _run_until(p, sc, bank, q, fl, stats, hist, t + 1)
             _drain(sc, fl, done)

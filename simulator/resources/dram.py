@@ -25,9 +25,9 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
-                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP,
+                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP, P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_LOW,
                                    P_MASK, P_POW2, P_REFRESH, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN, REFRESH_ALL_BANK, REFRESH_PER_BANK,
-                                   BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_REF_DUE, SC_SIZE, ST_LAT_SUM_PS,
+                                   BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_MODE, SC_MODE_ISSUE, SC_MODE_T, SC_REF_DUE, SC_SIZE, MODE_ALL, MODE_READ, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
                                    simulate_stream)
 
@@ -129,12 +129,20 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         trefi=t.trefi_pb if per_bank else t.trefi, trfc=t.trfc_pb if per_bank else t.trfc,
         channels=dram.channels, bank_groups=t.bank_groups, banks_per_group=t.banks_per_group,
         queue_depth=dram.queue_depth,
-        inflight_cap=dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2,
+        inflight_cap=dram.queue_depth + dram.controller.write_buffer + max(t.cl, t.cwl) + t.burst_cycles + 2,
         policy=PAGE_POLICY_CODES[dram.page_policy], refresh=REFRESH_CODES[dram.refresh],
-        row_hit_cap=dram.controller.row_hit_cap,
+        row_hit_cap=dram.controller.row_hit_cap, **_write_buffer(dram.controller),
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
     return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
                       field_size=size, **scalars)
+
+
+def _write_buffer(ctrl) -> dict:
+    """The write buffer's size and its watermarks in entries (high at least 1, low below high)."""
+    n = ctrl.write_buffer
+    high = max(1, -(-int(round(ctrl.write_high_watermark * 1000)) * n // 1000))
+    low = min(high - 1, int(round(ctrl.write_low_watermark * 1000)) * n // 1000)
+    return {"write_buffer": n, "write_high": high if n else 0, "write_low": low if n else 0}
 
 
 def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> np.ndarray:
@@ -146,7 +154,8 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_CHANNELS, "channels"), (P_BANKS_PER_GROUP, "banks_per_group"),
                        (P_QUEUE_DEPTH, "queue_depth"), (P_INFLIGHT_CAP, "inflight_cap"),
                        (P_POLICY, "policy"), (P_REFRESH, "refresh"), (P_CORE_NUM, "core_per_dram_num"),
-                       (P_CORE_DEN, "core_per_dram_den"), (P_ROW_HIT_CAP, "row_hit_cap")):
+                       (P_CORE_DEN, "core_per_dram_den"), (P_ROW_HIT_CAP, "row_hit_cap"),
+                       (P_WRITE_BUFFER, "write_buffer"), (P_WRITE_HIGH, "write_high"), (P_WRITE_LOW, "write_low")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
     p[P_CHAN_ROW] = p[P_BANKS] + v["bank_groups"]
@@ -198,12 +207,15 @@ def dram_out_capacity(tables: DramTables) -> int:
 def dram_state_new(tables: DramTables) -> DramState:
     """A fresh state: every bank closed, queues empty, first refresh due at tREFI."""
     c, nb = tables.channels, tables.bank_groups * tables.banks_per_group
-    q, f = tables.queue_depth, tables.inflight_cap
+    q, f = tables.queue_depth + tables.write_buffer, tables.inflight_cap
 
     sc = np.zeros((c, SC_SIZE), np.int64)
     sc[:, SC_REF_DUE] = tables.trefi
     sc[:, SC_DEC] = -1
     sc[:, SC_FREE] = 0
+    sc[:, SC_MODE] = MODE_READ if tables.write_buffer else MODE_ALL
+    sc[:, SC_MODE_T] = -1
+    sc[:, SC_MODE_ISSUE] = -2
     bank = np.zeros((c, nb + tables.bank_groups + 1, BK_SIZE), np.int64)  # banks, groups, channel
     bank[:, :nb, BK_OPEN_ROW] = -1
     bank[:, :nb, BK_HEAD] = -1

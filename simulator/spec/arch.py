@@ -108,6 +108,23 @@ class DramControllerSpec(_Spec):
         16, ge=0, description="column commands a bank may serve on its open row while an older request to another "
                               "row of the bank waits; then that request's PRE goes first (0: no cap: hits always "
                               "first, which can starve it). 16 is gem5's max_accesses_per_row; DRAMSim3 uses 4")
+    write_buffer: int = Field(
+        0, ge=0, description="write buffer entries per channel: writes wait there, apart from the queue_depth "
+                             "entries of reads, and are drained in batches (0: one queue for both, as FR-FCFS "
+                             "sees it; DRAMSim3 and gem5 have 32 and 64)")
+    write_high_watermark: float = Field(
+        0.85, gt=0, le=1, description="fraction of write_buffer at which a write drain starts (gem5: 85%); a drain "
+                                      "also starts when no read is queued")
+    write_low_watermark: float = Field(
+        0.5, ge=0, lt=1, description="fraction of write_buffer at which a drain stops if a read waits (gem5: 50%)")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> "DramControllerSpec":
+        if self.write_low_watermark >= self.write_high_watermark:
+            raise PydanticCustomError("watermarks", "{detail}", {
+                "key": "write_low_watermark",
+                "detail": f"{self.write_low_watermark} is not below write_high_watermark {self.write_high_watermark}"})
+        return self
 
 
 class DramSpec(_Spec):

@@ -207,7 +207,10 @@ def random_stream(seed, grade):
                        address_mapping=("ro_ba_bg_co_ch", "ro_co_ba_bg_ch")[seed % 3 == 0] if seed % 5 else
                        "_".join(rng.permutation(["ro", "ba", "bg", "co", "ch"])),
                        refresh="per_bank" if per_bank else "all_bank", timing=timing,
-                       controller={"row_hit_cap": (0, 1, 2, 4)[(seed // 4) % 4]})
+                       controller={"row_hit_cap": (0, 1, 2, 4)[(seed // 4) % 4],
+                                   "write_buffer": (0, 2, 5)[(seed // 16) % 3],
+                                   "write_high_watermark": (0.85, 0.5, 1.0)[seed % 3],
+                                   "write_low_watermark": (0.5, 0.25, 0.0)[seed % 3]})
     tb = dram_tables(spec)
     n = int(rng.integers(30, 90))
     nb = t.bank_groups * t.banks_per_group

@@ -110,7 +110,8 @@ def small_dram(rng):
                        page_policy=str(rng.choice(["open", "close"])),
                        address_mapping=str(rng.choice(["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ba_bg_ch_co"])),
                        refresh="per_bank" if per_bank else "all_bank", timing=timing,
-                       controller={"row_hit_cap": int(rng.choice([0, 1, 4]))})
+                       controller={"row_hit_cap": int(rng.choice([0, 1, 4])),
+                                   "write_buffer": int(rng.choice([0, 0, 3, 6]))})
     clock = int(rng.choice([GHZ, 933_000_000, 1_250_000_000, 700_000_000, 400_000_000, 250_000_000]))
     return spec, clock
 

@@ -14,6 +14,11 @@ direction changes). Controller, per channel and cycle, exactly as the engine's d
 3. the oldest visible request whose next command is legal: ACT (bank closed) or PRE (bank open
    to another row, and no visible request hits the open row or the bank is capped);
 4. close page only: PRE of the lowest open bank that no visible request hits.
+With a write buffer (controller.write_buffer > 0) the channel is in read or write mode, updated at
+the start of every cycle from the visible queued requests: read mode starts a drain when the writes
+reach the high watermark or no read is visible; a drain ends when no write is left, or at the low
+watermark with a read visible. Rules 2-4 then see only the visible requests of the mode's kind.
+Reads fill queue_depth entries, writes write_buffer entries.
 Each request's access (visible -> data finished) is split as the engine reports it: waiting on
 bank timing from its first ACT/PRE to the column command, waiting in refresh between visible and
 the column command while the last refresh ran (from the cycle it fell due to the end of tRFC),
@@ -64,6 +69,7 @@ class Channel:
     bus_write: bool = False
     ref_due: int = 0
     queue: list = field(default_factory=list)
+    mode: str = "all"       # "all" (no write buffer), "read" or "write"
     refreshes: int = 0
     ref_from: int = 0       # the last all-bank refresh: due at, tRFC over at
     ref_to: int = 0
@@ -80,6 +86,11 @@ class NaiveDram:
         self.channels = dram_spec.channels
         self.queue_depth = dram_spec.queue_depth
         self.row_hit_cap = dram_spec.controller.row_hit_cap
+        ctrl = dram_spec.controller
+        self.write_buffer = ctrl.write_buffer
+        # watermarks in entries: the fractions in thousandths, rounded up (high) and down (low)
+        self.write_high = max(1, -(-round(ctrl.write_high_watermark * 1000) * ctrl.write_buffer // 1000))
+        self.write_low = min(self.write_high - 1, round(ctrl.write_low_watermark * 1000) * ctrl.write_buffer // 1000)
         self.close_page = dram_spec.page_policy == "close"
         self.per_bank = dram_spec.refresh == "per_bank"
         self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
@@ -88,7 +99,8 @@ class NaiveDram:
                       "ro": t.rows, "co": t.columns // t.burst_length}
         self.ch = [Channel(banks=[Bank(group=b // t.banks_per_group)
                                   for b in range(t.bank_groups * t.banks_per_group)],
-                           ref_due=t.trefi_pb if self.per_bank else t.trefi)
+                           ref_due=t.trefi_pb if self.per_bank else t.trefi,
+                           mode="read" if dram_spec.controller.write_buffer else "all")
                    for _ in range(dram_spec.channels)]
         self.done = {}
 
@@ -181,6 +193,13 @@ class NaiveDram:
     def step(self, c, now):
         """Decide cycle `now` on channel c: issue at most one command."""
         ch = self.ch[c]
+        if ch.mode != "all":
+            reads = sum(1 for r in ch.queue if r.vis <= now and not r.write)
+            writes = sum(1 for r in ch.queue if r.vis <= now and r.write)
+            if ch.mode == "read" and (writes >= self.write_high or (reads == 0 and writes > 0)):
+                ch.mode = "write"
+            elif ch.mode == "write" and (writes == 0 or (writes <= self.write_low and reads > 0)):
+                ch.mode = "read"
         skip = -1                          # a bank whose per-bank refresh is pending
         if self.per_bank and now >= ch.ref_due:
             skip = ch.ref_bank
@@ -201,7 +220,8 @@ class NaiveDram:
                 ch.ref_from, ch.ref_to = ch.ref_due, now + self.t.trfc
                 ch.ref_due += self.t.trefi
             return
-        vis = [r for r in ch.queue if r.vis <= now and r.bank != skip]
+        vis = [r for r in ch.queue if r.vis <= now and r.bank != skip
+               and (ch.mode == "all" or r.write == (ch.mode == "write"))]
         hit_banks = {r.bank for r in vis if ch.banks[r.bank].open_row == r.row}
         oldest = {}
         for r in vis:
@@ -255,6 +275,12 @@ class NaiveDram:
         t = self.t
         self.done[r.ident] = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles
 
+    def _has_room(self, ch, write):
+        if not self.write_buffer:
+            return len(ch.queue) < self.queue_depth
+        n = sum(1 for r in ch.queue if r.write == write)
+        return n < (self.write_buffer if write else self.queue_depth)
+
     def run(self, arrival_ps, addr, is_write):
         """Completion ps of each request of a stream sorted by arrival."""
         reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps + 1)
@@ -265,7 +291,7 @@ class NaiveDram:
         while nxt < len(reqs) or any(ch.queue for ch in self.ch):
             while nxt < len(reqs):
                 i, c, b, row, w, vis = reqs[nxt]
-                if vis > now or len(self.ch[c].queue) >= self.queue_depth:
+                if vis > now or not self._has_room(self.ch[c], w):
                     break
                 self.ch[c].queue.append(Request(i, b, row, w, now))
                 nxt += 1

@@ -236,7 +236,7 @@ class _Dram(NaiveDram):
             job = self.fifo[0]
             while job.moved < job.bursts:
                 c, bank, row = self.decode(job.chunk.addr + job.moved * self.burst_bytes)
-                if len(self.ch[c].queue) >= self.queue_depth:
+                if not self._has_room(self.ch[c], job.write):      # a write buffer: per kind
                     return
                 ident = self.next_burst
                 self.next_burst += 1
