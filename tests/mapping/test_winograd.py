@@ -26,8 +26,8 @@ def test_a_winograd_layer_has_the_mac_count_of_its_formula(m, expected, ratio):
     net = load_network("conv_micro")
     layer = next(l for l in net.layers if l.name == "conv3x3_56")
     assert wg.layer_macs(layer, m) == expected and layer.macs == expected * ratio
-    # a weight buffer large enough for 16-channel tiles of 36 transformed values (F(4x4) wins then too)
-    big = {**_wino(m), "compute.array.buffers.weights.size": "64 KiB"}
+    # buffers large enough for tiles of many 4x4 blocks: F(4x4) wins then on a systolic array too
+    big = {**_wino(m), **{f"compute.array.buffers.{b}.size": "256 KiB" for b in ("weights", "inputs", "outputs")}}
     for ideal in (True, False):
         mapped = build_program(load_arch("teaching", big), net, ideal_memory=ideal)
         lid = mapped.layer_names.index("conv3x3_56")
