@@ -46,6 +46,11 @@ SENSITIVITY = (
      "El Cano if \"4 Mbits\" meant 4 MB (every on-chip memory x8)"),
     ("tpu_v1", "yolov3", 608, {"compute.arrays": 4, "compute.array.rows": 128, "compute.array.cols": 128},
      "TPU v1's 65,536 MACs as four 128x128 arrays (same peak TOPS)"),
+    ("inferx_x1", "yolov3", 608, {"compute.winograd": None}, "InferX X1 without its Winograd hardware"),
+    ("inferx_x1", "yolov3", 608, {"compute.winograd": None, "compute.array.kind": "systolic",
+                                  "compute.array.rows": 32, "compute.array.cols": 32,
+                                  "compute.array.pipeline_latency": 0},
+     "InferX X1 as before issue #13: 32x32 systolic tiles, no Winograd"),
 ) + tuple(
     (chip, "yolov3", 608, {"memory.dram.model": "cycle"},
      f"{label} with every DRAM burst timed (banks, rows, refresh) instead of the bandwidth server")
@@ -289,7 +294,10 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
         chip_rows.append([f"`{name}`", _g(s.peak_tops), f"{s.total_macs:,}",
                           f"{s.compute.arrays} x {s.compute.array.rows}x{s.compute.array.cols}"
                           + (f"x{s.compute.array.macs_per_pe}" if s.compute.array.macs_per_pe > 1 else ""),
-                          s.compute.array.dataflow.replace("_stationary", ""), f"{s.clock_hz / 1e6:g} MHz",
+                          ("dot product" if s.compute.array.kind == "dot_product"
+                           else s.compute.array.dataflow.replace("_stationary", ""))
+                          + (f" + Winograd F({s.compute.winograd.output_tile})" if s.compute.winograd else ""),
+                          f"{s.clock_hz / 1e6:g} MHz",
                           f"{d.resolved_timing.speed_grade}", f"{s.dram_pins}", _g(s.dram_peak_bytes_per_s / 1e9),
                           _g(s.memory.sram.size_bytes / 2**20), f"{s.overheads.sustained_clock_fraction:g}",
                           f"{s.overheads.layer_setup_cycles:,}"])
@@ -331,7 +339,7 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
 
     if data.get("sensitivity"):
         body = [[c["what"], f"`{c['base']['arch']}`", f"{_stem(c['base']['network'])} {c['base']['size']}",
-                 "<br>".join(f"`{k}={v}`" for k, v in c["set"].items()),
+                 "<br>".join(f"`{k}={'null' if v is None else v}`" for k, v in c["set"].items()),
                  _g(c["base"]["fps"]), _g(c["changed"]["fps"]), f"{c['changed']['fps'] / c['base']['fps']:.2f}",
                  f"{_pct(c['base']['mac_utilization'])} -> {_pct(c['changed']['mac_utilization'])}",
                  f"{_g(c['base']['dram_mb_per_frame'])} -> {_g(c['changed']['dram_mb_per_frame'])}"]
