@@ -225,7 +225,8 @@ def run_study(chips=CHIPS, configs=CONFIGS, compare=COMPARE, eyeriss: EyerissCas
     return {"stamp": stamp(overrides), "chips": list(chips), "configs": [list(c) for c in configs],
             "rows": [index[p] for p in points],
             "compare": {"network": cnet, "size": csize, "rows": [index[(a, cnet, csize)] for a in carchs]},
-            "sensitivity": [{"what": what, "set": {k: str(v) for k, v in ov.items()}, "base": index[(a, n, sz)],
+            "sensitivity": [{"what": what, "base": index[(a, n, sz)],
+                             "set": {k: "null" if v is None else str(v) for k, v in ov.items()},
                              "changed": ch} for (a, n, sz, ov, what), ch in zip(sensitivity, changed)],
             "eyeriss": results[-1] if eyeriss is not None else None}
 
@@ -339,7 +340,7 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
 
     if data.get("sensitivity"):
         body = [[c["what"], f"`{c['base']['arch']}`", f"{_stem(c['base']['network'])} {c['base']['size']}",
-                 "<br>".join(f"`{k}={'null' if v is None else v}`" for k, v in c["set"].items()),
+                 "<br>".join(f"`{k}={v}`" for k, v in c["set"].items()),
                  _g(c["base"]["fps"]), _g(c["changed"]["fps"]), f"{c['changed']['fps'] / c['base']['fps']:.2f}",
                  f"{_pct(c['base']['mac_utilization'])} -> {_pct(c['changed']['mac_utilization'])}",
                  f"{_g(c['base']['dram_mb_per_frame'])} -> {_g(c['changed']['dram_mb_per_frame'])}"]
