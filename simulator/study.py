@@ -46,6 +46,11 @@ SENSITIVITY = (
      "El Cano if \"4 Mbits\" meant 4 MB (every on-chip memory x8)"),
     ("tpu_v1", "yolov3", 608, {"compute.arrays": 4, "compute.array.rows": 128, "compute.array.cols": 128},
      "TPU v1's 65,536 MACs as four 128x128 arrays (same peak TOPS)"),
+    ("inferx_x1", "yolov3", 608, {"compute.winograd": None}, "InferX X1 without its Winograd hardware"),
+    ("inferx_x1", "yolov3", 608, {"compute.winograd": None, "compute.array.kind": "systolic",
+                                  "compute.array.rows": 32, "compute.array.cols": 32,
+                                  "compute.array.pipeline_latency": 0},
+     "InferX X1 as before issue #13: 32x32 systolic tiles, no Winograd"),
 ) + tuple(
     (chip, "yolov3", 608, {"memory.dram.model": "cycle"},
      f"{label} with every DRAM burst timed (banks, rows, refresh) instead of the bandwidth server")
@@ -220,7 +225,8 @@ def run_study(chips=CHIPS, configs=CONFIGS, compare=COMPARE, eyeriss: EyerissCas
     return {"stamp": stamp(overrides), "chips": list(chips), "configs": [list(c) for c in configs],
             "rows": [index[p] for p in points],
             "compare": {"network": cnet, "size": csize, "rows": [index[(a, cnet, csize)] for a in carchs]},
-            "sensitivity": [{"what": what, "set": {k: str(v) for k, v in ov.items()}, "base": index[(a, n, sz)],
+            "sensitivity": [{"what": what, "base": index[(a, n, sz)],
+                             "set": {k: "null" if v is None else str(v) for k, v in ov.items()},
                              "changed": ch} for (a, n, sz, ov, what), ch in zip(sensitivity, changed)],
             "eyeriss": results[-1] if eyeriss is not None else None}
 
@@ -289,7 +295,10 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
         chip_rows.append([f"`{name}`", _g(s.peak_tops), f"{s.total_macs:,}",
                           f"{s.compute.arrays} x {s.compute.array.rows}x{s.compute.array.cols}"
                           + (f"x{s.compute.array.macs_per_pe}" if s.compute.array.macs_per_pe > 1 else ""),
-                          s.compute.array.dataflow.replace("_stationary", ""), f"{s.clock_hz / 1e6:g} MHz",
+                          ("dot product" if s.compute.array.kind == "dot_product"
+                           else s.compute.array.dataflow.replace("_stationary", ""))
+                          + (f" + Winograd F({s.compute.winograd.output_tile})" if s.compute.winograd else ""),
+                          f"{s.clock_hz / 1e6:g} MHz",
                           f"{d.resolved_timing.speed_grade}", f"{s.dram_pins}", _g(s.dram_peak_bytes_per_s / 1e9),
                           _g(s.memory.sram.size_bytes / 2**20), f"{s.overheads.sustained_clock_fraction:g}",
                           f"{s.overheads.layer_setup_cycles:,}"])

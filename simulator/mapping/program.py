@@ -1,7 +1,7 @@
 """The tile program: (ArchSpec, Network) -> numpy columns the engine runs, one row per tile.
 
-Each tile runs on one unit (a MAC array, or a vector unit numbered after the arrays), carries its
-useful MACs and compute cycles, its transfers (weights, inputs, outputs: bytes, memory, address),
+Each tile runs on one unit (a MAC array, or a vector unit numbered after the arrays), carries the
+MACs it performs (fewer than the layer's direct count where it runs Winograd) and compute cycles, its transfers (weights, inputs, outputs: bytes, memory, address),
 and the output *regions* it depends on. A region is a block of output rows of one image of one
 layer; it is done when all tiles that write it are done, and a tile may issue its loads only when
 every region it reads is done.
@@ -16,6 +16,9 @@ from simulator.engine.constants import KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, 
 from simulator.engine.records import TileProgram
 from simulator.errors import MappingError
 from simulator.mapping.placement import ALIAS_OPS, DRAM, Placement, place_tensors
+from simulator.mapping import winograd as wg
+from simulator.mapping.array_timing import tile_cycles
+from simulator.mapping.dot_product import dot_product_cycles
 from simulator.mapping.systolic import gemm_cycles
 from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_shape_key, conv_tiles
 from simulator.mapping.vector_tiling import vector_tiles
@@ -26,7 +29,8 @@ class MappedNetwork:
     program: TileProgram
     layer_names: tuple[str, ...]
     layer_ops: tuple[str, ...]
-    layer_macs: np.ndarray
+    layer_macs: np.ndarray             # MACs performed: Winograd's count where a layer runs Winograd
+    layer_winograd: tuple[int, ...]    # m of F(m x m, 3 x 3) per layer, 0 where it runs direct
     num_arrays: int
     num_vector_units: int
     placement: Placement
@@ -38,8 +42,12 @@ def tile_context(arch) -> TileContext:
     d = a.prefetch_depth
     mem = arch.memory
     hz = arch.effective_clock_hz
+    w = arch.compute.winograd
     return TileContext(
-        rows=a.rows, cols=a.cols, macs_per_pe=a.macs_per_pe, dataflow=a.dataflow, arrays=arch.compute.arrays,
+        rows=a.rows, cols=a.cols, macs_per_pe=a.macs_per_pe, dataflow=a.dataflow, kind=a.kind,
+        pipeline_latency=a.pipeline_latency_cycles, winograd_m=w.output_tile if w else 0,
+        winograd_weight_bits=w.weight_bits if w else 0, winograd_latency=w.transform_latency_cycles if w else 0,
+        arrays=arch.compute.arrays,
         operand_bytes=a.operand_bytes, acc_bytes=-(-a.accumulator_bits // 8),
         weights_slot_bytes=a.buffers.weights.size_bytes // d, inputs_slot_bytes=a.buffers.inputs.size_bytes // d,
         outputs_slot_bytes=a.buffers.outputs.size_bytes // d,
@@ -146,18 +154,21 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
     regions: dict[int, tuple[int, int, int]] = {}
     tilings: dict[str, ConvTiling] = {}
     tiling_memo: dict[tuple, ConvTiling] = {}
-    names, ops, macs_per_layer = [], [], []
+    names, ops, macs_per_layer, wino = [], [], [], []
     for layer_id, layer in enumerate(net.layers):
         names.append(layer.name)
         ops.append(layer.op)
         macs_per_layer.append(layer.macs)
+        wino.append(0)
         if layer.op in ALIAS_OPS:
             continue
         out_t = placement.tensor_of[layer.name]
         in_ts = [placement.tensor_of[i] for i in layer.inputs]
         out_mem = int(placement.memory[out_t])
         if ideal_memory:
-            _ideal_layer(b, layer, layer_id, ctx, A, V, lanes, regions, out_t, in_ts)
+            wino[-1] = _ideal_layer(b, layer, layer_id, ctx, A, V, lanes, regions, out_t, in_ts)
+            if wino[-1]:
+                macs_per_layer[-1] = wg.layer_macs(layer, wino[-1])
             continue
         if layer.is_mac_op:
             # batch_matmul's stationary operand is its second input tensor, not weights
@@ -171,6 +182,8 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
                 t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags)
             tilings[layer.name] = t
             cols = conv_tiles(layer, t, ctx)
+            wino[-1] = t.winograd
+            macs_per_layer[-1] = int(cols["macs"].sum())
             rows = layer.p if layer.tiles_rows else 1
             n_blocks = -(-rows // t.ph)
             region_local = cols["img"] * n_blocks + cols["out_row_lo"] // t.ph
@@ -206,7 +219,8 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
             regions[out_t] = (rbase, nb, ph, layer.out_shape[1])
     program = b.finish(A + V, arch.overheads.layer_setup_cycles, arch.compute.array.prefetch_depth)
     return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
-                         layer_macs=np.array(macs_per_layer, np.int64), num_arrays=A, num_vector_units=V,
+                         layer_macs=np.array(macs_per_layer, np.int64), layer_winograd=tuple(wino),
+                         num_arrays=A, num_vector_units=V,
                          placement=placement, tilings=tilings)
 
 
@@ -231,22 +245,20 @@ def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool, 
     b.add_deps(ids, lo, hi)
 
 
-def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, regions, out_t, in_ts) -> None:
-    """SCALE-Sim-compatible lowering: memory free, folds back to back, a layer per region."""
+def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, regions, out_t, in_ts) -> int:
+    """SCALE-Sim-compatible lowering: memory free, folds back to back, a layer per region.
+
+    Returns m if the layer ran Winograd F(m x m, 3 x 3) (where that takes fewer cycles), else 0.
+    """
+    m = 0
     if layer.is_mac_op:
-        g = layer.groups
-        conv = layer.tiles_rows
-        pixels = layer.n * (layer.p * layer.q if conv else 1)
-        one = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, layer.c * layer.r * layer.s, layer.k // g, pixels,
-                          ctx.macs_per_pe, overlap_preload=False, kernel=(layer.r, layer.s),
-                          out_rows=layer.n * (layer.p if conv else 1))
-        folds = one.folds * g
-        per_fold = one.cycles // one.folds
+        folds, per_fold, fixed, m = _ideal_work(layer, ctx, A)
         share = np.array([folds // A + (1 if a < folds % A else 0) for a in range(A)], np.int64)
         unit = np.nonzero(share)[0]
-        compute = share[unit] * per_fold
-        macs = layer.macs * share[unit] // folds
-        macs[0] += layer.macs - macs.sum()
+        compute = share[unit] * per_fold + fixed
+        total_macs = wg.layer_macs(layer, m) if m else layer.macs
+        macs = total_macs * share[unit] // folds
+        macs[0] += total_macs - macs.sum()
     else:
         work = max(layer.vector_elems, layer.output_elems)
         unit = np.array([A + (layer_id % V)])
@@ -259,3 +271,33 @@ def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, re
             r = regions[t_in][0]
             b.add_deps(ids, np.full(len(ids), r), np.full(len(ids), r))
     regions[out_t] = (rbase, 1, 1 << 40, -1)
+    return m
+
+
+def _ideal_work(layer, ctx: TileContext, A: int) -> tuple[int, int, int, int]:
+    """(work units, cycles per unit, fixed cycles per array, Winograd m) of a MAC layer, memory free.
+
+    Systolic: the units are folds, run back to back with every preload exposed (SCALE-Sim's
+    regime); dot-product: the units are passes (a block of input channels for a block of output
+    channels), the pipeline latency paid once per array. A Winograd layer has (m+2)^2 times the
+    folds or passes of its channels x filters GEMM, each streaming the tiles; it is chosen when
+    its busiest array finishes first.
+    """
+    g = layer.groups
+    conv = layer.tiles_rows             # a conv (or imported per-token GEMM) streams rows of pixels
+    kg, C, N = layer.k // g, layer.c, layer.n
+    out_rows, pixels = N * (layer.p if conv else 1), N * (layer.p * layer.q if conv else 1)
+    options = []
+    for m in [0] + ([ctx.winograd_m] if ctx.winograd_m and wg.eligible(layer) else []):
+        steps = N * int(wg.tiles(layer.p, layer.q, m)) if m else pixels
+        if ctx.kind == "dot_product":
+            per = steps * (wg.positions(m) if m else layer.r * layer.s)
+            units = g * int(dot_product_cycles(ctx.rows, ctx.cols, C, kg, 1, 0))
+            fixed = ctx.pipeline_latency + (ctx.winograd_latency if m else 0)
+        else:
+            one = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, C * (1 if m else layer.r * layer.s), kg, steps,
+                              ctx.macs_per_pe, overlap_preload=False, kernel=(layer.r, layer.s), out_rows=out_rows)
+            units = one.folds * g * (wg.positions(m) if m else 1)
+            per, fixed = one.cycles // one.folds, (ctx.winograd_latency if m else 0)
+        options.append(((-(-units // A)) * per + fixed, (units, per, fixed, m)))
+    return min(options)[1]

@@ -23,6 +23,11 @@ the strips of PE sets along the array's columns, the kernel's rows its rows, and
 scratchpads and tile buffers in aggregate: the weights slot holds the tile's filter rows, the
 inputs slot its input rows (halo included), the outputs slot its partial sums.
 
+A chip with Winograd hardware (`compute.winograd`) also gets Winograd candidates for its 3x3
+stride-1 layers (mapping/winograd.py): pixel blocks aligned to the m x m output tiles, the
+weights slot holding the transformed weights; the layer runs Winograd if one of them wins.
+Compute cycles come from mapping/array_timing.py, whatever the array's kind.
+
 Among all candidates the mapper keeps the one with the least estimated time (the max of
 compute, DRAM, SRAM and interconnect time), then the least traffic, then the fewest tiles.
 """
@@ -32,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.mapping.systolic import gemm_cycles, gemm_cycles_np
+from simulator.mapping import winograd as wg
+from simulator.mapping.array_timing import tile_cycles, tile_macs
 
 ORDERS = ("weights_resident", "inputs_resident", "reduction_split")
 
@@ -44,6 +50,11 @@ class TileContext:
     cols: int
     macs_per_pe: int
     dataflow: str
+    kind: str                    # compute.array.kind: systolic or dot_product
+    pipeline_latency: int        # dot_product: adder-tree latency per tile
+    winograd_m: int              # m of F(m x m, 3 x 3); 0: no Winograd hardware
+    winograd_weight_bits: int
+    winograd_latency: int        # transforms' latency per Winograd tile
     arrays: int
     operand_bytes: int
     acc_bytes: int
@@ -68,6 +79,7 @@ class ConvTiling:
     est_traffic_bytes: float
     est_compute_cycles: int      # on the busiest array
     n_tiles: int
+    winograd: int = 0            # m of F(m x m, 3 x 3) if the layer runs Winograd, else 0
 
 
 def _halving(n: int) -> list[int]:
@@ -115,30 +127,37 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
         # whole groups per tile (depthwise); a group too large for the buffers (AlexNet's grouped
         # convs) is split within the group like an ungrouped conv
         shapes = [(gb, kg, C) for gb in _halving(G)] + shapes
-    for gb, kc, cr in shapes:
-        w_tile = gb * kc * cr * R * S * ob
-        if w_tile > ctx.weights_slot_bytes:
-            continue
-        for qw in ([1] if fc else _halving(Q)):
-            cols_in = 1 if fc else _span(qw, sw, S, dw, win)
-            # largest ph that fits the input and psum slots
-            ph_fit = 0
-            for ph in ([1] if fc else _halving(P)):
-                rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
-                        and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
-                    ph_fit = ph
-                    break
-            if ph_fit == 0:
+    modes = [0] + ([ctx.winograd_m] if ctx.winograd_m and wg.eligible(layer) else [])
+    for m in modes:
+        # Winograd blocks are whole m x m output tiles (the last block may be partial)
+        align = (lambda v, cap: wg.round_up(v, m, cap)) if m else (lambda v, cap: v)
+        q_opts = [1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True)
+        p_opts = [1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True)
+        for gb, kc, cr in shapes:
+            w_tile = (int(wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits)) if m
+                      else gb * kc * cr * R * S * ob)
+            if w_tile > ctx.weights_slot_bytes:
                 continue
-            ph_opts = {ph_fit} | {min(ph_fit, -(-P // d)) for d in (2, A, 2 * A)} if not fc else {1}
-            for ph in sorted(ph_opts, reverse=True):
-                cand = _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
-                                 w_total, out_total, fc)
-                for c in cand:
-                    key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
-                    if best_key is None or key < best_key:
-                        best, best_key = c, key
+            for qw in q_opts:
+                cols_in = 1 if fc else _span(qw, sw, S, dw, win)
+                # largest ph that fits the input and psum slots
+                ph_fit = 0
+                for ph in p_opts:
+                    rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
+                    if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
+                            and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
+                        ph_fit = ph
+                        break
+                if ph_fit == 0:
+                    continue
+                ph_opts = ({ph_fit} | {min(ph_fit, align(-(-P // d), P)) for d in (2, A, 2 * A)}) if not fc else {1}
+                for ph in sorted(ph_opts, reverse=True):
+                    cand = _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
+                                     w_total, out_total, fc, m)
+                    for c in cand:
+                        key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
+                        if best_key is None or key < best_key:
+                            best, best_key = c, key
     if best is None:
         from simulator.errors import MappingError
         raise MappingError("", layer.name,
@@ -149,7 +168,7 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     return best
 
 
-def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_total, out_total, fc):
+def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_total, out_total, fc, m=0):
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     A = ctx.arrays
     n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
@@ -161,10 +180,7 @@ def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_t
         rows_in = _span(ph, layer.stride[0], layer.r, layer.dilation[0], layer.in_shapes[0][1])
         cols_in = _span(qw, layer.stride[1], layer.s, layer.dilation[1], layer.in_shapes[0][2])
         in_once = n_sp * G * C * rows_in * cols_in * ob
-    pix = (1 if fc else ph * qw)
-    tile_cycles = gemm_cycles(ctx.dataflow, ctx.rows, ctx.cols, gb * cr * layer.r * layer.s, gb * kc, pix,
-                              ctx.macs_per_pe, kernel=(layer.r, layer.s), out_rows=(1 if fc else ph),
-                              groups=gb).cycles
+    one_tile = int(tile_cycles(ctx, (layer.r, layer.s), gb, kc, cr, 1 if fc else ph, 1 if fc else qw, m))
     n_out = n_g * n_kc * n_sp
     out = []
     orders = ("weights_resident", "inputs_resident") if n_cr == 1 else ("reduction_split",)
@@ -175,7 +191,7 @@ def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_t
         else:
             per_unit = -(-n_sp // A) * n_g * n_kc
             units_w, units_i = min(A, n_sp), 1
-        compute = per_unit * n_cr * tile_cycles
+        compute = per_unit * n_cr * one_tile
         for order in orders:
             if order == "weights_resident":
                 w_traffic = w_total * units_w
@@ -192,7 +208,7 @@ def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_t
             est = max(compute, dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle,
                       total / ctx.ic_bytes_per_cycle)
             out.append(ConvTiling(gb, kc, cr, ph, qw, order, split, float(est), float(dram * 4 + sram),
-                                  int(compute), n_out * n_cr))
+                                  int(compute), n_out * n_cr, m))
     return out
 
 
@@ -228,10 +244,9 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     p0, q0 = idx["ph"] * t.ph, idx["qw"] * t.qw
     p_len, q_len = np.minimum(t.ph, P - p0), np.minimum(t.qw, Q - q0)
     pix = p_len * q_len
-    macs = g_len * k_len * c_len * layer.r * layer.s * pix
-    cycles = gemm_cycles_np(ctx.dataflow, ctx.rows, ctx.cols, g_len * c_len * layer.r * layer.s,
-                            g_len * k_len, pix, ctx.macs_per_pe, kernel=(layer.r, layer.s), out_rows=p_len,
-                            groups=g_len)
+    kernel = (layer.r, layer.s)
+    macs = tile_macs(kernel, g_len, k_len, c_len, p_len, q_len, t.winograd)
+    cycles = tile_cycles(ctx, kernel, g_len, k_len, c_len, p_len, q_len, t.winograd)
     if fc:
         row_lo, row_hi = np.zeros_like(p0), np.full_like(p0, hin)
         col_len = np.ones_like(p0)

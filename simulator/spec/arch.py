@@ -15,6 +15,10 @@ from simulator.spec import dram_standards
 from simulator.spec.quantities import Bits, BytesPerCycle, FrequencyHz, SizeBytes, TransferRateMtps
 
 DATAFLOWS = ("weight_stationary", "output_stationary", "input_stationary", "row_stationary")
+# How an array's MACs are wired (mapping/systolic.py, mapping/dot_product.py).
+ARRAY_KINDS = ("systolic", "dot_product")
+# m of Winograd F(m x m, 3 x 3) (mapping/winograd.py).
+WINOGRAD_OUTPUT_TILES = (2, 4)
 PRECISION_BYTES = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
 ARBITRATIONS = ("round_robin", "fixed_priority")
 SRAM_SHARING = ("shared", "per_array")
@@ -51,16 +55,45 @@ class ArrayBuffersSpec(_Spec):
     outputs: BufferSpec = Field(description="output/accumulator buffer (partial sums at accumulator width)")
 
 
+def _key_error(key: str, detail: str) -> PydanticCustomError:
+    """An error that load.py reports at `key` below the section that raised it."""
+    return PydanticCustomError("dram_preset", "{detail}", {"key": key, "detail": detail})
+
+
 class ArraySpec(_Spec):
     """One MAC array; the chip has `compute.arrays` identical copies."""
-    rows: int = Field(gt=0, description="PE rows")
-    cols: int = Field(gt=0, description="PE columns")
-    macs_per_pe: int = Field(1, gt=0, description="MACs each PE completes per cycle")
-    dataflow: Literal[DATAFLOWS] = Field(description="which operand stays in the PEs: " + ", ".join(DATAFLOWS))
+    kind: Literal[ARRAY_KINDS] = Field(
+        "systolic", description="'systolic': a rows x cols grid, operands skewed through it (fill and drain per "
+                                "fold; mapping/systolic.py); 'dot_product': one input vector of `rows` channels "
+                                "broadcast to `cols` dot-product units with adder trees, rows x cols MACs a cycle, "
+                                "the pipeline latency once per tile (mapping/dot_product.py)")
+    rows: int = Field(gt=0, description="PE rows (dot_product: the width of each dot product, input channels per cycle)")
+    cols: int = Field(gt=0, description="PE columns (dot_product: dot-product units, output channels per cycle)")
+    macs_per_pe: int = Field(1, gt=0, description="MACs each PE completes per cycle (systolic only; 1 for dot_product)")
+    pipeline_latency_cycles: int = Field(
+        0, ge=0, alias="pipeline_latency", description="dot_product only: cycles from an input vector entering the "
+                                                       "multipliers to its sums leaving the adder tree; paid once per tile")
+    dataflow: Literal[DATAFLOWS] = Field(description="which operand stays in the PEs: " + ", ".join(DATAFLOWS)
+                                         + " (dot_product: weight_stationary, the weights held in the cells)")
     precision: Literal[tuple(PRECISION_BYTES)] = Field("int8", description="operand precision")
     accumulator_bits: int = Field(32, gt=0, description="partial-sum width in the output buffer")
     prefetch_depth: int = Field(2, gt=0, description="tiles whose operands may be resident at once (2 = double buffering)")
     buffers: ArrayBuffersSpec = Field(description="local buffers of each array: weights, inputs, outputs")
+
+    @model_validator(mode="after")
+    def _kind_fits_its_keys(self) -> "ArraySpec":
+        if self.kind == "dot_product":
+            if self.dataflow != "weight_stationary":
+                raise _key_error("dataflow", f"a dot_product array holds its weights in the cells: dataflow must be "
+                                             f"weight_stationary, not {self.dataflow}")
+            if self.macs_per_pe != 1:
+                raise _key_error("macs_per_pe", "a dot_product array does one MAC per cell: macs_per_pe must be 1 "
+                                                "(describe the width with rows and the units with cols)")
+        elif self.pipeline_latency_cycles:
+            raise _key_error("pipeline_latency", "pipeline_latency is a dot_product key; a systolic array's fill "
+                                                 "and drain follow from rows and cols (set kind: dot_product or "
+                                                 "leave pipeline_latency out)")
+        return self
 
     @property
     def macs(self) -> int:
@@ -77,11 +110,36 @@ class VectorSpec(_Spec):
     units: int = Field(1, gt=0, description="number of vector units (one per array is typical)")
 
 
+class WinogradSpec(_Spec):
+    """Winograd F(m x m, 3 x 3) hardware for 3x3 stride-1 convolutions (mapping/winograd.py).
+
+    The input and output transforms run in dedicated hardware in the array's input and output
+    paths, pipelined with the MACs (the only placement modelled); the weights stay 3x3 in DRAM
+    and SRAM and are transformed on chip into the array's weight buffer."""
+    output_tile: Literal[WINOGRAD_OUTPUT_TILES] = Field(
+        description="m of F(m x m, 3 x 3): 2 multiplies (m+2)^2 = 16 transformed values per 2x2 outputs "
+                    "(2.25x fewer MACs than direct), 4 multiplies 36 per 4x4 (4x fewer)")
+    weight_bits: int = Field(gt=0, description="bits of one transformed weight held in the weight buffer "
+                                               "(the transform widens the operands)")
+    transform_latency_cycles: int = Field(0, ge=0, alias="transform_latency",
+                                          description="cycles the input and output transforms add to a tile's "
+                                                      "pipeline (paid once per tile)")
+
+
 class ComputeSpec(_Spec):
     """The MAC arrays and the vector unit."""
     arrays: int = Field(gt=0, description="number of identical MAC arrays")
     array: ArraySpec = Field(description="one MAC array (all arrays are identical)")
     vector: VectorSpec = Field(description="the vector unit(s)")
+    winograd: WinogradSpec | None = Field(None, description="Winograd hardware for 3x3 stride-1 convolutions "
+                                                            "(absent: every convolution runs direct)")
+
+    @model_validator(mode="after")
+    def _winograd_needs_a_gemm_array(self) -> "ComputeSpec":
+        if self.winograd is not None and self.array.dataflow == "row_stationary":
+            raise _key_error("winograd", "Winograd is modelled as (m+2)^2 GEMMs, which a row_stationary array "
+                                         "does not run; leave compute.winograd out")
+        return self
 
 
 class SramSpec(_Spec):
