@@ -81,7 +81,7 @@ def limit_options(fn):
                       help="refuse a run whose mapped program needs more engine events")(fn)
     fn = click.option("--max-memory", default="4GiB", show_default=True, metavar="SIZE",
                       help="refuse a run whose large tables (DRAM state, SRAM banks) would need more memory")(fn)
-    fn = click.option("--max-traffic", default="16GiB", show_default=True, metavar="SIZE",
+    fn = click.option("--max-traffic", default="4GiB", show_default=True, metavar="SIZE",
                       help="refuse a network that moves more bytes per inference (estimated from its shapes)")(fn)
     return fn
 

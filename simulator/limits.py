@@ -22,10 +22,12 @@ INPUT_SIDE_MAX = 2**20
 
 # Bytes an inference moves through the memory path (activations in and out, weights), estimated
 # from the shapes before mapping. YOLOv3 at 608x608, batch 1 moves about 0.31 GiB and takes
-# about 1 s; the default (50 times that) refuses what would take minutes and gigabytes of tile tables.
-MAX_TRAFFIC_BYTES = 16 * 2**30
-# Memory the run's large tables would take (the cycle DRAM model's per-channel state, SRAM bank
-# state, the tile program), estimated before allocating.
+# about 1 s; the default (13 times that) refuses what would take minutes and gigabytes of tile tables.
+# The estimate is a lower bound (a tiling re-reads operands), so a network just under it can still
+# map slowly: two 1x1 convs of 100,000 channels (9.4 GiB) took 26 s and 9 GB to map.
+MAX_TRAFFIC_BYTES = 4 * 2**30
+# Memory the memory model's state would take (the cycle DRAM model's per-channel state, SRAM bank
+# rows), estimated from the spec before allocating.
 MAX_MEMORY_BYTES = 4 * 2**30
 # Engine events of one run, estimated from the mapped program (tiles and 2 KiB chunks) before
 # the engine starts. YOLOv3-608 on inferx_x1: 2.7 M events in about 0.8 s (EVENTS_PER_S).
