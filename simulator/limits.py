@@ -2,7 +2,7 @@
 
 Each limit is a named constant with the option that raises it; an error names the estimate, the
 limit and that option (docs/reliability.md). The estimates are cheap (shapes and spec figures
-only) and deliberately rough: their job is to refuse a run that would take hours or exhaust the
+only) and deliberately rough: their job is to refuse a run that would take many minutes or exhaust the
 machine, never to refuse one that fits.
 """
 from __future__ import annotations
@@ -100,8 +100,8 @@ def check_traffic(net, operand_bytes: int, limits: Limits, source: str) -> None:
     if need > limits.max_traffic_bytes:
         raise SpecError(source, "work", f"this inference moves an estimated {format_bytes(need)} through the "
                                         f"memory path (activations and weights at {operand_bytes} B per element); "
-                                        f"the limit is {format_bytes(limits.max_traffic_bytes)}: a run this large "
-                                        "would take hours. Raise it with --max-traffic SIZE (e.g. "
+                                        f"the limit is {format_bytes(limits.max_traffic_bytes)}: mapping and simulating it "
+                                        "would take minutes and gigabytes of memory. Raise it with --max-traffic SIZE (e.g. "
                                         f"--max-traffic {_round_up_gib(need)}GiB) if you mean it")
 
 
