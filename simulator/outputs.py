@@ -36,7 +36,7 @@ def check_output(path: str | os.PathLike | None, option: str) -> None:
     if path is None or str(path) == "-":
         return
     target = Path(path)
-    if str(path).strip() == "" :
+    if str(path).strip() == "":
         raise SpecError(option, option, "the output path is empty")
     if target.is_dir():
         raise SpecError(option, str(path), "is a folder; give a file name inside it")

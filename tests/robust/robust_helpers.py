@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from click.testing import CliRunner
 
 from simulator.cli import cli
