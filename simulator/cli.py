@@ -8,12 +8,18 @@ import json
 
 import click
 
-from simulator.cli_common import (SKIP_UNSUPPORTED_HELP, check_batch, emit_json, parse_input_size,
-                                  run_click, user_errors, user_errors_and_warnings)
+from simulator.cli_common import (SKIP_UNSUPPORTED_HELP, check_batch, emit_json, limit_options, make_limits,
+                                  parse_input_size, run_click, user_errors, user_errors_and_warnings)
 from simulator.errors import SpecError
+from simulator.outputs import atomic_path, check_output, check_outputs
 
+MIN_TRACE_SLICES = 2                # report/trace.py merges slices down to this many per track
 _user_errors = user_errors          # short local names, used by every command below
 _emit_json = emit_json
+
+
+COMPILE_NOTICE = ("npusim: compiling the simulation engine for this DRAM model (once per machine, "
+                  "about 10-30 s; later runs use the cached code)")
 
 
 class _stage_progress:
@@ -34,6 +40,9 @@ class _stage_progress:
         return self
 
     def __call__(self, stage: str) -> None:
+        if stage == "compile":      # always said, terminal or not: a silent minute looks like a hang
+            click.echo(COMPILE_NOTICE, err=True)
+            return
         if self._progress is not None:
             self._progress.update(self._task, description=stage, completed=self.STAGES.index(stage))
 
@@ -72,6 +81,7 @@ def info(network, input_size, batch, precision, json_out, skip_unsupported):
     from simulator.workload import load_network
 
     check_batch(batch)
+    check_output(json_out, "--json")
     net = load_network(network, input_size=parse_input_size(input_size), batch=batch,
                        skip_unsupported=skip_unsupported)
     data = network_info(net, precision or net.precision or "int8")
@@ -117,6 +127,7 @@ def export_onnx(network, input_size, batch, out):
     from simulator.workload.to_onnx import export_onnx as write
 
     check_batch(batch)
+    check_output(out, "--output")
     net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
     path = write(net, out)
     click.echo(f"wrote {path}: {len(net.layers)} layers, {net.total_macs:,} MACs at "
@@ -133,6 +144,7 @@ def show(arch, overrides, json_out):
     from simulator.report.info import print_arch
     from simulator.spec import load_arch
 
+    check_output(json_out, "--json")
     spec = load_arch(arch, overrides)
     if json_out:
         _emit_json(spec.resolved_dict(), json_out)
@@ -157,40 +169,53 @@ def show(arch, overrides, json_out):
 @click.option("--csv", "csv_out", metavar="FILE", help="the per-layer table as CSV")
 @click.option("--report", "report_out", metavar="FILE", help="one self-contained HTML page: summary, table, figures")
 @click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
+@limit_options
 @user_errors_and_warnings
 def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers, trace_out, trace_max_slices,
-        plot_out, plot_layers_out, csv_out, report_out, skip_unsupported):
+        plot_out, plot_layers_out, csv_out, report_out, skip_unsupported, max_traffic, max_memory, max_events):
     """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
     from simulator.workload import load_network
 
     check_batch(batch)
+    # everything that can be refused is refused before the simulation, so no work is lost
+    if trace_max_slices < MIN_TRACE_SLICES:
+        raise SpecError("--trace-max-slices", "--trace-max-slices",
+                        f"{trace_max_slices} is too few; give at least {MIN_TRACE_SLICES}")
+    check_outputs(json=json_out, trace=trace_out, plot=plot_out, plot_layers=plot_layers_out, csv=csv_out,
+                  report=report_out)
+    limits = make_limits(max_traffic, max_memory, max_events)
     with _stage_progress() as progress:
         size = parse_input_size(input_size)
         if skip_unsupported:        # loaded here: simulate() would reload without the flag
             network = load_network(network, input_size=size, batch=batch, skip_unsupported=True)
             size = None
-        result = simulate(arch, network, input=size, batch=batch,
-                          ideal_memory=ideal_memory, overrides=overrides, progress=progress)
+        result = simulate(arch, network, input=size, batch=batch, ideal_memory=ideal_memory,
+                          overrides=overrides, progress=progress, limits=limits)
     if json_out:
         from simulator.report.plots import timeline_summary
         _emit_json({**result.to_dict(), "timeline": timeline_summary(result)}, json_out)
     if trace_out:
         from simulator.report.trace import write_trace
-        write_trace(result, trace_out, max_slices_per_track=trace_max_slices)
+        with atomic_path(trace_out, "--trace") as tmp:
+            write_trace(result, tmp, max_slices_per_track=trace_max_slices)
     if plot_out or plot_layers_out:
         from simulator.report.plots import plot_layers, plot_timeline
         if plot_out:
-            plot_timeline(result, plot_out)
+            with atomic_path(plot_out, "--plot") as tmp:
+                plot_timeline(result, tmp)
         if plot_layers_out:
-            plot_layers(result, plot_layers_out)
+            with atomic_path(plot_layers_out, "--plot-layers") as tmp:
+                plot_layers(result, tmp)
     if csv_out:
         from simulator.report.table_csv import write_csv
-        write_csv(result, csv_out)
+        with atomic_path(csv_out, "--csv") as tmp:
+            write_csv(result, tmp)
     if report_out:
         from simulator.report.html import write_html
-        write_html(result, report_out)
+        with atomic_path(report_out, "--report") as tmp:
+            write_html(result, tmp)
     if json_out != "-":
         print_result(result, layers=layers)
 
@@ -202,21 +227,26 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
 @_user_errors
 def timeline(result_json, plot_out, plot_layers_out):
     """Re-draw the plots of a saved `npusim run --json` result without re-simulating."""
-    from simulator.report.plots import plot_from_dict
+    from simulator.report.plots import CAUSES, plot_from_dict
+    from simulator.report.timeline_check import check_timeline
 
-    try:
-        with open(result_json) as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise SpecError(result_json, "", f"not a readable result JSON ({exc})") from None
-    if "timeline" not in data:
-        raise SpecError(result_json, "timeline", "this JSON has no 'timeline' section; write it with `npusim run ... --json FILE`")
     if not (plot_out or plot_layers_out):
         raise SpecError("timeline", "--plot", "give --plot FILE and/or --plot-layers FILE")
+    check_outputs(plot=plot_out, plot_layers=plot_layers_out)
+    try:
+        with open(result_json, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, RecursionError) as exc:   # UnicodeDecodeError is a ValueError
+        raise SpecError(result_json, "", f"not a readable result JSON ({type(exc).__name__}: {exc})"[:400]) from None
+    if not isinstance(data, dict) or "timeline" not in data:
+        raise SpecError(result_json, "timeline", "this JSON has no 'timeline' section; write it with `npusim run ... --json FILE`")
+    summary = check_timeline(data["timeline"], result_json, CAUSES)
     if plot_out:
-        plot_from_dict(data["timeline"], plot_out, kind="timeline")
+        with atomic_path(plot_out, "--plot") as tmp:
+            plot_from_dict(summary, tmp, kind="timeline")
     if plot_layers_out:
-        plot_from_dict(data["timeline"], plot_layers_out, kind="layers")
+        with atomic_path(plot_layers_out, "--plot-layers") as tmp:
+            plot_from_dict(summary, tmp, kind="layers")
 
 
 @cli.command()

@@ -7,15 +7,18 @@ importing the command group that registers them.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import warnings
 
 import click
 
+from simulator import limits, units
 from simulator.errors import SpecError
+from simulator.limits import INPUT_SIDE_MAX
+from simulator.outputs import json_text, write_text
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130       # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
 
 
 def user_errors(fn):
@@ -61,23 +64,54 @@ def parse_input_size(text: str | None) -> tuple[int, int] | None:
         dims = dims * 2
     if len(dims) != 2 or min(dims) <= 0:
         raise SpecError("--input", "input", f"'{text}' is not an input size; write HxW with positive integers, e.g. 608x608")
+    if max(dims) > INPUT_SIDE_MAX:
+        raise SpecError("--input", "input", f"'{text}': a side of more than {INPUT_SIDE_MAX:,} pixels is beyond "
+                                            "what npusim accepts (INPUT_SIDE_MAX)")
     return dims  # type: ignore[return-value]
 
 
 def check_batch(batch: int) -> int:
-    if batch <= 0:
-        raise SpecError("--batch", "batch", f"{batch} is not a batch size; give a positive integer")
-    return batch
+    """A positive batch of at most limits.BATCH_MAX, else a SpecError naming --batch."""
+    return limits.check_batch(batch)
 
 
-def emit_json(data: dict, target: str) -> None:
-    """Write JSON to a file, or to stdout for '-'."""
-    text = json.dumps(data, indent=2)
+def limit_options(fn):
+    """--max-traffic, --max-memory and --max-events: the limits a run is checked against before it starts."""
+    fn = click.option("--max-events", type=int, default=limits.MAX_EVENTS, show_default=True, metavar="N",
+                      help="refuse a run whose mapped program needs more engine events")(fn)
+    fn = click.option("--max-memory", default="4GiB", show_default=True, metavar="SIZE",
+                      help="refuse a run whose large tables (DRAM state, SRAM banks) would need more memory")(fn)
+    fn = click.option("--max-traffic", default="4GiB", show_default=True, metavar="SIZE",
+                      help="refuse a network that moves more bytes per inference (estimated from its shapes)")(fn)
+    return fn
+
+
+def make_limits(max_traffic: str, max_memory: str, max_events: int, max_points: int | None = None) -> limits.Limits:
+    """The options of `limit_options` (and sweep's --max-points) -> Limits; a bad size is a SpecError."""
+    def size(text: str, option: str) -> int:
+        try:
+            value = units.parse_size_bytes(text)
+        except units.UnitError as exc:
+            raise SpecError(option, option, str(exc)) from None
+        if value <= 0:
+            raise SpecError(option, option, f"'{text}' must be a positive size, e.g. 32GiB")
+        return value
+    if max_events <= 0:
+        raise SpecError("--max-events", "--max-events", f"{max_events} must be a positive count")
+    if max_points is not None and max_points <= 0:
+        raise SpecError("--max-points", "--max-points", f"{max_points} must be a positive count")
+    return limits.Limits(max_traffic_bytes=size(max_traffic, "--max-traffic"),
+                         max_memory_bytes=size(max_memory, "--max-memory"), max_events=max_events,
+                         max_sweep_points=max_points or limits.MAX_SWEEP_POINTS)
+
+
+def emit_json(data: dict, target: str, option: str = "--json") -> None:
+    """Write strict JSON (NaN and Infinity as null) atomically to a file, or to stdout for '-'."""
+    text = json_text(data)
     if target == "-":
         click.echo(text)
     else:
-        with open(target, "w") as fh:
-            fh.write(text + "\n")
+        write_text(target, text + "\n", option)
 
 
 def run_click(main, *args, **kwargs):
@@ -91,6 +125,12 @@ def run_click(main, *args, **kwargs):
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):     # Ctrl-C: click turned it into Abort
+            click.echo("npusim: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo("Aborted!", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("npusim: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)

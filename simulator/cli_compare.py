@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from simulator.cli_common import limit_options
+
 
 @click.command()
 @click.argument("network")
@@ -19,26 +21,40 @@ import click
 @click.option("--csv", "csv_out", metavar="FILE", help="one row per chip as CSV")
 @click.option("--plot", "plot_out", metavar="FILE", help="PNG: fps per peak TOPS and per DRAM pin, relative to the first chip")
 @click.option("--json", "json_out", metavar="FILE|-", help="the table (and stall cycles per chip) as JSON")
-def compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out):
+@limit_options
+def compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, max_traffic, max_memory,
+            max_events):
     """Simulate NETWORK on each ARCH: peak TOPS, DRAM pins and bandwidth, SRAM, fps, fps per TOPS,
     fps per DRAM pin, MAC utilization and the dominant stall cause."""
-    from simulator.cli_common import user_errors
+    from simulator.cli_common import user_errors_and_warnings
 
-    user_errors(_compare)(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out)
+    user_errors_and_warnings(_compare)(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out,
+                                       max_traffic, max_memory, max_events)
 
 
-def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out):
-    from simulator.cli_common import check_batch, emit_json, parse_input_size
+def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, max_traffic, max_memory,
+             max_events):
+    from simulator.cli import COMPILE_NOTICE
+    from simulator.cli_common import check_batch, emit_json, make_limits, parse_input_size
+    from simulator.outputs import atomic_path, check_outputs
     from simulator.report import compare as report
 
     check_batch(batch)
+    check_outputs(json=json_out, csv=csv_out, plot=plot_out)     # before the runs, so none is lost
+    limits = make_limits(max_traffic, max_memory, max_events)
+
+    def progress(stage: str) -> None:
+        if stage == "compile":
+            click.echo(COMPILE_NOTICE, err=True)
     results = report.run_compare(network, archs, input=parse_input_size(input_size), batch=batch,
-                                 overrides=overrides)
+                                 overrides=overrides, limits=limits, progress=progress)
     if json_out:
         emit_json(report.compare_data(results), json_out)
     if csv_out:
-        report.write_csv(results, csv_out)
+        with atomic_path(csv_out, "--csv") as tmp:
+            report.write_csv(results, tmp)
     if plot_out:
-        report.plot_compare(results, plot_out)
+        with atomic_path(plot_out, "--plot") as tmp:
+            report.plot_compare(results, tmp)
     if json_out != "-":
         report.print_compare(results)

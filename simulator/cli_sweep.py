@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from simulator.cli_common import run_click, user_errors
+from simulator.cli_common import EXIT_INTERRUPTED, run_click, user_errors
 from simulator.errors import SpecError
-
-EXIT_INTERRUPTED = 130
+from simulator.limits import MAX_SWEEP_POINTS, Limits, check_sweep_points
+from simulator.outputs import atomic_path, check_outputs
 _user_errors = user_errors
 
 
@@ -43,9 +43,11 @@ _user_errors = user_errors
               help="fps, latency_ms, mac_utilization, effective_tops, dram_bandwidth_utilization, fps_per_tops, ...")
 @click.option("--plot-keys", metavar="KEY[,KEY]", help="the swept key(s) on the plot's axes (default: the first two)")
 @click.option("--progress/--no-progress", default=None, help="progress bar on stderr  [default: when a terminal]")
+@click.option("--max-points", type=int, default=MAX_SWEEP_POINTS, show_default=True, metavar="N",
+              help="refuse a sweep with more points")
 @_user_errors
 def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal_memory, out, workers, scheduler,
-          resume, overwrite, plot_out, plot_metric, plot_keys, progress):
+          resume, overwrite, plot_out, plot_metric, plot_keys, progress, max_points):
     """Simulate NETWORK on every variant of ARCH given by --grid/--zip (or by a SWEEP.yaml file).
 
     Points run in parallel (a local process pool, or a Dask cluster with --scheduler); each
@@ -77,6 +79,10 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
     plan = make_plan(opts["arch"], opts["network"], opts["grid"], opts["zip"], input=opts.get("input"),
                      batch=opts.get("batch", 1), ideal_memory=opts.get("ideal_memory", False),
                      overrides=opts["overrides"], source=source)
+    if max_points <= 0:
+        raise SpecError("--max-points", "--max-points", f"{max_points} must be a positive count")
+    check_sweep_points(len(plan), Limits(max_sweep_points=max_points), source)
+    check_outputs(out=opts.get("out"), plot=plot_out)     # a missing folder fails now, not after the sweep
     plot_keys = [k.strip() for k in plot_keys.split(",") if k.strip()] if plot_keys else None
     if plot_out:
         check_plot(plan, plot_metric, plot_keys)     # a typo here fails now, not after the sweep
@@ -96,7 +102,8 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
         sys.exit(1)
     print_summary(outcome)
     if plot_out:
-        plot_sweep(outcome, plot_out, metric_name=plot_metric, keys=plot_keys)
+        with atomic_path(plot_out, "--plot") as tmp:
+            plot_sweep(outcome, tmp, metric_name=plot_metric, keys=plot_keys)
         click.echo(f"plot: {plot_out}")
 
 

@@ -12,7 +12,8 @@ from simulator.energy import estimate_energy
 from simulator.engine.records import CycleDram
 from simulator.mapping.program import MappedNetwork, build_program
 from simulator.resources.dram import channel_stats
-from simulator.resources.memory import dram_record, memory_tables
+from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
+from simulator.resources.memory import dram_record, estimated_events, memory_bytes, memory_tables
 from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
@@ -26,22 +27,33 @@ def _no_progress(stage: str) -> None:
 
 
 def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = False,
-             overrides=(), progress=_no_progress) -> Result:
-    """Simulate one inference of `network` on `arch` (names, paths or loaded objects).
+             overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS) -> Result:
+    """Simulate one inference of `network` on `arch` (names, paths, dicts or loaded objects).
 
-    `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap').
+    `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap'), and
+    with 'compile' before the engine when its machine code is not cached yet. A run beyond
+    `limits` (simulator/limits.py) is refused with a SpecError before the work that would exceed it.
     """
     from simulator import __version__
     progress("load")
+    check_batch(batch, "batch")
     spec = load_arch(arch, overrides)
     net = network if hasattr(network, "layers") and input is None and batch == network.batch \
         else load_network(getattr(network, "source_path", None) or network, input_size=input, batch=batch)
+    source = str(getattr(net, "source_path", None) or net.name)
+    check_traffic(net, spec.compute.array.operand_bytes, limits, source)
+    check_memory(memory_bytes(spec), f"the memory model of {spec.name} ({spec.memory.dram.channels:,} DRAM "
+                                     f"channels, {spec.memory.sram.banks:,} SRAM banks)", limits, spec.name, "memory")
     progress("map")
     mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
+    check_events(estimated_events(mapped.program), limits, source)
     progress("simulate")
     # ideal memory: the program has no transfers, so memory never waits
     dram = dram_record(spec, mapped.program)
-    out = run_program(mapped.program, memory_tables(spec), dram)
+    args = (mapped.program, memory_tables(spec), dram)
+    if needs_compile(args):
+        progress("compile")
+    out = run_program(*args)
     progress("wrap")
     resolved = spec.resolved_dict()
     memory = _memory_report(spec, dram, out, mapped)
@@ -52,6 +64,25 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     energy = estimate_energy(spec, mapped, out.times, int(out.makespan), channel_rows, result.latency_s,
                              result.fps if result.cycles else 0.0, result.effective_tops)
     return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy)
+
+
+def needs_compile(args: tuple) -> bool:
+    """True when `run_program` has no machine code for these argument types, in this process or
+    in Numba's disk cache, so the call will compile first (6-15 s, once per machine).
+
+    Asked of Numba's cache index without compiling; if Numba's internals differ from what this
+    expects, the answer is False (no notice) rather than an error.
+    """
+    try:
+        from numba import typeof
+        sig = tuple(typeof(a) for a in args)
+        if sig in run_program.overloads:
+            return False
+        cache = run_program._cache
+        index = cache._cache_file._load_index()
+        return cache._index_key(sig, run_program.targetctx.codegen()) not in index
+    except Exception:       # noqa: BLE001 - a notice is never worth a failed run
+        return False
 
 
 def _timeline(mapped: MappedNetwork, times, acc, xfer_done) -> Timeline:

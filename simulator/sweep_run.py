@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from simulator.errors import SpecError
+from simulator.outputs import check_output
 from simulator.result import STALL_CAUSES
 from simulator.sweep_grid import Point, SweepPlan, value_text
 
@@ -247,7 +248,7 @@ class Journal:
         if present and not (resume or overwrite):
             raise SpecError(str(self.target), "--out", "the file exists; pass --resume to continue the sweep "
                                                        "that wrote it, or --overwrite to start again")
-        self.target.parent.mkdir(parents=True, exist_ok=True)
+        check_output(self.target, "--out")     # a missing folder is an error, as for every output
         if overwrite or not present:
             for p in {self.path, self.target}:
                 p.unlink(missing_ok=True)

@@ -88,9 +88,13 @@ def parse_bits(text: object) -> int:
     return _exact_int(number * scale, text, "bits")
 
 
-def parse_frequency_hz(text: object) -> int:
-    """'1.067 GHz' -> 1067000000; a bare number is Hz."""
+def parse_frequency_hz(text: object, require_unit: bool = False) -> int:
+    """'1.067 GHz' -> 1067000000; a bare number is Hz, unless `require_unit` (a chip's clock:
+    `clock: 500` is far more likely a forgotten 'MHz' than 500 Hz, so the spec refuses it)."""
     number, unit = _split(text, "frequency", FREQUENCY_UNITS_HZ)
+    if require_unit and not unit:
+        raise UnitError(f"{text!r} has no unit; a frequency needs one: write e.g. '{text} MHz' "
+                        f"(allowed: {allowed_units(FREQUENCY_UNITS_HZ)})")
     return _exact_int(number * FREQUENCY_UNITS_HZ.get(unit, 1), text, "Hz")
 
 

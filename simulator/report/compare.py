@@ -69,10 +69,12 @@ def compare_row(r: Result) -> dict:
     }
 
 
-def run_compare(network, archs, input=None, batch: int = 1, overrides=()) -> list[Result]:
+def run_compare(network, archs, input=None, batch: int = 1, overrides=(), limits=None, progress=None) -> list[Result]:
     """simulate() `network` on each chip of `archs`, in order (the same overrides for every chip)."""
-    from simulator.pipeline import simulate
-    return [simulate(arch, network, input=input, batch=batch, overrides=overrides) for arch in archs]
+    from simulator.limits import DEFAULT_LIMITS
+    from simulator.pipeline import _no_progress, simulate
+    return [simulate(arch, network, input=input, batch=batch, overrides=overrides, limits=limits or DEFAULT_LIMITS,
+                     progress=progress or _no_progress) for arch in archs]
 
 
 def compare_data(results: list[Result]) -> dict:

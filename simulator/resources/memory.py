@@ -17,6 +17,7 @@ from simulator.engine.constants import (ARB_FIXED_PRIORITY, ARB_ROUND_ROBIN, CHU
                                         RES_NOC, RES_SRAM)
 from simulator.engine.dram_cycle import cycle_dram_new
 from simulator.engine.records import CycleDram, MemoryTables, ServerDram, TileProgram
+from simulator.engine.dram import BK_SIZE, LAT_BINS, NUM_STATS, QF_SIZE, SC_SIZE
 from simulator.resources.dram import dram_state_new, dram_tables
 
 PS_PER_S = 10**12
@@ -57,6 +58,29 @@ def dram_chunks(program: TileProgram) -> int:
     """Chunks the program moves through the DRAM (the most the cycle model can hold at once)."""
     on_dram = program.xfer_mem == RES_DRAM
     return int(((program.xfer_bytes[on_dram] + CHUNK_BYTES - 1) // CHUNK_BYTES).sum())
+
+
+def memory_bytes(arch) -> int:
+    """Bytes of the state the engine allocates per memory resource, from the spec alone, before any
+    of it exists: the SRAM's per-bank rows and, for the cycle model, each channel's banks, queue,
+    in-flight list, statistics and latency histogram (resources/dram.py:dram_state_new)."""
+    total = 2 * arch.memory.sram.banks * 8
+    dram = arch.memory.dram
+    if dram.model == "cycle":
+        t = dram.resolved_timing
+        banks = t.bank_groups * t.banks_per_group
+        inflight = dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2
+        per_channel = (SC_SIZE + (banks + t.bank_groups + 1) * BK_SIZE + QF_SIZE * dram.queue_depth
+                       + 2 * inflight + NUM_STATS + LAT_BINS)
+        total += dram.channels * per_channel * 8
+    return total
+
+
+def estimated_events(program: TileProgram) -> int:
+    """Engine events a program will take, roughly: a few per tile (wake, compute, done) and a
+    few per 2 KiB chunk of every transfer (each enters two resources). Cheap: array sums only."""
+    chunks = int(((program.xfer_bytes + CHUNK_BYTES - 1) // CHUNK_BYTES).sum())
+    return 3 * len(program.tile_unit) + 3 * chunks
 
 
 def dram_record(arch, program: TileProgram) -> ServerDram | CycleDram:

@@ -242,12 +242,35 @@ class DramSpec(_Spec):
             field, detail = getattr(exc, "key", ""), getattr(exc, "message", str(exc))
             key = f"timing.{field}" if field else "timing"
             raise PydanticCustomError("dram_preset", "{detail}", {"key": key, "detail": detail}) from None
+        if self.channel_width_bits % 8:
+            raise PydanticCustomError(
+                "dram_preset", "{detail}",
+                {"key": "channel_width", "detail": f"{self.channel_width_bits} bits is not a whole number of "
+                                                   "bytes; a channel is 8, 16, 32 or 64 bits wide (a multiple of 8)"})
+        if self.model == "cycle":
+            self._check_cycle_model()
         if self.refresh == "per_bank" and not self.resolved_timing.per_bank_refresh_supported:
             raise PydanticCustomError(
                 "dram_preset", "{detail}",
                 {"key": "refresh", "detail": f"{self.resolved_timing.speed_grade} has no per-bank refresh "
                                              "(its preset has no trfc_pb / trefi_pb); use all_bank"})
         return self
+
+    def _check_cycle_model(self) -> None:
+        """What the cycle model needs of the timing, refused here rather than deep in the run:
+        whole bursts per row, and a refresh interval longer than the refresh (else the channel
+        refreshes forever and the run never ends)."""
+        t = self.resolved_timing
+        if t.columns % t.burst_length:
+            raise PydanticCustomError("dram_preset", "{detail}", {
+                "key": "timing.columns", "detail": f"{t.columns} columns is not a multiple of the burst length "
+                                                   f"{t.burst_length}; the cycle model needs whole bursts per row"})
+        pairs = [("trefi", "trfc")] + ([("trefi_pb", "trfc_pb")] if self.refresh == "per_bank" else [])
+        for interval, busy in pairs:
+            if getattr(t, interval) <= getattr(t, busy):
+                raise PydanticCustomError("dram_preset", "{detail}", {
+                    "key": f"timing.{interval}", "detail": f"{interval} = {getattr(t, interval)} nCK is not longer "
+                    f"than {busy} = {getattr(t, busy)} nCK: the channel would do nothing but refresh (cycle model)"})
 
     @property
     def resolved_timing(self) -> "dram_standards.DramTiming":

@@ -20,36 +20,116 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from simulator.errors import SpecError, SpecWarning
+from simulator.limits import check_spec_ints
 from simulator.spec.arch import ArchSpec
 from simulator.spec.registry import bundled_archs, resolve
+
+
+# A YAML file is small; these bound what a hostile or broken one can cost before it is refused.
+# Named here (docs/reliability.md); the bundled files are far below both (yolov3: ~2,000 nodes, depth 6).
+YAML_MAX_NODES = 200_000      # nodes after expanding aliases (a "billion laughs" alias bomb)
+YAML_MAX_DEPTH = 64           # nesting of mappings and lists
+YAML_MAX_BYTES = 16 * 2**20   # a spec file; a larger one is not a spec
 
 
 class _StrictLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses a key written twice in one mapping (the last would win)."""
 
 
-def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def check_duplicate_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping is an error; keys brought in by a merge (`<<: *base`)
+    may be overridden by the mapping's own keys, as YAML intends."""
     seen: set = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        if key_node.value in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+                None, None, f"key '{key_node.value}' appears twice in one mapping", key_node.start_mark)
+        seen.add(key_node.value)
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    check_duplicate_keys(node)
+    return loader.construct_mapping(node, deep=deep)   # flattens merge keys first
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
+def read_text(path: Path, what: str = "file") -> str:
+    """A spec file's text: UTF-8, at most YAML_MAX_BYTES; anything else is a SpecError."""
+    try:
+        size = os.stat(path).st_size
+        if size > YAML_MAX_BYTES:
+            raise SpecError(str(path), "", f"the {what} is {size:,} bytes; a spec file is at most "
+                                           f"{YAML_MAX_BYTES:,} bytes (YAML_MAX_BYTES)")
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(str(path), "", f"cannot read the {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), "", f"the {what} is not UTF-8 text (byte {exc.start} is "
+                                       f"0x{exc.object[exc.start]:02x}); save it as UTF-8 YAML") from None
+
+
+def _expanded_size(node: yaml.Node) -> tuple[int, int]:
+    """(nodes, depth) of the document with every alias expanded, without expanding it.
+
+    Each node is visited once (shared by aliases, its size is memoized), so an alias bomb costs
+    as many steps as it has distinct nodes; a cycle (a recursive alias) counts as too deep.
+    """
+    memo: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        n, children_done = stack.pop()
+        if id(n) in memo:
+            continue
+        kids = ([k for pair in n.value for k in pair] if isinstance(n, yaml.MappingNode)
+                else list(n.value) if isinstance(n, yaml.SequenceNode) else [])
+        if not children_done:
+            if id(n) in active or len(active) > YAML_MAX_DEPTH:
+                memo[id(n)] = (YAML_MAX_NODES + 1, YAML_MAX_DEPTH + 1)
+                continue
+            active.add(id(n))
+            stack.append((n, True))
+            stack.extend((k, False) for k in kids if id(k) not in memo)
+            continue
+        active.discard(id(n))
+        count = 1 + sum(memo[id(k)][0] for k in kids)
+        depth = 1 + max((memo[id(k)][1] for k in kids), default=0)
+        memo[id(n)] = (min(count, YAML_MAX_NODES + 1), min(depth, YAML_MAX_DEPTH + 1))
+    return memo[id(node)]
+
+
+def load_yaml_text(text: str, loader_class: type, source: str) -> object:
+    """Compose, check the size and depth, then construct; a problem is a yaml.YAMLError or SpecError."""
+    loader = loader_class(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise SpecError(source, "", f"the YAML is nested too deeply (more than {YAML_MAX_DEPTH} levels, "
+                                        "YAML_MAX_DEPTH)") from None
+        if node is None:
+            return None
+        count, depth = _expanded_size(node)
+        if depth > YAML_MAX_DEPTH:
+            raise SpecError(source, "", f"the YAML is nested more than {YAML_MAX_DEPTH} levels deep "
+                                        "(YAML_MAX_DEPTH), or an alias refers to itself")
+        if count > YAML_MAX_NODES:
+            raise SpecError(source, "", f"the YAML expands to more than {YAML_MAX_NODES:,} values once its "
+                                        "aliases (*name) are expanded (YAML_MAX_NODES); a spec is far smaller")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> object:
     """Parse a YAML file; a syntax error (or a key written twice) becomes a SpecError with the line."""
+    text = read_text(path)
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        return load_yaml_text(text, _StrictLoader, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -250,15 +330,27 @@ def validate(model: type[BaseModel], raw: object, source: str):
         got = "the file is empty" if raw is None else f"got {type(raw).__name__} {raw!r:.40}"
         raise SpecError(source, "", f"expected a mapping of keys at the top level ({top}, ...); {got}")
     try:
-        return model.model_validate(raw)
+        # strict: "16" is not 16, true is not 1, 'yes' is not true, bytes are not text; the same
+        # rules as the network reader, so a value means one thing in either file
+        spec = model.model_validate(raw, strict=True)
     except ValidationError as exc:
         key, msg = _first_problem(model, exc.errors())
         raise SpecError(source, key, msg) from None
+    check_spec_ints(spec.model_dump(by_alias=True), source)
+    return spec
 
 
-def load_arch(name_or_path: str | os.PathLike | ArchSpec,
+def _dump(spec: ArchSpec) -> dict:
+    """An ArchSpec back to the keys a file would have (the set ones), valid input again."""
+    raw = spec.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    raw["clock"] = f"{spec.clock_hz} Hz"        # a clock needs its unit in a file
+    return raw
+
+
+def load_arch(name_or_path: str | os.PathLike | ArchSpec | Mapping,
               overrides: Iterable[str] | Mapping[str, object] = ()) -> ArchSpec:
-    """A bundled chip name or a YAML path (or an ArchSpec) -> validated ArchSpec.
+    """A bundled chip name or a YAML path (or an ArchSpec, or the dict a YAML file would give)
+    -> validated ArchSpec.
 
     `overrides` ('memory.sram.size=2MiB' strings, or a {dotted key: value} mapping) replace keys
     of the file before validation, so they are checked exactly like the file.
@@ -266,7 +358,9 @@ def load_arch(name_or_path: str | os.PathLike | ArchSpec,
     if isinstance(name_or_path, ArchSpec):
         if not overrides:
             return name_or_path
-        raw, source = name_or_path.model_dump(by_alias=True, mode="json", exclude_unset=True), f"<{name_or_path.name}>"
+        raw, source = _dump(name_or_path), f"<{name_or_path.name}>"
+    elif isinstance(name_or_path, Mapping):     # a chip generated in Python: checked as a file is
+        raw, source = copy.deepcopy(dict(name_or_path)), f"<dict {name_or_path.get('name', 'arch')}>"
     else:
         path = resolve(name_or_path, bundled_archs(), "arch")
         raw, source = read_yaml(path), str(path)

@@ -79,12 +79,11 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def _read_yaml(path: Path) -> object:
+    from simulator.spec.load import load_yaml_text, read_text   # the size, depth and encoding guards
+
+    text = read_text(path, "network file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(str(path), "", f"cannot read the network file: {exc.strerror or exc}")
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return load_yaml_text(text, _Loader, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -1,0 +1,130 @@
+"""Output files: checked before the work, written atomically after it.
+
+Every file an npusim command writes (--json, --trace, --plot, --csv, --report, sweep --out, -o)
+is checked before anything is simulated, so a typo in a folder name costs nothing: the folder
+must exist, the path must not be a folder, and the folder must be writable. The file is then
+written to a temporary file next to it and renamed over the target, so an interrupted or failed
+write never leaves half a file. A target that is not a regular file (/dev/stdout, a pipe) is
+written in place. Every failure is a SpecError naming the option and the path (exit code 2).
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import math
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from simulator.errors import SpecError
+
+
+def _is_special(path: Path) -> bool:
+    """A device, pipe or socket: written in place, never replaced by a rename."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def check_output(path: str | os.PathLike | None, option: str) -> None:
+    """Refuse, before any work, an output path that cannot be written. None and '-' pass."""
+    if path is None or str(path) == "-":
+        return
+    target = Path(path)
+    if str(path).strip() == "":
+        raise SpecError(option, option, "the output path is empty")
+    if target.is_dir():
+        raise SpecError(option, str(path), "is a folder; give a file name inside it")
+    if _is_special(target):
+        if not os.access(target, os.W_OK):
+            raise SpecError(option, str(path), "cannot be written (permission denied)")
+        return
+    folder = target.parent
+    if not folder.exists():
+        raise SpecError(option, str(path), f"the folder '{folder}' does not exist; create it first")
+    if not folder.is_dir():
+        raise SpecError(option, str(path), f"'{folder}' is not a folder")
+    # the real test: can a file be created there (a read-only mount, /proc, permissions)?
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SpecError(option, str(path), f"cannot write in the folder '{folder}': "
+                                           f"{exc.strerror or exc}") from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise SpecError(option, str(path), "the file exists and cannot be overwritten (permission denied)")
+
+
+def check_outputs(**options: str | None) -> None:
+    """check_output for each option=path given, e.g. check_outputs(json=..., trace=...)."""
+    for name, path in options.items():
+        check_output(path, "--" + name.replace("_", "-"))
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, option: str) -> Iterator[str]:
+    """Yield a temporary path next to `path`; on success it replaces `path`, else it is removed.
+
+    An OSError (disk full, the folder removed meanwhile) becomes a SpecError naming the option.
+    """
+    target = Path(path)
+    if _is_special(target):
+        try:
+            yield str(target)
+        except OSError as exc:
+            raise _write_error(option, path, exc) from None
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent or ".")
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(option, path, exc) from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _write_error(option, path, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_error(option: str, path, exc: OSError) -> SpecError:
+    reason = "the device is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return SpecError(option, str(path), f"could not write the file: {reason}")
+
+
+def write_text(path: str | os.PathLike, text: str, option: str) -> None:
+    """Write `text` to `path` atomically (UTF-8)."""
+    with atomic_path(path, option) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def finite(data: object) -> object:
+    """A copy of JSON-like data with NaN and +-Infinity as null (strict JSON has neither)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
+def json_text(data: dict) -> str:
+    """Strict JSON (no NaN or Infinity: they are written as null)."""
+    return json.dumps(finite(data), indent=2, allow_nan=False)
