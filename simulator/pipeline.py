@@ -198,7 +198,8 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
             sram_write_bytes=int(sram_w[i]), tiles=int(ntiles[i]),
             mac_utilization=macs / (spec.total_macs * span) if span else 0.0,
             latency_ms=1e3 * span / spec.effective_clock_hz,
-            dram_bandwidth_utilization=(int(dram_r[i]) + int(dram_w[i])) / (dram_per_cycle * span) if span else 0.0))
+            dram_bandwidth_utilization=(int(dram_r[i]) + int(dram_w[i])) / (dram_per_cycle * span) if span else 0.0,
+            winograd=int(mapped.layer_winograd[i])))
     h, w = net.input_size
     return Result(
         arch=spec.name, network=net.name, input=(h, w), batch=net.batch, ideal_memory=ideal,

@@ -64,6 +64,7 @@ class LayerResult:
     mac_utilization: float       # macs / (chip MACs x span)
     latency_ms: float            # span at the chip clock
     dram_bandwidth_utilization: float   # DRAM bytes / (peak bytes per cycle x span)
+    winograd: int = 0            # m when the layer ran Winograd F(m x m, 3 x 3) (then `macs` counts the MACs performed)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -66,7 +66,8 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
     for lr in r.layers:
         if lr.unit_kind == "none":
             continue
-        table.add_row(lr.name, lr.op, f"{lr.cycles:,}", f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
+        op = f"{lr.op} (W{lr.winograd})" if lr.winograd else lr.op      # Winograd F(m x m, 3 x 3)
+        table.add_row(lr.name, op, f"{lr.cycles:,}", f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
                       f"{lr.busy_cycles:,}", *(f"{lr.stall_cycles[c]:,}" for c in CAUSES),
                       units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes),
                       f"{1e3 * layer_j.get(lr.name, 0.0):.3g} mJ")
