@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from simulator.cli_common import limit_options
+from simulator.cli_common import SKIP_UNSUPPORTED_HELP, limit_options
 
 
 @click.command()
@@ -21,19 +21,20 @@ from simulator.cli_common import limit_options
 @click.option("--csv", "csv_out", metavar="FILE", help="one row per chip as CSV")
 @click.option("--plot", "plot_out", metavar="FILE", help="PNG: fps per peak TOPS and per DRAM pin, relative to the first chip")
 @click.option("--json", "json_out", metavar="FILE|-", help="the table (and stall cycles per chip) as JSON")
+@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
 @limit_options
-def compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, max_traffic, max_memory,
-            max_events):
+def compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, skip_unsupported, max_traffic,
+            max_memory, max_events):
     """Simulate NETWORK on each ARCH: peak TOPS, DRAM pins and bandwidth, SRAM, fps, fps per TOPS,
     fps per DRAM pin, MAC utilization and the dominant stall cause."""
     from simulator.cli_common import user_errors_and_warnings
 
     user_errors_and_warnings(_compare)(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out,
-                                       max_traffic, max_memory, max_events)
+                                       skip_unsupported, max_traffic, max_memory, max_events)
 
 
-def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, max_traffic, max_memory,
-             max_events):
+def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, json_out, skip_unsupported,
+             max_traffic, max_memory, max_events):
     from simulator.cli import COMPILE_NOTICE
     from simulator.cli_common import check_batch, emit_json, make_limits, parse_input_size
     from simulator.outputs import atomic_path, check_outputs
@@ -46,7 +47,11 @@ def _compare(network, archs, input_size, batch, overrides, csv_out, plot_out, js
     def progress(stage: str) -> None:
         if stage == "compile":
             click.echo(COMPILE_NOTICE, err=True)
-    results = report.run_compare(network, archs, input=parse_input_size(input_size), batch=batch,
+    size = parse_input_size(input_size)
+    if skip_unsupported:         # loaded once with the flag: simulate() takes the Network as it is
+        from simulator.workload import load_network
+        network, size = load_network(network, input_size=size, batch=batch, skip_unsupported=True), None
+    results = report.run_compare(network, archs, input=size, batch=batch,
                                  overrides=overrides, limits=limits, progress=progress)
     if json_out:
         emit_json(report.compare_data(results), json_out)

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from simulator.cli_common import EXIT_INTERRUPTED, run_click, user_errors
+from simulator.cli_common import EXIT_INTERRUPTED, SKIP_UNSUPPORTED_HELP, run_click, user_errors
 from simulator.errors import SpecError
 from simulator.limits import MAX_SWEEP_POINTS, Limits, check_sweep_points
 from simulator.outputs import atomic_path, check_outputs
@@ -45,9 +45,10 @@ _user_errors = user_errors
 @click.option("--progress/--no-progress", default=None, help="progress bar on stderr  [default: when a terminal]")
 @click.option("--max-points", type=int, default=MAX_SWEEP_POINTS, show_default=True, metavar="N",
               help="refuse a sweep with more points")
+@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
 @_user_errors
 def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal_memory, out, workers, scheduler,
-          resume, overwrite, plot_out, plot_metric, plot_keys, progress, max_points):
+          resume, overwrite, plot_out, plot_metric, plot_keys, progress, max_points, skip_unsupported):
     """Simulate NETWORK on every variant of ARCH given by --grid/--zip (or by a SWEEP.yaml file).
 
     Points run in parallel (a local process pool, or a Dask cluster with --scheduler); each
@@ -76,6 +77,11 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
     given = {"input": parse_input_size(input_size), "batch": batch, "ideal_memory": ideal_memory, "out": out,
              "workers": workers, "scheduler": scheduler}
     opts.update({k: v for k, v in given.items() if v is not None})
+    if skip_unsupported:         # loaded once with the flag; the points take the Network as it is
+        from simulator.workload import load_network
+        opts["network"] = load_network(opts["network"], input_size=opts.pop("input", None),
+                                       batch=opts.pop("batch", 1), skip_unsupported=True)
+        opts["batch"] = opts["network"].batch
     plan = make_plan(opts["arch"], opts["network"], opts["grid"], opts["zip"], input=opts.get("input"),
                      batch=opts.get("batch", 1), ideal_memory=opts.get("ideal_memory", False),
                      overrides=opts["overrides"], source=source)
