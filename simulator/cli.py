@@ -19,7 +19,7 @@ _emit_json = emit_json
 
 
 COMPILE_NOTICE = ("npusim: compiling the simulation engine for this DRAM model (once per machine, "
-                  "about 10-30 s; later runs use the cached code)")
+                  "about 5-20 s; later runs use the cached code)")
 
 
 class _stage_progress:
