@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gc
 
 import numpy as np
 
@@ -26,6 +28,25 @@ def _no_progress(stage: str) -> None:
     pass
 
 
+def _without_cyclic_gc(fn):
+    """Run fn with Python's cyclic garbage collector paused (and restored after).
+
+    A run makes millions of short-lived objects, all freed by reference counting; the collector's
+    passes over them found nothing and took 60-90 ms of a one-second YOLOv3-608 run.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_on:
+                gc.enable()
+    return wrapper
+
+
+@_without_cyclic_gc
 def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = False,
              overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS) -> Result:
     """Simulate one inference of `network` on `arch` (names, paths, dicts or loaded objects).
