@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from simulator.outputs import image_format
 from simulator.sweep_grid import SweepPlan, load_sweep_file, make_plan, parse_range, parse_values, value_text
 from simulator.sweep_run import OK, SweepAborted, SweepOutcome, columns, key_kind, run_sweep
 
@@ -308,7 +309,8 @@ def plot_sweep(outcome: SweepOutcome, path, metric_name: str = "fps", keys: list
         ax.set_ylabel(plan.axes[axes[0]].label)
     ax.set_title(f"{title}: {label}{note}", fontsize=10)
     fig.tight_layout()
-    FigureCanvasAgg(fig).print_png(str(path))
+    FigureCanvasAgg(fig)
+    fig.savefig(str(path), format=image_format(path))
 
 
 def _cmap(metric_name: str):

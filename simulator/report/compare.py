@@ -9,8 +9,8 @@ a saved result JSON gives the same row. matplotlib is imported inside `plot_comp
 from __future__ import annotations
 
 import csv
-import json
 
+from simulator.outputs import image_format
 from simulator.result import STALL_CAUSES, Result
 
 # Column -> (header in the terminal table, what it is). The JSON and CSV use the column names.
@@ -88,11 +88,6 @@ def compare_data(results: list[Result]) -> dict:
                        "dram_write_bytes": r.dram_write_bytes, "sram_peak_bytes": r.sram_peak_bytes,
                        "energy_by_component_j": r.energy_by_component_j}
                       for r in results]}
-
-
-def write_json(results: list[Result], path) -> None:
-    with open(path, "w") as fh:
-        fh.write(json.dumps(compare_data(results), indent=2) + "\n")
 
 
 def write_csv(results: list[Result], path) -> None:
@@ -182,4 +177,4 @@ def plot_rows(rows: list[dict], title: str, path) -> None:
                            f"{row['fps']:.3g} fps" for row in rows], fontsize=9)
     axes[0].invert_yaxis()
     fig.suptitle(f"{title}: simulated fps normalised by peak TOPS, by DRAM connections and by power", fontsize=12)
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format=image_format(path), dpi=100)

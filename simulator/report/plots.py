@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.report.trace import OPERAND_CAUSES, spread, unit_segments
+from simulator.outputs import image_format
 from simulator.result import Result
 
 SUMMARY_FORMAT = 1
@@ -93,7 +94,7 @@ def plot_from_dict(data: dict, path, kind: str = "timeline") -> None:
         fig = _layers_figure(data)
     else:
         raise ValueError(f"kind must be 'timeline' or 'layers', not {kind!r}")
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format=image_format(path), dpi=100)
 
 
 def _title(data: dict, what: str) -> str:
