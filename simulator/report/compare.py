@@ -69,12 +69,13 @@ def compare_row(r: Result) -> dict:
     }
 
 
-def run_compare(network, archs, input=None, batch: int = 1, overrides=(), limits=None, progress=None) -> list[Result]:
+def run_compare(network, archs, input=None, batch: int = 1, overrides=(), limits=None, progress=None,
+                ideal_memory: bool = False) -> list[Result]:
     """simulate() `network` on each chip of `archs`, in order (the same overrides for every chip)."""
     from simulator.limits import DEFAULT_LIMITS
     from simulator.pipeline import _no_progress, simulate
-    return [simulate(arch, network, input=input, batch=batch, overrides=overrides, limits=limits or DEFAULT_LIMITS,
-                     progress=progress or _no_progress) for arch in archs]
+    return [simulate(arch, network, input=input, batch=batch, ideal_memory=ideal_memory, overrides=overrides,
+                     limits=limits or DEFAULT_LIMITS, progress=progress or _no_progress) for arch in archs]
 
 
 def compare_data(results: list[Result]) -> dict:
