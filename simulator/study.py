@@ -23,10 +23,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from simulator.result import MAC_UTILIZATION_DEFINITION
 
 CHIPS = ("inferx_x1", "xavier_nx", "tesla_t4", "blaize_el_cano", "tpu_v1", "eyeriss_v1")
 PRODUCTS = ("inferx_x1", "xavier_nx", "tesla_t4", "blaize_el_cano")
@@ -130,35 +131,20 @@ def run_point(arch: str, network: str, size: int, batch: int = 1, overrides: dic
             "layer_setup_cycles": spec.overheads.layer_setup_cycles}
 
 
-def _cut_network(network: str, last_layer: str, folder: str) -> str:
-    """A copy of `network`'s YAML with the layers after `last_layer` removed; returns its path."""
-    import yaml
-
-    from simulator.workload.from_yaml import resolve_network_path
-
-    data = yaml.safe_load(Path(resolve_network_path(network)).read_text())
-    names = [layer["name"] for layer in data["layers"]]
-    data["layers"] = data["layers"][:names.index(last_layer) + 1]
-    data["name"] = f"{data.get('name', network)}_to_{last_layer}"
-    path = Path(folder) / f"{data['name']}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
-
-
 def run_eyeriss(case: EyerissCase, overrides: dict | None = None) -> dict:
     """Simulate the case; frames/s, GMAC/s, mapped PEs active, DRAM bytes per batch, per layer."""
     from simulator.mapping.program import build_program
     from simulator.mapping.systolic import RS, rs_active_pes
-    from simulator.pipeline import simulate
+    from simulator.pipeline import select_layers, simulate
     from simulator.spec import load_arch
     from simulator.workload import load_network
 
     overrides = dict(overrides or {})
     spec = load_arch(case.arch, overrides)
     a = spec.compute.array
-    with tempfile.TemporaryDirectory() as tmp:
-        net = load_network(_cut_network(case.network, case.last_layer, tmp), input_size=(case.size, case.size),
-                           batch=case.batch)
+    # the same cut as `npusim run ARCH NETWORK --until LAST_LAYER`
+    net = select_layers(load_network(case.network, input_size=(case.size, case.size), batch=case.batch),
+                        None, case.last_layer)
     r = simulate(case.arch, net, batch=case.batch, overrides=overrides)
     tilings = build_program(spec, net).tilings
     pes = a.rows * a.cols
@@ -318,7 +304,7 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
     blocks["sweep"] = "\n\n".join([
         "**Frames per second** (batch 1)", pivot(lambda r: _g(r["fps"])),
         "**fps per peak TOPS**", pivot(lambda r: _g(r["fps_per_tops"])),
-        "**MAC utilization** (useful MACs / (chip MACs x cycles))", pivot(lambda r: _pct(r["mac_utilization"])),
+        f"**MAC utilization** ({MAC_UTILIZATION_DEFINITION})", pivot(lambda r: _pct(r["mac_utilization"])),
         "**MAC arrays busy** (computing, fill and drain included; the rest is stalls and idle)",
         pivot(lambda r: _pct(r["array_busy"])),
         "**Dominant stall** (the cause with the most MAC-array cycles, and its share)",

@@ -139,9 +139,8 @@ def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) ->
     from rich.table import Table
 
     if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 140:
-            console = Console(width=140)
+        from simulator.report.summary import output_console
+        console = output_console()
     plan, rows = outcome.plan, outcome.rows
     keys = plan.keys
     failed = outcome.failed

@@ -121,9 +121,8 @@ def print_compare(results: list[Result], console=None) -> None:
     from rich.table import Table
 
     if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 180:
-            console = Console(width=180)    # piped output: keep the table readable
+        from simulator.report.summary import output_console
+        console = output_console()
     first = results[0]
     h, w = first.input
     table = Table(title=f"{first.network} {h}x{w} batch {first.batch}: peak figures vs simulated throughput",

@@ -23,6 +23,16 @@ def mac_utilization_text(r: Result) -> str:
     return text + ")"
 
 
+PIPED_WIDTH = 1000      # piped output: wide enough that rich never cuts a number to "118,013,9..."
+
+
+def output_console() -> Console:
+    """The console a report prints to: the terminal's width, or, when piped to a file, so wide that
+    no cell is cut short (a file has no width to fit)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
+
+
 def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:5.1f}%" if whole else "  -  "
 
@@ -32,10 +42,7 @@ def _share(part: float, whole: float) -> str:
 
 
 def print_result(r: Result, layers: bool = True, console: Console | None = None) -> None:
-    if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 160:
-            console = Console(width=160)    # piped output: keep the table readable
+    console = console or output_console()
     h, w = r.input
     array_cycles = r.cycles * len([u for u in r.per_array if u["unit"].startswith("array")])
     head = Table(title=f"{r.network} {h}x{w} batch {r.batch} on {r.arch}"
