@@ -186,3 +186,16 @@ def test_every_subcommand_has_help():
         assert _run(name, "--help").exit_code == 0, name
         for sub in getattr(command, "commands", {}):
             assert _run(name, sub, "--help").exit_code == 0, (name, sub)
+
+
+def test_study_is_a_subcommand(tmp_path):
+    """`npusim study --replot` re-renders the study doc and figures from study.json, each file announced."""
+    import shutil
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    shutil.copy(ROOT / "docs" / "figures" / "study.json", figures / "study.json")
+    doc = tmp_path / "study.md"
+    shutil.copy(ROOT / "docs" / "tops-vs-throughput.md", doc)
+    result = _run("study", "--replot", "--doc", doc, "--figures", figures)
+    assert result.exit_code == 0, result.output
+    assert f"npusim: wrote {doc}" in result.stderr and list(figures.glob("*.png"))
