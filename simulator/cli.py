@@ -8,10 +8,10 @@ import json
 
 import click
 
-from simulator.cli_common import (SKIP_UNSUPPORTED_HELP, check_batch, emit_json, limit_options, make_limits,
-                                  parse_input_size, run_click, user_errors, user_errors_and_warnings)
+from simulator.cli_common import (check_batch, emit_json, limit_options, load_for_run, make_limits, parse_input_size,
+                                  run_click, shared_options, user_errors, user_errors_and_warnings)
 from simulator.errors import SpecError
-from simulator.outputs import atomic_path, check_output, check_outputs
+from simulator.outputs import announce, atomic_path, check_outputs
 
 MIN_TRACE_SLICES = 2                # report/trace.py merges slices down to this many per track
 _user_errors = user_errors          # short local names, used by every command below
@@ -67,23 +67,21 @@ def cli():
 
 @cli.command()
 @click.argument("network")
-@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
-@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
+@shared_options("input", "batch", "json", "skip_unsupported", "until", "layers", what="the table")
 @click.option("--precision", default=None,
               type=click.Choice(["int8", "int16", "fp16", "bf16", "fp32"]),
               help="bytes per element for byte columns (default: an ONNX model's own, else int8)")
-@click.option("--json", "json_out", metavar="FILE|-", help="write the table as JSON")
-@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
 @user_errors_and_warnings
-def info(network, input_size, batch, precision, json_out, skip_unsupported):
+def info(network, input_size, batch, json_out, skip_unsupported, until, layer_range, precision):
     """Layers of NETWORK (bundled name, YAML or ONNX file) with shapes, MACs and bytes."""
     from simulator.report.info import network_info, print_network_info
     from simulator.workload import load_network
 
     check_batch(batch)
-    check_output(json_out, "--json")
-    net = load_network(network, input_size=parse_input_size(input_size), batch=batch,
-                       skip_unsupported=skip_unsupported)
+    check_outputs(json=json_out)
+    net, size = load_for_run(network, input_size, batch, skip_unsupported, until, layer_range)
+    if not hasattr(net, "layers"):
+        net = load_network(net, input_size=size, batch=batch)
     data = network_info(net, precision or net.precision or "int8")
     if json_out:
         _emit_json(data, json_out)
@@ -117,8 +115,7 @@ def networks():
 
 @cli.command("export-onnx")
 @click.argument("network")
-@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
-@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
+@shared_options("input", "batch")
 @click.option("-o", "--output", "out", required=True, metavar="FILE.onnx", help="the ONNX file to write")
 @_user_errors
 def export_onnx(network, input_size, batch, out):
@@ -127,24 +124,25 @@ def export_onnx(network, input_size, batch, out):
     from simulator.workload.to_onnx import export_onnx as write
 
     check_batch(batch)
-    check_output(out, "--output")
+    check_outputs(output=out)
     net = load_network(network, input_size=parse_input_size(input_size), batch=batch)
     path = write(net, out)
-    click.echo(f"wrote {path}: {len(net.layers)} layers, {net.total_macs:,} MACs at "
+    announce(path)
+    announce(path.with_suffix(".weights"))      # its external data: sparse, all zeros
+    click.echo(f"{path}: {len(net.layers)} layers, {net.total_macs:,} MACs at "
                f"{net.input_size[0]}x{net.input_size[1]}, batch {net.batch} (weights: shapes only)")
 
 
 @cli.command()
 @click.argument("arch")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a spec key")
-@click.option("--json", "json_out", metavar="FILE|-", help="write the resolved spec as JSON")
+@shared_options("set", "json", what="the resolved spec")
 @_user_errors
 def show(arch, overrides, json_out):
     """The validated, fully resolved spec of ARCH with derived figures."""
     from simulator.report.info import print_arch
     from simulator.spec import load_arch
 
-    check_output(json_out, "--json")
+    check_outputs(json=json_out)
     spec = load_arch(arch, overrides)
     if json_out:
         _emit_json(spec.resolved_dict(), json_out)
@@ -155,28 +153,27 @@ def show(arch, overrides, json_out):
 @cli.command()
 @click.argument("arch")
 @click.argument("network")
-@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
-@click.option("--batch", default=1, show_default=True, type=int, help="images per inference")
-@click.option("--ideal-memory", is_flag=True, help="SCALE-Sim-compatible: free memory, folds back to back")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override an arch spec key, e.g. memory.sram.size=2MiB")
-@click.option("--json", "json_out", metavar="FILE|-", help="write the result as JSON")
-@click.option("--layers/--no-layers", default=True, show_default=True, help="print the per-layer table")
-@click.option("--trace", "trace_out", metavar="FILE", help="Chrome/Perfetto trace of the MAC-array timeline")
+@shared_options("input", "batch", "set", "ideal_memory", "skip_unsupported", "until", "layers", "json")
+@click.option("--layer-table/--no-layer-table", "layer_table", default=True, show_default=True,
+              help="print the per-layer table")
+@click.option("--no-layers", "no_layers", is_flag=True, hidden=True, help="--no-layer-table (its former name)")
+@click.option("--trace", "trace_out", metavar="FILE.json", help="Chrome/Perfetto trace of the MAC-array timeline")
 @click.option("--trace-max-slices", default=20000, show_default=True, type=int,
               help="per-track slice count above which adjacent same-layer slices merge")
-@click.option("--plot", "plot_out", metavar="FILE", help="PNG: utilization, stall causes and DRAM bandwidth over time")
-@click.option("--plot-layers", "plot_layers_out", metavar="FILE", help="PNG: per-layer cycles split into busy and stalls")
-@click.option("--csv", "csv_out", metavar="FILE", help="the per-layer table as CSV")
-@click.option("--report", "report_out", metavar="FILE", help="one self-contained HTML page: summary, table, figures")
-@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
+@click.option("--plot", "plot_out", metavar="FILE.png|svg|pdf",
+              help="utilization, stall causes and DRAM bandwidth over time")
+@click.option("--plot-layers", "plot_layers_out", metavar="FILE.png|svg|pdf",
+              help="per layer: its own time (busy and stalls) beside its wait for producers")
+@click.option("--csv", "csv_out", metavar="FILE.csv", help="the per-layer table as CSV")
+@click.option("--report", "report_out", metavar="FILE.html", help="one self-contained HTML page: summary, table, figures")
 @limit_options
 @user_errors_and_warnings
-def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, layers, trace_out, trace_max_slices,
-        plot_out, plot_layers_out, csv_out, report_out, skip_unsupported, max_traffic, max_memory, max_events):
+def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range, json_out,
+        layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out, max_traffic,
+        max_memory, max_events):
     """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
-    from simulator.workload import load_network
 
     check_batch(batch)
     # everything that can be refused is refused before the simulation, so no work is lost
@@ -187,10 +184,8 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
                   report=report_out)
     limits = make_limits(max_traffic, max_memory, max_events)
     with _stage_progress() as progress:
-        size = parse_input_size(input_size)
-        if skip_unsupported:        # loaded here: simulate() would reload without the flag
-            network = load_network(network, input_size=size, batch=batch, skip_unsupported=True)
-            size = None
+        # loaded here when a flag changes the network: simulate() would reload it as written
+        network, size = load_for_run(network, input_size, batch, skip_unsupported, until, layer_range)
         result = simulate(arch, network, input=size, batch=batch, ideal_memory=ideal_memory,
                           overrides=overrides, progress=progress, limits=limits)
     if json_out:
@@ -217,13 +212,13 @@ def run(arch, network, input_size, batch, ideal_memory, overrides, json_out, lay
         with atomic_path(report_out, "--report") as tmp:
             write_html(result, tmp)
     if json_out != "-":
-        print_result(result, layers=layers)
+        print_result(result, layers=layer_table and not no_layers)
 
 
 @cli.command()
 @click.argument("result_json", type=click.Path(exists=True, dir_okay=False))
-@click.option("--plot", "plot_out", metavar="FILE", help="PNG of the timeline")
-@click.option("--plot-layers", "plot_layers_out", metavar="FILE", help="PNG of per-layer cycles")
+@click.option("--plot", "plot_out", metavar="FILE.png|svg|pdf", help="the timeline figure")
+@click.option("--plot-layers", "plot_layers_out", metavar="FILE.png|svg|pdf", help="the per-layer figure")
 @_user_errors
 def timeline(result_json, plot_out, plot_layers_out):
     """Re-draw the plots of a saved `npusim run --json` result without re-simulating."""
@@ -247,6 +242,39 @@ def timeline(result_json, plot_out, plot_layers_out):
     if plot_layers_out:
         with atomic_path(plot_layers_out, "--plot-layers") as tmp:
             plot_from_dict(summary, tmp, kind="layers")
+
+
+@cli.command()
+@shared_options("set", where=" on every chip (recorded in the doc's stamp)")
+@click.option("--jobs", type=int, default=1, show_default=True, help="simulations run in parallel (processes)")
+@click.option("--doc", type=click.Path(dir_okay=False), default=None, metavar="FILE.md",
+              help="the markdown file whose study blocks are rewritten  [default: docs/tops-vs-throughput.md]")
+@click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="FOLDER",
+              help="folder for the PNGs and study.json  [default: docs/figures]")
+@click.option("--replot", is_flag=True, help="re-render the doc and figures from FOLDER/study.json, without simulating")
+@_user_errors
+def study(overrides, jobs, doc, figures, replot):
+    """The TOPS-vs-throughput study: every chip on every network and size, rendered into a doc with figures."""
+    from pathlib import Path
+
+    from simulator import study as s
+    from simulator.spec.load import parse_overrides
+
+    if jobs <= 0:
+        raise SpecError("--jobs", "--jobs", f"{jobs} must be a positive count")
+    doc, figures = Path(doc) if doc else s.DOC, Path(figures) if figures else s.FIGURES
+    if replot:
+        data_path = figures / "study.json"
+        try:
+            data = json.loads(data_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SpecError(str(data_path), "", f"not a readable study JSON ({type(exc).__name__}: {exc})"[:400]) \
+                from None
+    else:
+        data = s.run_study(overrides=parse_overrides(overrides), jobs=jobs,
+                           log=lambda m: click.echo(m, err=True))
+    for path in s.write_outputs(data, doc, figures):
+        announce(path)
 
 
 @cli.command()

@@ -51,6 +51,87 @@ SKIP_UNSUPPORTED_HELP = ("ONNX: run ops npusim does not model as passthroughs th
                          "(a warning lists them) instead of stopping with an error")
 
 
+IDEAL_MEMORY_HELP = ("SCALE-Sim-compatible: memory costs nothing (no DRAM, SRAM or interconnect time), "
+                     "so a layer's folds run back to back")
+
+# name -> (click parameter declarations, keyword arguments): each option declared once, for every subcommand
+_SHARED = {
+    "input": (("--input", "input_size"), dict(metavar="HxW", help="input size (default: the network's own)")),
+    "batch": (("--batch",), dict(default=1, show_default=True, type=int, help="images per inference")),
+    "set": (("--set", "overrides"), dict(multiple=True, metavar="KEY=VALUE",
+                                         help="override an arch spec key{where}, e.g. memory.sram.size=2MiB")),
+    "json": (("--json", "json_out"), dict(metavar="FILE.json|-", help="write {what} as JSON to FILE, or to stdout with -")),
+    "ideal_memory": (("--ideal-memory",), dict(is_flag=True, help=IDEAL_MEMORY_HELP)),
+    "skip_unsupported": (("--skip-unsupported",), dict(is_flag=True, help=SKIP_UNSUPPORTED_HELP)),
+    "until": (("--until", "until"), dict(metavar="LAYER", help="run the network up to and including LAYER only")),
+    "layers": (("--layers", "layer_range"), dict(metavar="A..B", help="run only the layers A to B (network "
+                                                 "order); what A..B reads from before A comes from DRAM")),
+}
+
+
+def shared_options(*names: str, what: str = "the result", where: str = ""):
+    """Decorate a subcommand with the shared options `names` (keys of _SHARED), each declared once.
+
+    `what` fills the --json help ("write the result as JSON"), `where` the --set help (" on every
+    chip"). The options appear in the order given.
+    """
+    unknown = set(names) - set(_SHARED)
+    assert not unknown, f"no shared option {unknown}"
+
+    def decorate(fn):
+        for name in reversed(names):
+            decls, kwargs = _SHARED[name]
+            kwargs = dict(kwargs)
+            if "help" in kwargs:
+                kwargs["help"] = kwargs["help"].format(what=what, where=where)
+            fn = click.option(*decls, **kwargs)(fn)
+        return fn
+    return decorate
+
+
+def option_given(name: str) -> bool:
+    """True when the current command's parameter `name` was given on the command line (not its default)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def parse_layer_range(until: str | None, layer_range: str | None) -> tuple[str | None, str | None] | None:
+    """--until LAYER / --layers A..B -> (first, last) layer names (None: from the start / to the end);
+    neither given -> None. Both given, or a range without '..', is a SpecError."""
+    if until is None and layer_range is None:
+        return None
+    if until is not None and layer_range is not None:
+        raise SpecError("--until", "--until", "give --until LAYER or --layers A..B, not both")
+    if until is not None:
+        if not until.strip():
+            raise SpecError("--until", "--until", "give a layer name, e.g. --until conv5")
+        return None, until.strip()
+    first, sep, last = layer_range.partition("..")
+    if not sep or not (first.strip() or last.strip()):
+        raise SpecError("--layers", "--layers", f"'{layer_range}' is not a range; write A..B with layer names, "
+                                                "e.g. --layers conv2..conv5 (A.. or ..B leave an end open)")
+    return first.strip() or None, last.strip() or None
+
+
+def load_for_run(network, input_size: str | None, batch: int, skip_unsupported: bool = False,
+                 until: str | None = None, layer_range: str | None = None):
+    """(network, input) for simulate(): the name and parsed size as given, or, when the network must be
+    loaded first (--skip-unsupported, --until, --layers), the loaded and cut Network and None."""
+    size = parse_input_size(input_size)
+    part = parse_layer_range(until, layer_range)
+    if not skip_unsupported and part is None:
+        return network, size
+    from simulator.pipeline import select_layers
+    from simulator.workload import load_network
+    net = load_network(network, input_size=size, batch=batch, skip_unsupported=skip_unsupported)
+    if part is not None:
+        net = select_layers(net, *part)
+    return net, None
+
+
 def parse_input_size(text: str | None) -> tuple[int, int] | None:
     """'608x608' or '608' -> (608, 608); None stays None."""
     if text is None:

@@ -3,7 +3,7 @@
     npusim sweep ARCH NETWORK --grid KEY=VALUES [--grid ...] [--zip KEY=VALUES ...] --out results.csv
     npusim sweep sweep.yaml [same options, which take precedence over the file]
 
-The lead registers it in cli.py with `cli.add_command(sweep)`; `python -m simulator.cli_sweep`
+Registered on the main group by cli.py (`cli.add_command(sweep)`); `python -m simulator.cli_sweep`
 runs it on its own. docs/sweeps.md is the user's guide.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from simulator.cli_common import EXIT_INTERRUPTED, SKIP_UNSUPPORTED_HELP, run_click, user_errors
+from simulator.cli_common import EXIT_INTERRUPTED, run_click, shared_options, user_errors
 from simulator.errors import SpecError
 from simulator.limits import MAX_SWEEP_POINTS, Limits, check_sweep_points
-from simulator.outputs import atomic_path, check_outputs
+from simulator.outputs import announce, atomic_path, check_outputs
 _user_errors = user_errors
 
 
@@ -28,27 +28,25 @@ _user_errors = user_errors
                    "repeat for a cartesian product")
 @click.option("--zip", "zips", multiple=True, metavar="KEY=VALUES",
               help="keys whose value lists (equal lengths) advance together, as one axis")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="an arch key fixed for every point")
-@click.option("--input", "input_size", metavar="HxW", help="input size (default: the network's own)")
-@click.option("--batch", type=int, help="images per inference  [default: 1]")
-@click.option("--ideal-memory", is_flag=True, default=None, help="SCALE-Sim-compatible: free memory")
-@click.option("--out", metavar="FILE", help="results, one row per point as it finishes: .csv, or .parquet (pyarrow)")
+@shared_options("input", "batch", "set", "ideal_memory", "skip_unsupported", "until", "layers",
+                where=" for every point")
+@click.option("--out", metavar="FILE.csv|parquet", help="results, one row per point as it finishes: .csv, or .parquet (pyarrow)")
 @click.option("--workers", type=int, help="local worker processes  [default: one per core; 1 runs in this process]")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed cluster instead")
 @click.option("--resume", is_flag=True, help="continue the sweep in --out: run only the points it lacks")
 @click.option("--overwrite", is_flag=True, help="start --out again when it exists")
-@click.option("--plot", "plot_out", metavar="FILE",
-              help="PNG: the metric against one swept key (line) or two (heatmap)")
+@click.option("--plot", "plot_out", metavar="FILE.png|svg|pdf",
+              help="the metric against one swept key (line) or two (heatmap)")
 @click.option("--plot-metric", default="fps", show_default=True, metavar="NAME",
               help="fps, latency_ms, mac_utilization, effective_tops, dram_bandwidth_utilization, fps_per_tops, ...")
 @click.option("--plot-keys", metavar="KEY[,KEY]", help="the swept key(s) on the plot's axes (default: the first two)")
 @click.option("--progress/--no-progress", default=None, help="progress bar on stderr  [default: when a terminal]")
 @click.option("--max-points", type=int, default=MAX_SWEEP_POINTS, show_default=True, metavar="N",
               help="refuse a sweep with more points")
-@click.option("--skip-unsupported", is_flag=True, help=SKIP_UNSUPPORTED_HELP)
 @_user_errors
-def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal_memory, out, workers, scheduler,
-          resume, overwrite, plot_out, plot_metric, plot_keys, progress, max_points, skip_unsupported):
+def sweep(arch_or_file, network, grid, zips, input_size, batch, overrides, ideal_memory, skip_unsupported, until,
+          layer_range, out, workers, scheduler, resume, overwrite, plot_out, plot_metric, plot_keys, progress,
+          max_points):
     """Simulate NETWORK on every variant of ARCH given by --grid/--zip (or by a SWEEP.yaml file).
 
     Points run in parallel (a local process pool, or a Dask cluster with --scheduler); each
@@ -56,7 +54,7 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
     point that cannot be mapped is a row with status 'error'. At the end: the best point per
     metric and the Pareto fronts of fps against SRAM size and DRAM pins.
     """
-    from simulator.cli import parse_input_size
+    from simulator.cli_common import option_given, parse_input_size, parse_layer_range
     from simulator.spec.load import parse_overrides
     from simulator.sweep import check_plot, plot_sweep, print_summary
     from simulator.sweep_grid import load_sweep_file, make_plan, parse_key_values
@@ -74,13 +72,19 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
     opts["grid"] = {**(opts.get("grid") or {}), **parse_key_values(grid, "--grid")}
     opts["zip"] = {**(opts.get("zip") or {}), **parse_key_values(zips, "--zip")}
     opts["overrides"] = {**(opts.get("overrides") or {}), **parse_overrides(overrides)}
-    given = {"input": parse_input_size(input_size), "batch": batch, "ideal_memory": ideal_memory, "out": out,
+    # an option given on the command line takes precedence over the file; its default does not
+    given = {"input": parse_input_size(input_size), "batch": batch if option_given("batch") else None,
+             "ideal_memory": ideal_memory if option_given("ideal_memory") else None, "out": out,
              "workers": workers, "scheduler": scheduler}
     opts.update({k: v for k, v in given.items() if v is not None})
-    if skip_unsupported:         # loaded once with the flag; the points take the Network as it is
+    part = parse_layer_range(until, layer_range)
+    if skip_unsupported or part is not None:    # loaded once; the points take the Network as it is
+        from simulator.pipeline import select_layers
         from simulator.workload import load_network
         opts["network"] = load_network(opts["network"], input_size=opts.pop("input", None),
-                                       batch=opts.pop("batch", 1), skip_unsupported=True)
+                                       batch=opts.pop("batch", 1), skip_unsupported=skip_unsupported)
+        if part is not None:
+            opts["network"] = select_layers(opts["network"], *part)
         opts["batch"] = opts["network"].batch
     plan = make_plan(opts["arch"], opts["network"], opts["grid"], opts["zip"], input=opts.get("input"),
                      batch=opts.get("batch", 1), ideal_memory=opts.get("ideal_memory", False),
@@ -106,11 +110,12 @@ def sweep(arch_or_file, network, grid, zips, overrides, input_size, batch, ideal
         where = f"; the finished points are in {opts['out']}: continue with --resume" if opts.get("out") else ""
         click.echo(f"npusim: error: {exc}{where}", err=True)
         sys.exit(1)
+    if opts.get("out"):
+        announce(opts["out"])
     print_summary(outcome)
     if plot_out:
         with atomic_path(plot_out, "--plot") as tmp:
             plot_sweep(outcome, tmp, metric_name=plot_metric, keys=plot_keys)
-        click.echo(f"plot: {plot_out}")
 
 
 def main() -> None:

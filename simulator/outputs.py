@@ -6,6 +6,11 @@ must exist, the path must not be a folder, and the folder must be writable. The 
 written to a temporary file next to it and renamed over the target, so an interrupted or failed
 write never leaves half a file. A target that is not a regular file (/dev/stdout, a pipe) is
 written in place. Every failure is a SpecError naming the option and the path (exit code 2).
+
+The format follows the file name's extension (`FORMATS`: a plot may be .png, .svg or .pdf; a
+JSON output must end in .json): any other extension is refused before the work, never written
+in the wrong format under a misleading name. Two options naming the same file are refused.
+Every file written is announced on stderr with its path and size (`npusim: wrote PATH (SIZE)`).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import json
 import math
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -61,15 +67,67 @@ def check_output(path: str | os.PathLike | None, option: str) -> None:
         raise SpecError(option, str(path), "the file exists and cannot be overwritten (permission denied)")
 
 
+# option -> the extensions it can write (the first is the one suggested). An option not listed takes any name.
+FORMATS = {
+    "--json": (".json",), "--trace": (".json",), "--csv": (".csv",), "--report": (".html", ".htm"),
+    "--plot": (".png", ".svg", ".pdf"), "--plot-layers": (".png", ".svg", ".pdf"),
+    "--out": (".csv", ".parquet"), "--output": (".onnx",),
+}
+
+
+def check_format(path: str | os.PathLike | None, option: str) -> None:
+    """Refuse a file name whose extension is not a format `option` writes (see FORMATS).
+
+    None, '-' and special files (/dev/stdout, a pipe) pass: they have no extension to follow.
+    """
+    allowed = FORMATS.get(option)
+    if path is None or str(path) == "-" or allowed is None or _is_special(Path(path)):
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        said = f"the extension '{suffix}'" if suffix else "no extension"
+        raise SpecError(option, str(path), f"has {said}, but {option} writes {' or '.join(allowed)} "
+                                           f"(the format follows the extension); name the file e.g. "
+                                           f"'{Path(path).with_suffix(allowed[0]).name}'")
+
+
 def check_outputs(**options: str | None) -> None:
-    """check_output for each option=path given, e.g. check_outputs(json=..., trace=...)."""
+    """check_output and check_format for each option=path given, e.g. check_outputs(json=..., trace=...);
+    two options naming the same file are refused (one would overwrite the other)."""
+    seen: dict[str, str] = {}
     for name, path in options.items():
-        check_output(path, "--" + name.replace("_", "-"))
+        option = "--" + name.replace("_", "-")
+        check_output(path, option)
+        check_format(path, option)
+        if path is None or str(path) == "-" or _is_special(Path(path)):
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise SpecError(option, str(path), f"is also the file of {seen[key]}; one would overwrite the "
+                                               "other, so give each output its own file")
+        seen[key] = option
+
+
+def image_format(path) -> str:
+    """The matplotlib format of a figure file from its extension: 'png', 'svg' or 'pdf' (else 'png')."""
+    suffix = Path(str(path)).suffix.lower().lstrip(".")
+    return suffix if suffix in ("png", "svg", "pdf") else "png"
+
+
+def announce(path: str | os.PathLike) -> None:
+    """`npusim: wrote PATH (SIZE)` on stderr, for a regular file just written."""
+    from simulator.units import format_bytes
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return
+    print(f"npusim: wrote {path} ({format_bytes(size)})", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, option: str) -> Iterator[str]:
-    """Yield a temporary path next to `path`; on success it replaces `path`, else it is removed.
+def atomic_path(path: str | os.PathLike, option: str, quiet: bool = False) -> Iterator[str]:
+    """Yield a temporary path next to `path`; on success it replaces `path` and is announced
+    on stderr (unless `quiet`), else it is removed.
 
     An OSError (disk full, the folder removed meanwhile) becomes a SpecError naming the option.
     """
@@ -89,6 +147,8 @@ def atomic_path(path: str | os.PathLike, option: str) -> Iterator[str]:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+        if not quiet:
+            announce(target)
     except OSError as exc:
         raise _write_error(option, path, exc) from None
     finally:

@@ -14,11 +14,14 @@ from simulator.energy import estimate_energy
 from simulator.engine.records import CycleDram
 from simulator.mapping.program import MappedNetwork, build_program
 from simulator.resources.dram import channel_stats
+from simulator.errors import SpecError
 from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
 from simulator.resources.memory import dram_record, estimated_events, memory_bytes, memory_tables
 from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
+from simulator.workload.graph import INPUT_NODE, Network, network_from_layers
+from simulator.workload.ops import input_layer
 
 _ACC = {"dependency": ACC_DEPENDENCY, "weights": ACC_WEIGHTS, "inputs": ACC_INPUTS,
         "outputs": ACC_OUTPUTS, "setup": ACC_SETUP}
@@ -85,6 +88,49 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     energy = estimate_energy(spec, mapped, out.times, int(out.makespan), channel_rows, result.latency_s,
                              result.fps if result.cycles else 0.0, result.effective_tops)
     return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy)
+
+
+def select_layers(net: Network, first: str | None = None, last: str | None = None) -> Network:
+    """The layers of `net` from `first` to `last` (network order, both included; None: that end of
+    the network) as a Network of their own: `npusim run --until LAYER` / `--layers A..B`.
+
+    The tensor the part reads from before `first` becomes its input, read from DRAM as a network
+    input is; a part that reads two or more such tensors (a skip connection from before `first`)
+    is refused, naming them. Its layers' outputs that nothing inside consumes are its outputs.
+    """
+    names = [layer.name for layer in net.layers]
+
+    def index(name: str, option: str) -> int:
+        if name in names:
+            return names.index(name)
+        import difflib
+        near = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else f"; its layers are {names[0]} .. {names[-1]}"
+        raise SpecError(option, name, f"no layer '{name}' in network '{net.name}'{hint}")
+    option = "--until" if first is None else "--layers"
+    i = index(first, option) if first else 0
+    j = index(last, option) if last else len(names) - 1
+    if i > j:
+        raise SpecError(option, f"{first}..{last}", f"'{first}' comes after '{last}' in network '{net.name}' "
+                                                    f"(layer {i + 1} and {j + 1}); give the earlier layer first")
+    part = net.layers[i:j + 1]
+    inside = {layer.name for layer in part}
+    outside = sorted({ref for layer in part for ref in layer.inputs if ref not in inside})
+    if len(outside) > 1:
+        raise SpecError(option, f"{part[0].name}..{part[-1].name}",
+                        f"the layers read {len(outside)} tensors from before '{part[0].name}' "
+                        f"({', '.join(outside)}); a part of a network has one input, so start the range "
+                        f"where a single tensor enters it")
+    src = outside[0] if outside else INPUT_NODE
+    if i == 0 and j == len(names) - 1:
+        return net
+    c, h, w = net.layer(src).out_shape
+    layers = [dataclasses.replace(layer, inputs=tuple(INPUT_NODE if r == src else r for r in layer.inputs))
+              for layer in part]
+    return network_from_layers(layers, name=f"{net.name}[{part[0].name}..{part[-1].name}]",
+                               input_layer_=input_layer(c, (h, w), net.batch), source_path=None,
+                               input_size=(h, w), batch=net.batch, description=net.description,
+                               reference=net.reference, precision=net.precision)
 
 
 def needs_compile(args: tuple) -> bool:

@@ -13,6 +13,11 @@ from typing import NamedTuple
 import numpy as np
 
 STALL_CAUSES = ("dependency", "weights", "inputs", "outputs", "setup", "idle")
+OWN_CAUSES = ("weights", "inputs", "outputs", "setup")     # a layer's own stalls; 'dependency' is its waiting
+
+# The one definition of MAC utilization, used by the summary, JSON, plots, compare, sweep and the study.
+MAC_UTILIZATION_DEFINITION = ("useful MACs / (chip MACs x cycles), at the clock the run used: "
+                              "achieved TOPS / peak TOPS at that clock")
 
 
 def spec_hash(resolved: dict) -> str:
@@ -66,8 +71,20 @@ class LayerResult:
     dram_bandwidth_utilization: float   # DRAM bytes / (peak bytes per cycle x span)
     winograd: int = 0            # m when the layer ran Winograd F(m x m, 3 x 3) (then `macs` counts the MACs performed)
 
+    @property
+    def own_cycles(self) -> int:
+        """What the layer cost its units: busy + its own stalls (weights, inputs, outputs, setup), in
+        unit-cycles; the time its tiles held a unit once the rows they read existed (docs/reports.md)."""
+        return self.busy_cycles + sum(self.stall_cycles.get(c, 0) for c in OWN_CAUSES)
+
+    @property
+    def wait_cycles(self) -> int:
+        """Unit-cycles its tiles waited for producer rows (the 'dependency' stall): what it waits for,
+        not what it costs; a layer pipelined behind a slow producer waits long and costs little."""
+        return self.stall_cycles.get("dependency", 0)
+
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "own_cycles": self.own_cycles, "wait_cycles": self.wait_cycles}
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,14 @@ class Result:
 
     @property
     def mac_utilization(self) -> float:
+        """MAC_UTILIZATION_DEFINITION: equal to effective_tops / peak_tops_at_clock."""
         return self.total_macs / (self.chip_macs * self.cycles) if self.cycles else 0.0
+
+    @property
+    def peak_tops_at_clock(self) -> float:
+        """2 x chip MACs x the clock the run used / 1e12: the peak the MAC utilization is measured against
+        (below the data-sheet `peak_tops` when the chip runs throttled, below its boost clock)."""
+        return 2 * self.chip_macs * self.clock_hz / 1e12
 
     @property
     def effective_tops(self) -> float:
@@ -153,6 +177,7 @@ class Result:
             "arch": self.arch, "network": self.network, "input": f"{h}x{w}", "batch": self.batch,
             "ideal_memory": self.ideal_memory, "cycles": self.cycles, "latency_ms": self.latency_ms,
             "fps": self.fps, "mac_utilization": self.mac_utilization, "peak_tops": self.peak_tops,
+            "peak_tops_at_clock": self.peak_tops_at_clock, "clock_hz": self.clock_hz,
             "effective_tops": self.effective_tops, "total_macs": self.total_macs,
             "busy_cycles": self.busy_cycles, "stall_cycles": dict(self.stall_cycles),
             "per_unit": list(self.per_array),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from simulator.outputs import image_format
 from simulator.sweep_grid import SweepPlan, load_sweep_file, make_plan, parse_range, parse_values, value_text
 from simulator.sweep_run import OK, SweepAborted, SweepOutcome, columns, key_kind, run_sweep
 
@@ -138,9 +139,8 @@ def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) ->
     from rich.table import Table
 
     if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 140:
-            console = Console(width=140)
+        from simulator.report.summary import output_console
+        console = output_console()
     plan, rows = outcome.plan, outcome.rows
     keys = plan.keys
     failed = outcome.failed
@@ -308,7 +308,8 @@ def plot_sweep(outcome: SweepOutcome, path, metric_name: str = "fps", keys: list
         ax.set_ylabel(plan.axes[axes[0]].label)
     ax.set_title(f"{title}: {label}{note}", fontsize=10)
     fig.tight_layout()
-    FigureCanvasAgg(fig).print_png(str(path))
+    FigureCanvasAgg(fig)
+    fig.savefig(str(path), format=image_format(path))
 
 
 def _cmap(metric_name: str):

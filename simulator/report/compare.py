@@ -9,8 +9,8 @@ a saved result JSON gives the same row. matplotlib is imported inside `plot_comp
 from __future__ import annotations
 
 import csv
-import json
 
+from simulator.outputs import image_format
 from simulator.result import STALL_CAUSES, Result
 
 # Column -> (header in the terminal table, what it is). The JSON and CSV use the column names.
@@ -69,12 +69,13 @@ def compare_row(r: Result) -> dict:
     }
 
 
-def run_compare(network, archs, input=None, batch: int = 1, overrides=(), limits=None, progress=None) -> list[Result]:
+def run_compare(network, archs, input=None, batch: int = 1, overrides=(), limits=None, progress=None,
+                ideal_memory: bool = False) -> list[Result]:
     """simulate() `network` on each chip of `archs`, in order (the same overrides for every chip)."""
     from simulator.limits import DEFAULT_LIMITS
     from simulator.pipeline import _no_progress, simulate
-    return [simulate(arch, network, input=input, batch=batch, overrides=overrides, limits=limits or DEFAULT_LIMITS,
-                     progress=progress or _no_progress) for arch in archs]
+    return [simulate(arch, network, input=input, batch=batch, ideal_memory=ideal_memory, overrides=overrides,
+                     limits=limits or DEFAULT_LIMITS, progress=progress or _no_progress) for arch in archs]
 
 
 def compare_data(results: list[Result]) -> dict:
@@ -88,11 +89,6 @@ def compare_data(results: list[Result]) -> dict:
                        "dram_write_bytes": r.dram_write_bytes, "sram_peak_bytes": r.sram_peak_bytes,
                        "energy_by_component_j": r.energy_by_component_j}
                       for r in results]}
-
-
-def write_json(results: list[Result], path) -> None:
-    with open(path, "w") as fh:
-        fh.write(json.dumps(compare_data(results), indent=2) + "\n")
 
 
 def write_csv(results: list[Result], path) -> None:
@@ -125,9 +121,8 @@ def print_compare(results: list[Result], console=None) -> None:
     from rich.table import Table
 
     if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 180:
-            console = Console(width=180)    # piped output: keep the table readable
+        from simulator.report.summary import output_console
+        console = output_console()
     first = results[0]
     h, w = first.input
     table = Table(title=f"{first.network} {h}x{w} batch {first.batch}: peak figures vs simulated throughput",
@@ -182,4 +177,4 @@ def plot_rows(rows: list[dict], title: str, path) -> None:
                            f"{row['fps']:.3g} fps" for row in rows], fontsize=9)
     axes[0].invert_yaxis()
     fig.suptitle(f"{title}: simulated fps normalised by peak TOPS, by DRAM connections and by power", fontsize=12)
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format=image_format(path), dpi=100)

@@ -12,8 +12,9 @@ from html import escape
 from simulator import units
 from simulator.report.energy import component_table, energy_rows
 from simulator.report.plots import plot_from_dict, timeline_summary
+from simulator.report.summary import mac_utilization_text
 from simulator.report.table_csv import layer_rows
-from simulator.result import STALL_CAUSES, Result
+from simulator.result import OWN_CAUSES, STALL_CAUSES, Result
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -28,8 +29,9 @@ p.note { color: #555; font-size: 0.85em; }
 """
 
 _LAYER_COLUMNS = (("name", "layer"), ("op", "op"), ("unit_kind", "unit"), ("tiles", "tiles"),
-                  ("macs", "MACs"), ("cycles", "cycles"), ("latency_ms", "ms"), ("mac_utilization", "MAC util"),
-                  ("busy_cycles", "busy"), *((f"stall_{c}", c) for c in STALL_CAUSES if c != "idle"),
+                  ("macs", "MACs"), ("own_cycles", "own"), ("busy_cycles", "busy"),
+                  *((f"stall_{c}", c) for c in OWN_CAUSES), ("wait_cycles", "waiting"), ("cycles", "span"),
+                  ("latency_ms", "span ms"), ("mac_utilization", "MAC util"),
                   ("dram_read_bytes", "DRAM rd B"), ("dram_write_bytes", "DRAM wr B"),
                   ("sram_read_bytes", "SRAM rd B"), ("sram_write_bytes", "SRAM wr B"),
                   ("dram_bandwidth_utilization", "DRAM BW util"))
@@ -61,7 +63,7 @@ def summary_rows(r: Result) -> list[tuple[str, str]]:
                                    + (" (ideal memory)" if r.ideal_memory else "")),
         ("latency", f"{r.latency_ms:.3f} ms ({r.cycles:,} cycles at {units.format_hz(r.clock_hz)})"),
         ("throughput", f"{r.fps:.2f} fps"),
-        ("MAC utilization", f"{100 * r.mac_utilization:.1f}% ({r.effective_tops:.2f} of {r.peak_tops:.2f} peak TOPS)"),
+        ("MAC utilization", mac_utilization_text(r)),
         ("array cycles", f"busy {100 * r.busy_cycles / array_cycles:.1f}%, " + ", ".join(
             f"{c} {100 * r.stall_cycles[c] / array_cycles:.1f}%" for c in STALL_CAUSES)),
         ("DRAM traffic", f"read {units.format_bytes(r.dram_read_bytes)}, write {units.format_bytes(r.dram_write_bytes)}, "

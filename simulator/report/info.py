@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simulator import units
+from simulator.report.summary import output_console
 from simulator.spec.arch import PRECISION_BYTES, ArchSpec
 
 
@@ -32,7 +33,7 @@ def network_info(net, precision: str = "int8") -> dict:
 
 
 def print_network_info(data: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or output_console()
     table = Table(title=f"{data['network']} at {data['input']}, batch {data['batch']} ({data['precision']})")
     for col, justify in (("layer", "left"), ("op", "left"), ("output C x H x W", "right"),
                          ("MACs", "right"), ("weights", "right"), ("activation", "right")):
@@ -48,7 +49,7 @@ def print_network_info(data: dict, console: Console | None = None) -> None:
 
 
 def print_arch(spec: ArchSpec, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or output_console()
     a, c = spec.compute.array, spec.compute
     m = spec.memory
     t = m.dram.resolved_timing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.report.trace import OPERAND_CAUSES, spread, unit_segments
+from simulator.outputs import image_format
 from simulator.result import Result
 
 SUMMARY_FORMAT = 1
@@ -17,6 +18,13 @@ CAUSES = ("busy", "dependency", "weights", "inputs", "outputs", "setup", "idle")
 COLORS = {"busy": "#2ca02c", "dependency": "#8c8c8c", "weights": "#ff7f0e", "inputs": "#1f77b4",
           "outputs": "#9467bd", "setup": "#8c564b", "idle": "#e5e5e5"}
 LABELLED_LAYERS = 8
+OWN = ("busy", "weights", "inputs", "outputs", "setup")     # a layer's own time; 'dependency' is its waiting
+
+
+def own_cycles(layer: dict) -> int:
+    """A layer's own unit-cycles from its summary dict: busy + weights + inputs + outputs + setup."""
+    stalls = layer.get("stall_cycles", {})
+    return layer["busy_cycles"] + sum(stalls.get(c, 0) for c in OWN[1:])
 
 
 def _r(values, digits=5) -> list:
@@ -93,7 +101,7 @@ def plot_from_dict(data: dict, path, kind: str = "timeline") -> None:
         fig = _layers_figure(data)
     else:
         raise ValueError(f"kind must be 'timeline' or 'layers', not {kind!r}")
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format=image_format(path), dpi=100)
 
 
 def _title(data: dict, what: str) -> str:
@@ -112,9 +120,10 @@ def _figure(width_in: float, height_in: float):
 
 
 def _labelled_layers(layers: list, total_cycles: int, n: int = LABELLED_LAYERS) -> list:
-    """The slowest layers, at most n, skipping any whose middle is within 6% of the axis of a chosen one."""
+    """The layers of most own time (busy and own stalls, never the wait for producers), at most n,
+    skipping any whose middle is within 6% of the axis of a chosen one."""
     chosen = []
-    for lr in sorted((l for l in layers if l["cycles"] > 0), key=lambda l: -l["cycles"]):
+    for lr in sorted((l for l in layers if l["cycles"] > 0), key=lambda l: -own_cycles(l)):
         mid = (lr["start_cycle"] + lr["end_cycle"]) / 2
         if all(abs(mid - c) > 0.06 * total_cycles for c, _ in chosen):
             chosen.append((mid, lr))
@@ -171,29 +180,37 @@ def _timeline_figure(data: dict):
         axes[0].annotate(lr["name"], xy=((x0 + x1) / 2, 1.0), xycoords=("data", "axes fraction"),
                          xytext=(0, 3), textcoords="offset points", rotation=30, fontsize=7,
                          ha="left", va="bottom")
-    fig.suptitle(_title(data, "timeline") + f"\nshaded and labelled: the slowest layers (at most {LABELLED_LAYERS}, spaced apart)",
+    fig.suptitle(_title(data, "timeline") + f"\nshaded and labelled: the layers of most own time (busy and own stalls; at most "
+                 f"{LABELLED_LAYERS}, spaced apart)",
                  fontsize=11)
     return fig
 
 
 def _layers_figure(data: dict):
+    """Two panels sharing the layer axis: each layer's own time (busy, weights, inputs, outputs, setup)
+    and, apart, its wait for producer rows, which is what it waits for, not what it costs."""
     layers = [l for l in data["layers"] if l["unit_kind"] != "none"]
     n = max(len(layers), 1)
-    fig = _figure(11, max(4.0, 0.17 * n + 2.2))
-    ax = fig.subplots()
+    fig = _figure(13, max(4.0, 0.17 * n + 2.2))
+    ax_own, ax_wait = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 1]})
     ms = 1e3 / data["clock_hz"]
     y = np.arange(len(layers))
     left = np.zeros(len(layers))
-    for cause in CAUSES[:-1]:
+    for cause in OWN:
         vals = np.array([(l["busy_cycles"] if cause == "busy" else l["stall_cycles"].get(cause, 0)) * ms
                          for l in layers])
-        ax.barh(y, vals, left=left, color=COLORS[cause], label=cause, height=0.8)
+        ax_own.barh(y, vals, left=left, color=COLORS[cause], label=cause, height=0.8)
         left += vals
-    ax.set_yticks(y, [f"{l['name']} ({l['op']}, {l['unit_kind']})" for l in layers], fontsize=7 if n > 30 else 9)
-    ax.invert_yaxis()
-    ax.set_ylim(len(layers) - 0.5, -0.5)
-    ax.set_xlabel("unit time (ms), summed over the units that ran the layer")
-    ax.grid(axis="x", linewidth=0.4, alpha=0.5)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    ax.set_title(_title(data, "time per layer, busy and stall causes"), fontsize=11)
+    wait = np.array([l["stall_cycles"].get("dependency", 0) * ms for l in layers])
+    ax_wait.barh(y, wait, color=COLORS["dependency"], height=0.8, label="waiting for producer rows")
+    ax_own.set_yticks(y, [f"{l['name']} ({l['op']}, {l['unit_kind']})" for l in layers], fontsize=7 if n > 30 else 9)
+    ax_own.invert_yaxis()
+    ax_own.set_ylim(len(layers) - 0.5, -0.5)
+    ax_own.set_xlabel("own time (ms of unit time, summed over the units that ran the layer)")
+    ax_wait.set_xlabel("waiting for producers (ms of unit time)")
+    for ax in (ax_own, ax_wait):
+        ax.grid(axis="x", linewidth=0.4, alpha=0.5)
+    ax_own.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    ax_wait.set_title("what the layer waited for,\nnot what it cost", fontsize=9)
+    fig.suptitle(_title(data, "time per layer: own time (busy and own stalls) and waiting"), fontsize=11)
     return fig

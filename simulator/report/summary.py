@@ -6,9 +6,31 @@ from rich.table import Table
 
 from simulator import units
 from simulator.report.energy import energy_rows
-from simulator.result import Result
+from simulator.result import OWN_CAUSES, Result
 
 CAUSES = ("dependency", "weights", "inputs", "outputs", "setup")
+
+
+def mac_utilization_text(r: Result) -> str:
+    """'18.6% (2.70 of 14.55 TOPS at 1.03 GHz; data-sheet peak 20.0 TOPS at 1.59 GHz)': the percentage
+    and the TOPS pair at the same clock, the clock the run used (result.MAC_UTILIZATION_DEFINITION)."""
+    text = (f"{100 * r.mac_utilization:.1f}%  ({r.effective_tops:.2f} of {r.peak_tops_at_clock:.2f} TOPS "
+            f"at the run clock {units.format_hz(r.clock_hz)}")
+    if abs(r.peak_tops - r.peak_tops_at_clock) > 1e-9 * max(r.peak_tops, 1.0):
+        sheet_hz = r.resolved_spec.get("clock") if isinstance(r.resolved_spec, dict) else None
+        at = f" at {units.format_hz(sheet_hz)}" if isinstance(sheet_hz, (int, float)) else ""
+        text += f"; data-sheet peak {r.peak_tops:.2f} TOPS{at}"
+    return text + ")"
+
+
+PIPED_WIDTH = 1000      # piped output: wide enough that rich never cuts a number to "118,013,9..."
+
+
+def output_console() -> Console:
+    """The console a report prints to: the terminal's width, or, when piped to a file, so wide that
+    no cell is cut short (a file has no width to fit)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -20,10 +42,7 @@ def _share(part: float, whole: float) -> str:
 
 
 def print_result(r: Result, layers: bool = True, console: Console | None = None) -> None:
-    if console is None:
-        console = Console()
-        if not console.is_terminal and console.width < 160:
-            console = Console(width=160)    # piped output: keep the table readable
+    console = console or output_console()
     h, w = r.input
     array_cycles = r.cycles * len([u for u in r.per_array if u["unit"].startswith("array")])
     head = Table(title=f"{r.network} {h}x{w} batch {r.batch} on {r.arch}"
@@ -33,7 +52,7 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
     rows = [
         ("latency", f"{r.latency_ms:.3f} ms ({r.cycles:,} cycles at {units.format_hz(r.clock_hz)})"),
         ("throughput", f"{r.fps:.2f} fps"),
-        ("MAC utilization", f"{100 * r.mac_utilization:.1f}%  ({r.effective_tops:.2f} of {r.peak_tops:.2f} peak TOPS)"),
+        ("MAC utilization", mac_utilization_text(r)),
         ("array cycles", f"busy {_pct(r.busy_cycles, array_cycles)}  " + "  ".join(
             f"{c} {_pct(r.stall_cycles[c], array_cycles)}" for c in CAUSES + ("idle",))),
         ("DRAM traffic", f"read {units.format_bytes(r.dram_read_bytes)}, write {units.format_bytes(r.dram_write_bytes)}, "
@@ -59,16 +78,19 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
     console.print(head)
     if not layers:
         return
-    table = Table(title="per layer (stalls in array-cycles charged to the layer's tiles)")
+    table = Table(title="per layer, in unit-cycles: own = busy + weights + inputs + outputs + setup (what the layer "
+                        "cost its units); waiting = for producer rows (what it waited for, not a cost); span = first "
+                        "compute start to last tile done; util = MACs / (chip MACs x span)")
     layer_j = {row["layer"]: row["energy_j"] for row in (r.energy or {}).get("by_layer", ())}
-    for col in ("layer", "op", "cycles", "util", "busy", *CAUSES, "DRAM rd", "DRAM wr", "energy"):
+    for col in ("layer", "op", "own", "busy", *OWN_CAUSES, "waiting", "span", "util", "DRAM rd", "DRAM wr", "energy"):
         table.add_column(col, justify="left" if col in ("layer", "op") else "right")
     for lr in r.layers:
         if lr.unit_kind == "none":
             continue
         op = f"{lr.op} (W{lr.winograd})" if lr.winograd else lr.op      # Winograd F(m x m, 3 x 3)
-        table.add_row(lr.name, op, f"{lr.cycles:,}", f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
-                      f"{lr.busy_cycles:,}", *(f"{lr.stall_cycles[c]:,}" for c in CAUSES),
+        table.add_row(lr.name, op, f"{lr.own_cycles:,}", f"{lr.busy_cycles:,}",
+                      *(f"{lr.stall_cycles[c]:,}" for c in OWN_CAUSES), f"{lr.wait_cycles:,}", f"{lr.cycles:,}",
+                      f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
                       units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes),
                       f"{1e3 * layer_j.get(lr.name, 0.0):.3g} mJ")
     console.print(table)

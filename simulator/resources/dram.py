@@ -189,16 +189,6 @@ def address_bits(tables: DramTables) -> dict[str, tuple[int, int]]:
     return out
 
 
-def ps_to_core_cycles(ps: int, core_clock_hz: int) -> int:
-    """First core cycle edge at or after `ps` (exact integer arithmetic)."""
-    return -(-ps * core_clock_hz // PS_PER_S)
-
-
-def core_cycles_to_ps(cycles: int, core_clock_hz: int) -> int:
-    """Ps of core edge `cycles`, rounded up to the next whole ps (exact integer arithmetic)."""
-    return -(-cycles * PS_PER_S // core_clock_hz)
-
-
 def dram_out_capacity(tables: DramTables) -> int:
     """Length of out_ids/out_times that holds every completion one dram_advance can report."""
     return tables.channels * tables.inflight_cap

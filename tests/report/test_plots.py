@@ -40,7 +40,7 @@ def test_layers_png_grows_with_the_layer_count(micro, tmp_path):
     path = tmp_path / "layers.png"
     plot_layers(micro, path)
     img = _image(path)
-    assert img.shape[1] == 1100 and img.shape[0] >= 400
+    assert img.shape[1] == 1300 and img.shape[0] >= 400
     _not_blank(img)
 
 

@@ -29,8 +29,8 @@ def test_run_output_that_is_a_folder_fails_before_simulating(option, tmp_path, t
 
 @pytest.mark.parametrize("args", [
     ("show", "teaching", "--json"), ("info", "conv_micro", "--json"),
-    ("compare", "conv_micro", "teaching", "--json"), ("compare", "conv_micro", "teaching", "--csv"),
-    ("compare", "conv_micro", "teaching", "--plot"), ("export-onnx", "conv_micro", "-o"),
+    ("compare", "teaching", "conv_micro", "--json"), ("compare", "teaching", "conv_micro", "--csv"),
+    ("compare", "teaching", "conv_micro", "--plot"), ("export-onnx", "conv_micro", "-o"),
 ])
 def test_other_commands_check_outputs_first(args, tmp_path, no_simulation):
     """show, info, compare and export-onnx refuse an output in a missing folder with exit 2."""

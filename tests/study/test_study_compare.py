@@ -39,7 +39,7 @@ def single(net):
 @pytest.fixture(scope="module")
 def outputs(net, tmp_path_factory):
     d = tmp_path_factory.mktemp("out")
-    res = CliRunner().invoke(compare, [net, *CHIPS, "--batch", "2", *SET, "--json", str(d / "c.json"),
+    res = CliRunner().invoke(compare, [*CHIPS, net, "--batch", "2", *SET, "--json", str(d / "c.json"),
                                        "--csv", str(d / "c.csv"), "--plot", str(d / "c.png")])
     assert res.exit_code == 0, res.output
     return d, res.output
@@ -95,13 +95,13 @@ def test_plot_is_a_readable_png(outputs):
 
 def test_json_to_stdout_prints_only_json(net):
     """--json - prints parseable JSON and no table."""
-    res = CliRunner().invoke(compare, [net, "teaching", *SET, "--json", "-"])
+    res = CliRunner().invoke(compare, ["teaching", net, *SET, "--json", "-"])
     assert res.exit_code == 0 and json.loads(res.output)["chips"][0]["arch"] == "teaching"
 
 
 def test_bad_chip_is_one_paragraph_exit_2(net):
     """An unknown chip name exits 2 with one 'npusim: error:' paragraph naming the bundled chips."""
-    res = CliRunner().invoke(compare, [net, "teaching", "no_such_chip"])
+    res = CliRunner().invoke(compare, ["teaching", "no_such_chip", "--network", net])
     assert res.exit_code == 2 and res.output.startswith("npusim: error:") and "tesla_t4" in res.output
 
 

@@ -83,7 +83,6 @@ def test_scheduler_without_distributed(tiny_net, monkeypatch):
     assert r.exit_code == 2 and "npusim[cluster]" in r.stderr
 
 
-@pytest.mark.skipif("sweep" not in cli.commands, reason="`sweep` is not registered in simulator/cli.py yet")
 def test_registered_as_npusim_sweep(tiny_net):
     """`npusim sweep` is this command."""
     r = CliRunner().invoke(cli, ["sweep", "teaching", tiny_net, "--grid", "compute.arrays=1,2", "--workers", "1"])

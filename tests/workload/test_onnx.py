@@ -207,12 +207,12 @@ def test_skip_unsupported_makes_passthroughs_and_warns(tmp_path):
 def test_compare_and_sweep_take_skip_unsupported(tmp_path):
     """compare and sweep also run a model with unsupported ops under --skip-unsupported."""
     path = _save(tmp_path, M.with_unsupported())
-    result = _cli("compare", path, "teaching", "--skip-unsupported", "--json", "-")
+    result = _cli("compare", "teaching", path, "--skip-unsupported", "--json", "-")
     assert result.exit_code == 0, result.output
     result = _cli("sweep", "teaching", path, "--grid", "memory.sram.size=1MiB,2MiB", "--skip-unsupported",
                   "--workers", "1", "--no-progress")
     assert result.exit_code == 0, result.output
-    assert _cli("compare", path, "teaching").exit_code == 2
+    assert _cli("compare", "teaching", path).exit_code == 2
 
 
 # --- files: weights, bad input -------------------------------------------------------------
