@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/npusim compare yolov3 inferx_x1 xavier_nx tesla_t4 blaize_el_cano --input 608x608
+	$(BIN)/npusim compare inferx_x1 xavier_nx tesla_t4 blaize_el_cano yolov3 --input 608x608
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
