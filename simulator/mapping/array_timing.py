@@ -68,22 +68,23 @@ def tile_macs(kernel: tuple[int, int], groups, filters, channels, out_rows, out_
 
 
 def feed_cycles(ctx, macs, w_bytes, in_bytes, out_elems):
-    """Cycles the three buffer ports need to feed a tile (numpy-friendly; see the module docstring).
+    """Cycles the three buffer ports need to feed a tile (ints or numpy arrays; module docstring).
 
     `macs`: the tile's MACs; `w_bytes`, `in_bytes`: its weight and input tile bytes (stationary
     operands are read once); `out_elems`: its output values.
     """
-    macs = np.asarray(macs, np.int64)
     ob, ab, R, C, m = ctx.operand_bytes, ctx.acc_bytes, ctx.rows, ctx.cols, ctx.macs_per_pe
     df = "dot_product" if ctx.kind == "dot_product" else ctx.dataflow
     if df in ("weight_stationary", "dot_product"):
         w, i, o = w_bytes, macs * ob // C, macs * ab // (R * m)
     elif df == "output_stationary":
-        w, i, o = macs * ob // R, macs * ob // C, np.asarray(out_elems, np.int64) * ab
+        w, i, o = macs * ob // R, macs * ob // C, out_elems * ab
     elif df == "input_stationary":
         w, i, o = macs * ob // C, in_bytes, macs * ab // (R * m)
     else:                                   # row_stationary
-        w, i, o = w_bytes, in_bytes, np.asarray(out_elems, np.int64) * ab
-    cdiv = lambda a, b: -(-np.asarray(a, np.int64) // b)
-    return np.maximum(np.maximum(cdiv(w, ctx.weights_feed_bytes_per_cycle), cdiv(i, ctx.inputs_feed_bytes_per_cycle)),
-                      cdiv(o, ctx.outputs_feed_bytes_per_cycle))
+        w, i, o = w_bytes, in_bytes, out_elems * ab
+    w, i, o = (-(-w // ctx.weights_feed_bytes_per_cycle), -(-i // ctx.inputs_feed_bytes_per_cycle),
+               -(-o // ctx.outputs_feed_bytes_per_cycle))
+    if isinstance(w, np.ndarray) or isinstance(i, np.ndarray) or isinstance(o, np.ndarray):
+        return np.maximum(np.maximum(w, i), o)
+    return max(w, i, o)

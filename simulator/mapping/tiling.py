@@ -10,8 +10,9 @@ chunks of one output tile; the tile sizes are chosen so that they always fit, so
 Batch folding: when a tile holds a whole image (ph = p, qw = q; or an fc layer), its pixel
 dimension may span `nb` > 1 images of the batch: the array streams nb x p x q pixels per fold, so
 a fold's fill and drain (and a weight-stationary preload) are paid once for nb images, and a
-weight tile is loaded once per nb images. Candidates: nb = 1 and the largest nb whose inputs and
-partial sums fit the slots, balanced over the batch.
+weight tile is loaded once per nb images (never for a per-image stationary operand: batch_matmul).
+Candidates: nb = 1 and the largest nb whose inputs and partial sums fit the slots, balanced over
+the batch.
 
 Four loop orders decide what is reused between consecutive tiles of an array:
 - weights_resident (whole reduction in one tile): for each channel block, all pixel blocks;
@@ -190,7 +191,8 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
                 ph_opts = ({ph_fit} | {min(ph_fit, align(-(-P // d), P)) for d in (2, A, 2 * A)}) if not fc else {1}
                 for ph in sorted(ph_opts, reverse=True):
                     nbs = [1]
-                    if layer.n > 1 and (fc or (ph == P and qw == Q)):
+                    # a per-image stationary operand (batch_matmul) cannot be shared by images
+                    if layer.n > 1 and not layer.stationary_per_image and (fc or (ph == P and qw == Q)):
                         rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
                         nbs = _batch_fold(layer.n, lambda v: (
                             gb * cr * rows_in * cols_in * v * ob <= ctx.inputs_slot_bytes
@@ -229,7 +231,8 @@ def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_t
         in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
     pr, pq = (1, 1) if fc else (ph, qw)
     one_tile = int(max(tile_cycles(ctx, (layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb),
-                       feed_cycles(ctx, tile_macs((layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb),
+                       feed_cycles(ctx, int(tile_macs((layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb)) if m
+                                   else gb * kc * cr * layer.r * layer.s * pr * pq * nb,
                                    gb * kc * cr * layer.r * layer.s * ob, gb * cr * rows_in * cols_in * nb * ob,
                                    gb * kc * pr * pq * nb)))
     n_out = n_g * n_kc * n_sp
