@@ -9,6 +9,13 @@ SRAM keeps a superset of tensors, so more SRAM never increases DRAM traffic.
 
 The network input and graph outputs live in DRAM (the host writes and reads them there).
 Weights stream from DRAM every inference unless the spec pins them in SRAM.
+
+Staged weights: a MAC layer's weights are *staged* in SRAM for the duration of its step (each
+weight block read from DRAM once, by the first tile that needs it; every later load of it, by
+another pixel block or another array, reads the SRAM copy) iff they fit together with *all*
+ranked activations live at that step, placed or not. Stages rank below every activation, so they
+never displace one, and the rule reads nothing that depends on the SRAM size but the size itself:
+a larger SRAM stages a superset of layers, and placement stays monotone.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ class Placement:
     address: np.ndarray                  # int64 byte address within its memory
     weights_memory: int                  # where weights are read from
     weights_address: dict[str, int]      # DRAM/SRAM address of each MAC layer's weights
+    weights_staged: dict[str, int]       # MAC layers whose weights are staged in SRAM -> SRAM address
     sram_peak_bytes: int                 # peak SRAM occupancy (activations + pinned weights)
     sram_activation_capacity_bytes: int
 
@@ -99,6 +107,14 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     for t in range(n):
         if memory[t] == SRAM:
             placed_occupancy[birth[t]:death[t] + 1] += sizes[t]
+    # weight stages: one step each, ranked below every activation (module docstring)
+    staged_bytes: dict[str, tuple[int, int]] = {}
+    if not pin_weights:
+        for step, layer in enumerate(layers, start=1):
+            w = weight_bytes.get(layer.name, 0)
+            if 0 < w and occupancy[step] + w <= capacity:
+                staged_bytes[layer.name] = (step, w)
+                placed_occupancy[step] += w
 
     # Addresses: DRAM tensors and weights in a bump allocator (page-aligned); SRAM tensors get
     # a bump address modulo the SRAM size (used only for the bank interleave).
@@ -120,8 +136,12 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
         else:
             address[t] = sram_next % max(sram_bytes, 1)
             sram_next += int(size[t])
+    weights_staged = {}
+    for name, (_, nbytes) in staged_bytes.items():
+        weights_staged[name] = sram_next % max(sram_bytes, 1)
+        sram_next += nbytes
     peak = int(placed_occupancy.max()) + (total_weights if pin_weights else 0)
     return Placement(tensor_of=tensor_of, names=tuple(names), size_bytes=size, memory=memory,
                      address=address, weights_memory=SRAM if pin_weights else DRAM,
-                     weights_address=weights_address, sram_peak_bytes=peak,
+                     weights_address=weights_address, weights_staged=weights_staged, sram_peak_bytes=peak,
                      sram_activation_capacity_bytes=capacity)

@@ -3,7 +3,8 @@
 Each tile runs on one unit (a MAC array, or a vector unit numbered after the arrays), carries the
 MACs it performs (fewer than the layer's direct count where it runs Winograd) and compute cycles, its transfers (weights, inputs, outputs: bytes, memory, address),
 and the output *regions* it depends on. A region is a block of output rows of one image of one
-layer; it is done when all tiles that write it are done, and a tile may issue its loads only when
+layer, or, where a layer's tiles fold the batch (mapping/tiling.py), the whole outputs of the
+tile's images; it is done when all tiles that write it are done, and a tile may issue its loads only when
 every region it reads is done.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from simulator.engine.constants import KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD, STORE  # noqa: F401 (re-exported)
 from simulator.engine.records import TileProgram
 from simulator.errors import MappingError
-from simulator.mapping.placement import ALIAS_OPS, DRAM, Placement, place_tensors
+from simulator.mapping.placement import ALIAS_OPS, DRAM, SRAM, Placement, place_tensors
 from simulator.mapping import winograd as wg
 from simulator.mapping.array_timing import tile_cycles
 from simulator.mapping.dot_product import dot_product_cycles
@@ -53,7 +54,10 @@ def tile_context(arch) -> TileContext:
         outputs_slot_bytes=a.buffers.outputs.size_bytes // d,
         dram_bytes_per_cycle=arch.dram_peak_bytes_per_s / hz,
         sram_bytes_per_cycle=float(mem.sram.banks * mem.sram.bank_bytes_per_cycle),
-        ic_bytes_per_cycle=float(mem.interconnect.width_bytes_per_cycle))
+        ic_bytes_per_cycle=float(mem.interconnect.width_bytes_per_cycle),
+        weights_feed_bytes_per_cycle=a.buffers.weights.bytes_per_cycle,
+        inputs_feed_bytes_per_cycle=a.buffers.inputs.bytes_per_cycle,
+        outputs_feed_bytes_per_cycle=a.buffers.outputs.bytes_per_cycle)
 
 
 class _Builder:
@@ -150,8 +154,9 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
     ob = ctx.operand_bytes
     placement = place_tensors(net, arch.memory.sram.size_bytes, ob, arch.memory.sram.pin_weights, source)
     b = _Builder()
-    # region layout of each tensor: (first region id, blocks per image, rows per block); None = no deps
-    regions: dict[int, tuple[int, int, int]] = {}
+    # region layout of each tensor: (first region id, blocks per image, rows per block, rows,
+    # images per region); absent = no deps
+    regions: dict[int, tuple[int, int, int, int, int]] = {}
     tilings: dict[str, ConvTiling] = {}
     tiling_memo: dict[tuple, ConvTiling] = {}
     names, ops, macs_per_layer, wino = [], [], [], []
@@ -175,21 +180,26 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
             w_mem = placement.memory[in_ts[1]] if layer.stationary_per_image else placement.weights_memory
             w_addr = (placement.address[in_ts[1]] if layer.stationary_per_image
                       else placement.weights_address[layer.name])
+            staged = placement.weights_staged.get(layer.name, -1) if not layer.stationary_per_image else -1
             flags = (placement.memory[in_ts[0]] == DRAM, w_mem == DRAM, out_mem == DRAM)
-            key = (conv_shape_key(layer), *flags)      # YOLOv3 repeats its residual blocks' shapes
+            key = (conv_shape_key(layer), *flags, staged >= 0)   # YOLOv3 repeats its residual blocks' shapes
             t = tiling_memo.get(key)
             if t is None:
-                t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags)
+                t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags, w_staged=staged >= 0)
             tilings[layer.name] = t
             cols = conv_tiles(layer, t, ctx)
             wino[-1] = t.winograd
             macs_per_layer[-1] = int(cols["macs"].sum())
             rows = layer.p if layer.tiles_rows else 1
             n_blocks = -(-rows // t.ph)
-            region_local = cols["img"] * n_blocks + cols["out_row_lo"] // t.ph
+            region_local = (cols["img"] // t.nb) * n_blocks + cols["out_row_lo"] // t.ph
             base, rbase = b.add_tiles(cols["unit"], layer_id, cols["macs"], cols["compute_cycles"],
-                                      region_local, layer.n * n_blocks)
+                                      region_local, -(-layer.n // t.nb) * n_blocks)
             ids = base + np.arange(len(cols["unit"]), dtype=np.int64)
+            if staged >= 0 and w_mem == DRAM:
+                # staged: each weight block's first load reads the DRAM, every later one the SRAM copy
+                w_mem = np.where(cols["w_first"], DRAM, SRAM).astype(np.int8)
+                w_addr = np.where(cols["w_first"], w_addr, staged)
             b.add_xfers(ids, KIND_WEIGHTS, LOAD, w_mem, cols["w_bytes"], w_addr + cols["w_offset"])
             b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[in_ts[0]], cols["in_bytes"],
                         placement.address[in_ts[0]] + cols["in_offset"])
@@ -197,10 +207,11 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
                         placement.address[out_t] + cols["out_offset"])
             full = not layer.tiles_rows
             _add_region_deps(b, ids, regions.get(in_ts[0]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], full,
-                             layer.in_shapes[0][1])
+                             layer.in_shapes[0][1], cols["img_last"])
             if layer.stationary_per_image:
-                _add_region_deps(b, ids, regions.get(in_ts[1]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], True)
-            regions[out_t] = (rbase, n_blocks, t.ph, rows)
+                _add_region_deps(b, ids, regions.get(in_ts[1]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], True,
+                                 img_last=cols["img_last"])
+            regions[out_t] = (rbase, n_blocks, t.ph, rows, t.nb)
         else:
             cols = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)
             n = len(cols["img"])
@@ -216,7 +227,7 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
                 _add_region_deps(b, ids, regions.get(t_in), cols["img"], inp["row_lo"], inp["row_hi"], inp["full"],
                                  inp["rows_seen"])
             b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"], placement.address[out_t] + cols["out_offset"])
-            regions[out_t] = (rbase, nb, ph, layer.out_shape[1])
+            regions[out_t] = (rbase, nb, ph, layer.out_shape[1], 1)
     program = b.finish(A + V, arch.overheads.layer_setup_cycles, arch.compute.array.prefetch_depth)
     return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
                          layer_macs=np.array(macs_per_layer, np.int64), layer_winograd=tuple(wino),
@@ -224,24 +235,27 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
                          placement=placement, tilings=tilings)
 
 
-def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool, rows_seen: int = -1) -> None:
-    """Tiles `ids` wait for the producer regions holding input rows [row_lo, row_hi) of their image.
+def _add_region_deps(b: _Builder, ids, region, img, row_lo, row_hi, full: bool, rows_seen: int = -1,
+                     img_last=None) -> None:
+    """Tiles `ids` wait for the producer regions holding input rows [row_lo, row_hi) of images img..img_last.
 
     `rows_seen` is the consumer's view of the input's height; when a reshape between them changed
-    it (an imported model), rows do not correspond and the tiles wait for the whole tensor.
+    it (an imported model), rows do not correspond and the tiles wait for the whole tensor. A tile
+    spanning several images (a batch fold) reads them whole, so its regions are one contiguous run.
     """
     if region is None:                  # the graph input: in DRAM before the run starts
         return
-    base, blocks, rows, rows_total = region
+    base, blocks, rows, rows_total, per_region = region
     img = np.asarray(img, np.int64)
+    last = img if img_last is None else np.asarray(img_last, np.int64)
     if rows_seen >= 0 and rows_seen != rows_total:
         full = True
     if full:
         lo = np.full(len(ids), base)
-        hi = lo + blocks * (img.max() + 1 if len(img) else 1) - 1
+        hi = lo + blocks * (last.max() // per_region + 1 if len(last) else 1) - 1
     else:
-        lo = base + img * blocks + np.asarray(row_lo, np.int64) // rows
-        hi = base + img * blocks + np.maximum(np.asarray(row_hi, np.int64) - 1, 0) // rows
+        lo = base + (img // per_region) * blocks + np.asarray(row_lo, np.int64) // rows
+        hi = base + (last // per_region) * blocks + np.maximum(np.asarray(row_hi, np.int64) - 1, 0) // rows
     b.add_deps(ids, lo, hi)
 
 
@@ -270,7 +284,7 @@ def _ideal_layer(b: _Builder, layer, layer_id, ctx: TileContext, A, V, lanes, re
         if t_in in regions:
             r = regions[t_in][0]
             b.add_deps(ids, np.full(len(ids), r), np.full(len(ids), r))
-    regions[out_t] = (rbase, 1, 1 << 40, -1)
+    regions[out_t] = (rbase, 1, 1 << 40, -1, 1)
     return m
 
 

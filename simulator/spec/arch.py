@@ -45,7 +45,7 @@ class _Spec(BaseModel):
 class BufferSpec(_Spec):
     """One local buffer of a MAC array (weights, inputs or outputs/accumulators)."""
     size_bytes: SizeBytes = Field(alias="size", description="capacity of the buffer")
-    bytes_per_cycle: BytesPerCycle = Field(description="fill/drain port width, bytes per core cycle")
+    bytes_per_cycle: BytesPerCycle = Field(description="port width between the buffer and the array, bytes per core cycle: a tile takes at least the bytes the buffer feeds it / this (mapping/array_timing.py)")
 
 
 class ArrayBuffersSpec(_Spec):
