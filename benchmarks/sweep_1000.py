@@ -43,8 +43,8 @@ def main() -> None:
     import _timing
 
     import simulator
-    from simulator.sweep_grid import make_plan, parse_values
-    from simulator.sweep_run import default_workers, run_sweep
+    from simulator.sweep.plan import make_plan, parse_values
+    from simulator.sweep.execute import default_workers, run_sweep
 
     grid = {key: parse_values(values)[:args.values] for key, values in GRID.items()}
     fixed = {"memory.dram.model": args.dram_model}

@@ -7,8 +7,10 @@ dict flattened into one `stall_<cause>` column per cause and `stall_by_resource`
 from __future__ import annotations
 
 import csv
+from typing import TYPE_CHECKING
 
-from simulator.result import Result
+if TYPE_CHECKING:       # annotations only: result.py imports this module (Result.to_dataframe)
+    from simulator.result import Result
 
 
 def layer_rows(result: Result) -> list[dict]:

@@ -7,8 +7,8 @@ import simulator
 from simulator.report.compare import COLUMNS, compare_row
 from simulator.report.energy import energy_rows
 from simulator.report.html import render_html
-from simulator.sweep import BEST_METRICS, METRIC_LABELS, PARETO_FRONTS, pareto_front
-from simulator.sweep_run import RESULT_COLUMNS
+from simulator.sweep.summary import BEST_METRICS, METRIC_LABELS, PARETO_FRONTS, pareto_front
+from simulator.sweep.execute import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")

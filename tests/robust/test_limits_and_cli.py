@@ -8,7 +8,7 @@ import pytest
 
 import simulator
 import simulator.pipeline as pipeline
-from simulator.cli_common import EXIT_INTERRUPTED
+from simulator.cli.common import EXIT_INTERRUPTED
 from simulator.errors import SpecError
 from simulator.limits import Limits
 

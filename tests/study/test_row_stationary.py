@@ -79,7 +79,7 @@ def test_grouped_convs_split_within_a_group():
 
 def test_eyeriss_runs_alexnet_convs_end_to_end():
     """A small AlexNet on Eyeriss simulates; utilization is below the mapped PE share and above zero."""
-    from simulator.study import EyerissCase, run_eyeriss
+    from simulator.report.study import EyerissCase, run_eyeriss
 
     e = run_eyeriss(EyerissCase(size=67, batch=1, last_layer="conv3"), FAST)
     assert 0 < e["mac_utilization"] <= e["pes_active"] <= 1

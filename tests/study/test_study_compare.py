@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from simulator.cli_compare import compare
+from simulator.cli.compare import compare
 from simulator.pipeline import simulate
 from simulator.report.compare import COLUMNS, compare_row, dominant_stall
 from simulator.spec.arch import DramSpec

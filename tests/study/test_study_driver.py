@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.spec.arch import DramSpec
-from simulator.study import EyerissCase, run_study, spill_bytes, update_doc, write_outputs
+from simulator.report.study import EyerissCase, run_study, spill_bytes, update_doc, write_outputs
 
 FAST = {"memory.dram.model": "bandwidth"} if "model" in DramSpec.model_fields else {}
 NET = """name: tiny_chain

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from simulator.cli import cli
-from simulator.cli_sweep import sweep
+from simulator.cli.sweep import sweep
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

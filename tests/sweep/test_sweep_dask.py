@@ -8,7 +8,7 @@ import pytest
 
 from simulator.errors import SpecError
 from simulator.sweep import sweep
-from simulator.sweep_run import dask_client
+from simulator.sweep.execute import dask_client
 
 GRID = {"memory.sram.size": "16KiB..64KiB*2", "compute.array.buffers.weights.size": "1B,-1,16KiB"}
 

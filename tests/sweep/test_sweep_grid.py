@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.errors import SpecError
-from simulator.sweep_grid import load_sweep_file, make_plan, parse_key_values, parse_range, parse_values
+from simulator.sweep.plan import load_sweep_file, make_plan, parse_key_values, parse_range, parse_values
 
 
 @pytest.mark.parametrize("text, values", [

@@ -8,19 +8,19 @@ import subprocess
 import sys
 import time
 
-from simulator.sweep_grid import make_plan
-from simulator.sweep_run import run_sweep
+from simulator.sweep.plan import make_plan
+from simulator.sweep.execute import run_sweep
 
-# `python -m simulator.cli_sweep`, with each point slowed down so that the kill lands mid-sweep.
+# `npusim sweep` alone (simulator.cli.sweep.main), with each point slowed down so that the kill lands mid-sweep.
 DRIVER = """\
 import time
-from simulator import sweep_run
+from simulator.sweep import execute as sweep_run
 real = sweep_run.run_point
 def slow(*args):
     time.sleep(0.15)
     return real(*args)
 sweep_run.run_point = slow
-from simulator.cli_sweep import main
+from simulator.cli.sweep import main
 main()
 """
 GRID = ["--grid", "memory.sram.size=16KiB..512KiB*2", "--grid", "memory.interconnect.width=8B,16B,32B",
@@ -62,7 +62,8 @@ def test_kill_and_resume(tiny_net, tmp_path):
     with open(out, "a") as fh:                  # a row torn in the middle, as a kill during a write leaves it
         fh.write("35,512KiB,32B,16KiB,ok,,123.4")
 
-    done = subprocess.run([sys.executable, "-m", "simulator.cli_sweep", *args, "--resume", "--workers", "2"],
+    done = subprocess.run([sys.executable, "-c", "from simulator.cli.sweep import main; main()", *args, "--resume",
+                           "--workers", "2"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"{written} from the file" in done.stdout

@@ -7,11 +7,11 @@ import sys
 import pytest
 
 import simulator
-from simulator import sweep_run
+from simulator.sweep import execute as sweep_run
 from simulator.errors import SpecError
 from simulator.sweep import best_points, pareto_front, sweep
-from simulator.sweep_grid import make_plan
-from simulator.sweep_run import columns, run_sweep
+from simulator.sweep.plan import make_plan
+from simulator.sweep.execute import columns, run_sweep
 
 GRID = {"memory.sram.size": "16KiB..64KiB*2", "memory.interconnect.width": "8B,32B"}
 

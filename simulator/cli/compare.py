@@ -3,8 +3,8 @@
 The positional order is the one of every other subcommand, chips first and the network last
 (`npusim run ARCH NETWORK`); `--network NETWORK` names it instead, and then every positional is
 a chip. The order of npusim 0.x (`compare NETWORK ARCH...`) is recognised and refused with the
-command as it is written now. Registered on the main group by cli.py; heavy modules are imported
-inside the command, so `npusim --help` stays instant.
+command as it is written now. Registered on the main group by simulator/cli/__init__.py; heavy
+modules are imported inside the command, so `npusim --help` stays instant.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from simulator.cli_common import limit_options, shared_options
+from simulator.cli.common import limit_options, shared_options
 
 
 @click.command()
@@ -29,7 +29,7 @@ def compare(names, network_opt, input_size, batch, overrides, ideal_memory, skip
             json_out, csv_out, plot_out, max_traffic, max_memory, max_events):
     """Simulate NETWORK on each ARCH: peak TOPS, DRAM pins and bandwidth, SRAM, fps, fps per TOPS,
     fps per DRAM pin, MAC utilization and the dominant stall cause."""
-    from simulator.cli_common import user_errors_and_warnings
+    from simulator.cli.common import user_errors_and_warnings
 
     user_errors_and_warnings(_compare)(names, network_opt, input_size, batch, overrides, ideal_memory,
                                        skip_unsupported, until, layer_range, json_out, csv_out, plot_out,
@@ -77,8 +77,7 @@ def split_positionals(names: tuple[str, ...], network_opt: str | None) -> tuple[
 
 def _compare(names, network_opt, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range,
              json_out, csv_out, plot_out, max_traffic, max_memory, max_events):
-    from simulator.cli import COMPILE_NOTICE
-    from simulator.cli_common import check_batch, emit_json, load_for_run, make_limits
+    from simulator.cli.common import COMPILE_NOTICE, check_batch, emit_json, load_for_run, make_limits
     from simulator.outputs import atomic_path, check_outputs
     from simulator.report import compare as report
 

@@ -3,8 +3,8 @@
     npusim sweep ARCH NETWORK --grid KEY=VALUES [--grid ...] [--zip KEY=VALUES ...] --out results.csv
     npusim sweep sweep.yaml [same options, which take precedence over the file]
 
-Registered on the main group by cli.py (`cli.add_command(sweep)`); `python -m simulator.cli_sweep`
-runs it on its own. docs/sweeps.md is the user's guide.
+Registered on the main group by simulator/cli/__init__.py; `main()` runs it on its own (as
+tests/sweep/test_sweep_resume.py does). docs/sweeps.md is the user's guide.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from simulator.cli_common import EXIT_INTERRUPTED, run_click, shared_options, user_errors
+from simulator.cli.common import EXIT_INTERRUPTED, run_click, shared_options, user_errors
 from simulator.errors import SpecError
 from simulator.limits import MAX_SWEEP_POINTS, Limits, check_sweep_points
 from simulator.outputs import announce, atomic_path, check_outputs
@@ -54,11 +54,11 @@ def sweep(arch_or_file, network, grid, zips, input_size, batch, overrides, ideal
     point that cannot be mapped is a row with status 'error'. At the end: the best point per
     metric and the Pareto fronts of fps against SRAM size and DRAM pins.
     """
-    from simulator.cli_common import option_given, parse_input_size, parse_layer_range
+    from simulator.cli.common import option_given, parse_input_size, parse_layer_range
     from simulator.spec.load import parse_overrides
-    from simulator.sweep import check_plot, plot_sweep, print_summary
-    from simulator.sweep_grid import load_sweep_file, make_plan, parse_key_values
-    from simulator.sweep_run import SweepAborted, check_workers, run_sweep
+    from simulator.sweep.execute import SweepAborted, check_workers, run_sweep
+    from simulator.sweep.plan import load_sweep_file, make_plan, parse_key_values
+    from simulator.sweep.summary import check_plot, plot_sweep, print_summary
 
     if network is None:
         if not os.path.isfile(arch_or_file):
@@ -119,7 +119,7 @@ def sweep(arch_or_file, network, grid, zips, input_size, batch, overrides, ideal
 
 
 def main() -> None:
-    """`python -m simulator.cli_sweep`: the command alone, with npusim's error conventions."""
+    """The command alone, with npusim's error conventions."""
     run_click(sweep.main, prog_name="npusim sweep")
 
 

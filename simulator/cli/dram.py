@@ -1,7 +1,7 @@
 """`npusim dram replay TRACE`: a DRAM request trace through one channel of the cycle-level model.
 
-Registered on the main group by cli.py. DRAM architects use it to compare controllers on their own
-traces (DRAMSim3's trace format); it is also npusim's cross-check against DRAMSim3
+Registered on the main group by simulator/cli/__init__.py. DRAM architects use it to compare
+controllers on their own traces (DRAMSim3's trace format); it is also npusim's cross-check against DRAMSim3
 (docs/validation.md, benchmarks/vs_dramsim3.py).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def replay(trace, standard, overrides, json_out):
     """Replay TRACE (`0xADDR READ|WRITE CYCLE` a line, cycles in DRAM clocks) through one channel:
     finish cycle, bandwidth, read latency (mean, p99, max), row hits / misses / conflicts,
     activates, refreshes. A request is offered at its cycle or, while refused, every cycle after."""
-    from simulator.cli_common import user_errors
+    from simulator.cli.common import user_errors
 
     user_errors(_replay)(trace, standard, overrides, json_out)
 
@@ -59,7 +59,7 @@ def dram_spec_for(standard: str, overrides=()):
 
 
 def _replay(trace, standard, overrides, json_out):
-    from simulator.cli_common import emit_json
+    from simulator.cli.common import emit_json
     from simulator.resources.dram_replay import read_trace, replay as run_replay
 
     spec = dram_spec_for(standard, overrides)

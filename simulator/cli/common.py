@@ -1,8 +1,8 @@
 """What every `npusim` subcommand shares: the user-error convention and option parsing.
 
 A user error (SpecError) prints one paragraph on stderr and exits with code 2; never a traceback.
-Kept apart from cli.py so that subcommand modules (cli_sweep, cli_compare) can import it without
-importing the command group that registers them.
+Kept apart from the package's __init__ so that the subcommand modules (run, sweep, compare, ...)
+can import it without importing the command group that registers them.
 """
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from simulator.outputs import json_text, write_text
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130       # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
+
+COMPILE_NOTICE = ("npusim: compiling the simulation engine for this DRAM model (once per machine, "
+                  "about 5-20 s; later runs use the cached code)")
 
 
 def user_errors(fn):

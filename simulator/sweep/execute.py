@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from simulator.errors import SpecError
 from simulator.outputs import check_output
 from simulator.result import STALL_CAUSES
-from simulator.sweep_grid import Point, SweepPlan, value_text
+from simulator.sweep.plan import Point, SweepPlan, value_text
 
 STALL_COLUMNS = tuple(f"stall_{cause}" for cause in STALL_CAUSES)
 RESULT_COLUMNS = ("fps", "latency_ms", "cycles", "mac_utilization", "effective_tops", "dram_read_bytes",

@@ -1,0 +1,108 @@
+"""`npusim run ARCH NETWORK`: one inference, its summary and per-layer table, and the optional
+JSON, trace, plots, CSV and HTML report."""
+from __future__ import annotations
+
+import click
+
+from simulator.cli.common import (COMPILE_NOTICE, check_batch, emit_json as _emit_json, limit_options, load_for_run,
+                                  make_limits, shared_options, user_errors_and_warnings)
+from simulator.errors import SpecError
+from simulator.outputs import atomic_path, check_outputs
+
+MIN_TRACE_SLICES = 2                # report/trace.py merges slices down to this many per track
+
+
+class _stage_progress:
+    """A rich progress line on stderr while a run goes through its stages; silent unless stderr is a terminal."""
+
+    STAGES = ("load", "map", "simulate", "wrap")
+
+    def __enter__(self):
+        from rich.console import Console
+        console = Console(stderr=True)
+        self._progress = None
+        if console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            self._progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(),
+                                      console=console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("load", total=len(self.STAGES))
+        return self
+
+    def __call__(self, stage: str) -> None:
+        if stage == "compile":      # always said, terminal or not: a silent minute looks like a hang
+            click.echo(COMPILE_NOTICE, err=True)
+            return
+        if self._progress is not None:
+            self._progress.update(self._task, description=stage, completed=self.STAGES.index(stage))
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+        return False
+
+
+
+@click.command()
+@click.argument("arch")
+@click.argument("network")
+@shared_options("input", "batch", "set", "ideal_memory", "skip_unsupported", "until", "layers", "json")
+@click.option("--layer-table/--no-layer-table", "layer_table", default=True, show_default=True,
+              help="print the per-layer table")
+@click.option("--no-layers", "no_layers", is_flag=True, hidden=True, help="--no-layer-table (its former name)")
+@click.option("--trace", "trace_out", metavar="FILE.json", help="Chrome/Perfetto trace of the MAC-array timeline")
+@click.option("--trace-max-slices", default=20000, show_default=True, type=int,
+              help="per-track slice count above which adjacent same-layer slices merge")
+@click.option("--plot", "plot_out", metavar="FILE.png|svg|pdf",
+              help="utilization, stall causes and DRAM bandwidth over time")
+@click.option("--plot-layers", "plot_layers_out", metavar="FILE.png|svg|pdf",
+              help="per layer: its own time (busy and stalls) beside its wait for producers")
+@click.option("--csv", "csv_out", metavar="FILE.csv", help="the per-layer table as CSV")
+@click.option("--report", "report_out", metavar="FILE.html", help="one self-contained HTML page: summary, table, figures")
+@limit_options
+@user_errors_and_warnings
+def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range, json_out,
+        layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out, max_traffic,
+        max_memory, max_events):
+    """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
+    from simulator.pipeline import simulate
+    from simulator.report.summary import print_result
+
+    check_batch(batch)
+    # everything that can be refused is refused before the simulation, so no work is lost
+    if trace_max_slices < MIN_TRACE_SLICES:
+        raise SpecError("--trace-max-slices", "--trace-max-slices",
+                        f"{trace_max_slices} is too few; give at least {MIN_TRACE_SLICES}")
+    check_outputs(json=json_out, trace=trace_out, plot=plot_out, plot_layers=plot_layers_out, csv=csv_out,
+                  report=report_out)
+    limits = make_limits(max_traffic, max_memory, max_events)
+    with _stage_progress() as progress:
+        # loaded here when a flag changes the network: simulate() would reload it as written
+        network, size = load_for_run(network, input_size, batch, skip_unsupported, until, layer_range)
+        result = simulate(arch, network, input=size, batch=batch, ideal_memory=ideal_memory,
+                          overrides=overrides, progress=progress, limits=limits)
+    if json_out:
+        from simulator.report.plots import timeline_summary
+        _emit_json({**result.to_dict(), "timeline": timeline_summary(result)}, json_out)
+    if trace_out:
+        from simulator.report.trace import write_trace
+        with atomic_path(trace_out, "--trace") as tmp:
+            write_trace(result, tmp, max_slices_per_track=trace_max_slices)
+    if plot_out or plot_layers_out:
+        from simulator.report.plots import plot_layers, plot_timeline
+        if plot_out:
+            with atomic_path(plot_out, "--plot") as tmp:
+                plot_timeline(result, tmp)
+        if plot_layers_out:
+            with atomic_path(plot_layers_out, "--plot-layers") as tmp:
+                plot_layers(result, tmp)
+    if csv_out:
+        from simulator.report.table_csv import write_csv
+        with atomic_path(csv_out, "--csv") as tmp:
+            write_csv(result, tmp)
+    if report_out:
+        from simulator.report.html import write_html
+        with atomic_path(report_out, "--report") as tmp:
+            write_html(result, tmp)
+    if json_out != "-":
+        print_result(result, layers=layer_table and not no_layers)
