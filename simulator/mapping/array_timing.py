@@ -37,6 +37,11 @@ def tile_cycles(ctx, kernel: tuple[int, int], groups, filters, channels, out_row
     out_rows output rows), so a fold's fill and drain are paid once for all of them.
     """
     r, s = kernel
+    scalar = not any(isinstance(v, np.ndarray) for v in (groups, filters, channels, out_rows, out_cols, images))
+    if scalar and ctx.kind == "dot_product" and not m:
+        # the search's common case, in plain ints (numpy scalars cost more than the arithmetic)
+        return dot_product_cycles(ctx.rows, ctx.cols, channels, filters, int(out_rows) * int(out_cols) * int(images) * r * s,
+                                  ctx.pipeline_latency, groups)
     images = np.asarray(images, np.int64)
     if m:
         n_tiles = wg.tiles(out_rows, out_cols, m) * images

@@ -26,5 +26,8 @@ def dot_product_cycles(width: int, units: int, channels, filters, positions, lat
     `positions` is the number of (output pixel, kernel position) steps each pass streams: P x Q x
     R x S for a direct convolution, tiles x (m+2)^2 for Winograd. numpy-friendly (int64).
     """
+    if not any(isinstance(v, np.ndarray) for v in (channels, filters, positions, groups)):
+        # scalars (the mapper's search calls this per candidate): plain ints, no numpy overhead
+        return int(groups) * (-(-int(channels) // width)) * (-(-int(filters) // units)) * int(positions) + latency_cycles
     passes = (-(-np.asarray(channels, np.int64) // width)) * (-(-np.asarray(filters, np.int64) // units))
     return np.asarray(groups, np.int64) * passes * np.asarray(positions, np.int64) + latency_cycles
