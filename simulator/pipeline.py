@@ -16,7 +16,8 @@ from simulator.mapping.program import MappedNetwork, build_program
 from simulator.resources.dram import channel_stats
 from simulator.errors import SpecError
 from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
-from simulator.resources.memory import dram_record, estimated_events, memory_bytes, memory_tables
+from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
+                                       memory_tables)
 from simulator.result import LayerResult, Result, Timeline, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
@@ -55,7 +56,9 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     """Simulate one inference of `network` on `arch` (names, paths, dicts or loaded objects).
 
     `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap'), and
-    with 'compile' before the engine when its machine code is not cached yet. A run beyond
+    with 'compile' before the engine when its machine code is not cached yet; otherwise, if
+    `progress` has a method `engine_seconds`, it is given the engine's estimated seconds before the
+    engine starts (`npusim run` shows the time left from it). A run beyond
     `limits` (simulator/limits.py) is refused with a SpecError before the work that would exceed it.
     """
     from simulator import __version__
@@ -77,6 +80,8 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     args = (mapped.program, memory_tables(spec), dram)
     if needs_compile(args):
         progress("compile")
+    elif hasattr(progress, "engine_seconds"):    # the engine is one call: its time is estimated before
+        progress.engine_seconds(estimated_engine_seconds(mapped.program, spec.memory.dram.model))
     out = run_program(*args)
     progress("wrap")
     resolved = spec.resolved_dict()

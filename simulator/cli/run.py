@@ -13,7 +13,9 @@ MIN_TRACE_SLICES = 2                # report/trace.py merges slices down to this
 
 
 class _stage_progress:
-    """A rich progress line on stderr while a run goes through its stages; silent unless stderr is a terminal."""
+    """A rich progress line on stderr while a run goes through its stages, with the time left in the
+    engine (estimated before it starts: it is one compiled call and cannot report mid-run); silent
+    unless stderr is a terminal, so piped output never has it."""
 
     STAGES = ("load", "map", "simulate", "wrap")
 
@@ -24,9 +26,9 @@ class _stage_progress:
         if console.is_terminal:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
             self._progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), TimeElapsedColumn(),
-                                      console=console, transient=True)
+                                      _TimeLeftColumn(), console=console, transient=True)
             self._progress.start()
-            self._task = self._progress.add_task("load", total=len(self.STAGES))
+            self._task = self._progress.add_task("load", total=len(self.STAGES), engine_until=None)
         return self
 
     def __call__(self, stage: str) -> None:
@@ -34,13 +36,38 @@ class _stage_progress:
             click.echo(COMPILE_NOTICE, err=True)
             return
         if self._progress is not None:
-            self._progress.update(self._task, description=stage, completed=self.STAGES.index(stage))
+            self._progress.update(self._task, description=stage, completed=self.STAGES.index(stage),
+                                  engine_until=None)
+
+    def engine_seconds(self, seconds: float) -> None:
+        """The engine's estimated seconds (simulator.pipeline.simulate calls this before the engine)."""
+        if self._progress is not None:
+            import time
+            self._progress.update(self._task, engine_until=time.monotonic() + seconds)
+            self._progress.refresh()        # shown now: the engine may hold the interpreter until it ends
 
     def __exit__(self, *exc):
         if self._progress is not None:
             self._progress.stop()
         return False
 
+
+def _TimeLeftColumn():
+    """'~N s left' in the engine stage, from the estimate; empty in the other stages."""
+    import time
+
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class TimeLeft(ProgressColumn):
+        def render(self, task):
+            until = task.fields.get("engine_until")
+            if until is None:
+                return Text("")
+            left = max(0.0, until - time.monotonic())
+            shown = f"~{left:.1f} s left" if left < 60 else f"~{left / 60:.0f} min left"
+            return Text(shown, style="progress.remaining")
+    return TimeLeft()
 
 
 @click.command()

@@ -83,6 +83,23 @@ def estimated_events(program: TileProgram) -> int:
     return 3 * len(program.tile_unit) + 3 * chunks
 
 
+# Engine events per second of the compiled engine, per DRAM model, for the time-left estimate of a
+# single run (`npusim run` on a terminal). Measured 2026-11-29 by `PYTHONPATH=. python
+# benchmarks/engine_rate.py` (run_program alone, warm cache, best of 3; estimated_events / seconds):
+# bandwidth 9.0 M/s on YOLOv3-416/608 (inferx_x1) and ResNet-50 (xavier_nx), 5.9 on MobileNetV2
+# (tesla_t4); cycle 4.6 on YOLOv3, 2.0-3.3 on ResNet-50 and MobileNetV2. Long runs are what the
+# estimate is for, so the rates are those of the largest programs, rounded down.
+ENGINE_EVENTS_PER_S = {"bandwidth": 8_000_000, "cycle": 4_000_000}
+
+
+def estimated_engine_seconds(program: TileProgram, dram_model: str = "bandwidth") -> float:
+    """Seconds the engine will take on `program`, roughly (within a factor of about 2): its
+    estimated events (transfer chunks and tiles) at the measured rate of `dram_model`. Positive,
+    and grows with the program's tiles and bytes moved; computed before the engine starts."""
+    rate = ENGINE_EVENTS_PER_S.get(dram_model, ENGINE_EVENTS_PER_S["cycle"])
+    return max(1, estimated_events(program)) / rate
+
+
 def dram_record(arch, program: TileProgram) -> ServerDram | CycleDram:
     """A fresh DRAM record for one run of `program`: its type selects the model in the engine."""
     if arch.memory.dram.model == "bandwidth":
