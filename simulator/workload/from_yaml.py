@@ -8,6 +8,8 @@ its line, and what is allowed.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import difflib
 import os
 import re
@@ -251,7 +253,7 @@ def _layer_spec(source: str, index: int, raw: object, previous: str) -> LayerSpe
 class NetworkFile:
     """A validated network file, not yet shaped: `build()` shapes it for a size and batch."""
 
-    path: Path
+    path: Path | None            # None: built from a dict in Python
     name: str
     description: str
     reference: str
@@ -279,13 +281,16 @@ def _unknown_keys(source: str, where: str, mapping: dict, allowed: tuple[str, ..
 def parse_network_file(path: str | Path) -> NetworkFile:
     """Read and validate a network YAML file (no shapes yet); SpecError on any problem."""
     path = Path(path)
-    source = str(path)
-    doc = _read_yaml(path)
+    return parse_network_doc(_read_yaml(path), str(path), path.stem, path)
+
+
+def parse_network_doc(doc: object, source: str, default_name: str, path: Path | None = None) -> NetworkFile:
+    """Validate a network mapping (a YAML file's content, or the same dict from Python)."""
     if not isinstance(doc, dict):
         raise SpecError(source, "", "a network file must be a mapping with keys "
                         f"{', '.join(TOP_KEYS)}; got {type(doc).__name__}")
     _unknown_keys(source, "", doc, TOP_KEYS)
-    name = doc.get("name", path.stem)
+    name = doc.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise SpecError(source, "name", f"name must be a non-empty string, got {name!r}")
     for text_key in ("description", "source"):
@@ -344,12 +349,19 @@ def bundled_networks() -> dict[str, Path]:
 
 def resolve_network_path(name_or_path: str | Path) -> Path:
     """A bundled name ('yolov3') or a path to a YAML file -> the file's path."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise SpecError("<python>", "network", f"a network is a bundled name, a YAML or ONNX path, or a mapping "
+                                               f"with a YAML file's keys; got {type(name_or_path).__name__}")
     text = str(name_or_path)
     path = Path(text)
     looks_like_path = (isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml", ".onnx")
                        or "/" in text or os.sep in text)
     if looks_like_path:
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:                 # a name too long for the file system, say
+            raise SpecError(text[:80], "", f"not a network file: {exc.strerror}") from None
+        if not found:
             raise SpecError(text, "", "no such network file (give a bundled network name, or "
                             "the path to a YAML or ONNX file)")
         return path
@@ -373,6 +385,8 @@ def load_network(name_or_path: str | Path, input_size: object = None,
     (suffix .onnx) is imported by workload/from_onnx.py; `skip_unsupported` makes the ops it does
     not model passthroughs (with a warning) instead of an error.
     """
+    if isinstance(name_or_path, Mapping):
+        return parse_network_doc(dict(name_or_path), "<python>", "network").build(input_size, batch)
     path = resolve_network_path(name_or_path)
     if path.suffix.lower() == ".onnx":
         from simulator.workload.from_onnx import load_onnx
