@@ -127,12 +127,24 @@ class Translator:
     def shape(self, tensor: str, node) -> tuple[int, int, int]:
         return chw(self.dims(tensor, node), self.batch)
 
+    # shape attributes that must be positive (a group of 0 would divide by zero), and ones that may be 0
+    _POSITIVE = frozenset({"group", "strides", "dilations", "kernel_shape"})
+    _NON_NEGATIVE = frozenset({"pads", "output_padding"})
+
     def attr(self, node, name: str, default=None):
         import onnx
         for a in node.attribute:
             if a.name == name:
                 value = onnx.helper.get_attribute_value(a)
-                return value.decode() if isinstance(value, bytes) else value
+                value = value.decode() if isinstance(value, bytes) else value
+                low = 1 if name in self._POSITIVE else 0 if name in self._NON_NEGATIVE else None
+                if low is not None and node.op_type != "Pad":
+                    values = value if isinstance(value, (list, tuple)) else [value]
+                    if any(not isinstance(v, int) or v < low for v in values):
+                        raise SpecError(self.source, f"graph.node[{self.label(node)}].{name}",
+                                        f"{node.op_type} attribute {name} = {value!r}: every value must be an "
+                                        f"integer >= {low}")
+                return value
         return default
 
     def const(self, tensor: str):
