@@ -19,7 +19,7 @@ from simulator.spec import load_arch
 from simulator.spec.load import read_yaml
 from simulator.workload import load_network
 
-from robust_helpers import TEACHING, TINY_NET, invoke
+from robust_helpers import TEACHING, TINY_NET, invoke, small_chips
 
 # NPUSIM_FUZZ_EXAMPLES=2000 for a long offline run (docs/reliability.md); CI keeps the default
 EXAMPLES = int(os.environ.get("NPUSIM_FUZZ_EXAMPLES", "40"))
@@ -122,19 +122,6 @@ def test_cli_show_with_random_set_exits_0_or_2(key, value):
         assert result.stderr.startswith("npusim: error:") and "\n\n" not in result.stderr.strip()
 
 
-@st.composite
-def small_chips(draw):
-    """A random valid small chip (teaching's layout): arrays, array shape, dataflow, SRAM, DRAM, vector units."""
-    raw = copy.deepcopy(ARCH)
-    c = raw["compute"]
-    c["arrays"] = draw(st.integers(1, 2))
-    c["array"].update(rows=draw(st.sampled_from([4, 8, 16])), cols=draw(st.sampled_from([4, 8, 16])),
-                      dataflow=draw(st.sampled_from(["weight_stationary", "output_stationary", "input_stationary"])))
-    c["vector"]["units"] = draw(st.integers(1, 2))
-    m = raw["memory"]
-    m["sram"]["size"] = f"{draw(st.sampled_from([64, 128, 256, 1024]))} KiB"
-    m["dram"]["channels"] = draw(st.integers(1, 2))
-    return raw
 
 
 @settings(max_examples=max(6, EXAMPLES // 20), deadline=None,

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import simulator
 
-from robust_helpers import TEACHING, TINY_NET
+from robust_helpers import TEACHING, TINY_NET, small_chips
 
 EXAMPLES = int(os.environ.get("NPUSIM_MONOTONE_EXAMPLES", "15"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,21 +63,8 @@ def networks(tmp_path_factory) -> list[tuple[str, tuple | None]]:
             (str(folder / "residual.yaml"), None)]
 
 
-@st.composite
-def chips(draw):
-    """A random valid small chip: arrays, array shape, dataflow, vector units, SRAM, interconnect, DRAM."""
-    raw = copy.deepcopy(ARCH)
-    c = raw["compute"]
-    c["arrays"] = draw(st.integers(1, 2))
-    c["array"].update(rows=draw(st.sampled_from([4, 8, 16])), cols=draw(st.sampled_from([4, 8, 16])),
-                      dataflow=draw(st.sampled_from(["weight_stationary", "output_stationary", "input_stationary"])))
-    c["vector"]["units"] = draw(st.integers(1, 2))
-    m = raw["memory"]
-    m["sram"]["size"] = f"{draw(st.sampled_from([64, 128, 256, 1024]))} KiB"
-    m["interconnect"]["width"] = f"{draw(st.sampled_from([16, 32, 64]))} B"
-    m["dram"].update(channels=draw(st.integers(1, 2)), model=draw(st.sampled_from(["bandwidth", "cycle"])),
-                     data_rate="2400 MT/s")       # LPDDR4-2400: a faster grade (3200) exists
-    return raw
+def chips():
+    return small_chips(memory_knobs=True)
 
 
 def _more(raw: dict, resource: str) -> dict:
