@@ -73,7 +73,6 @@ def _fmt(column: str, value) -> str:
 
 def print_summary(outcome: SweepOutcome, console=None, max_failures: int = 5) -> None:
     """The end-of-sweep report: counts, failures, best point per metric, Pareto fronts (rich tables)."""
-    from rich.console import Console
     from rich.table import Table
 
     if console is None:
