@@ -35,8 +35,9 @@ def _no_progress(stage: str) -> None:
 def _without_cyclic_gc(fn):
     """Run fn with Python's cyclic garbage collector paused (and restored after).
 
-    A run makes millions of short-lived objects, all freed by reference counting; the collector's
-    passes over them found nothing and took 60-90 ms of a one-second YOLOv3-608 run.
+    A run makes millions of short-lived objects, all freed by reference counting; in a fresh process
+    the collector's full passes also scan every object the imports made, which cost a first
+    YOLOv3-608 run about 70 ms (benchmarks/map_and_gc.py; later runs in the process: no difference).
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

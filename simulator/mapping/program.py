@@ -18,7 +18,6 @@ from simulator.engine.records import TileProgram
 from simulator.errors import MappingError
 from simulator.mapping.placement import ALIAS_OPS, DRAM, SRAM, Placement, place_tensors
 from simulator.mapping import winograd as wg
-from simulator.mapping.array_timing import tile_cycles
 from simulator.mapping.dot_product import dot_product_cycles
 from simulator.mapping.systolic import gemm_cycles
 from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_shape_key, conv_tiles

@@ -117,7 +117,6 @@ TABLE = ("arch", "peak_tops", "dram_pins", "dram_gb_per_s", "sram_mib", "fps", "
 
 def print_compare(results: list[Result], console=None) -> None:
     """A rich table, one row per chip (the dominant stall shown with its share)."""
-    from rich.console import Console
     from rich.table import Table
 
     if console is None:

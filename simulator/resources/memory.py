@@ -22,7 +22,6 @@ from simulator.resources.dram import dram_state_new, dram_tables
 
 PS_PER_S = 10**12
 ARBITRATION_CODES = {"round_robin": ARB_ROUND_ROBIN, "fixed_priority": ARB_FIXED_PRIORITY}
-DRAM_MODELS = ("bandwidth", "cycle")
 
 
 def _rate(num: int, den: int) -> tuple[int, int]:
