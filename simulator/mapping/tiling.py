@@ -138,14 +138,31 @@ def _batch_fold(n: int, fits) -> list[int]:
     return sorted({1, top}, reverse=True)
 
 
-def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False) -> ConvTiling:
-    """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
+SPLITS = ("channels", "spatial")
 
-    `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+
+@dataclass(frozen=True)
+class CandidateTable:
+    """Every candidate of a layer for one set of buffer slots, one row each, in enumeration order.
+
+    Columns (int64 numpy arrays): gb, kc, cr, ph, qw, nb, m (Winograd m or 0), order (index into
+    ORDERS), split (index into SPLITS), compute (busiest array's cycles), w_traffic, i_traffic
+    (bytes the arrays load, from wherever the operand lives), n_tiles. `w_total`, `out_total`:
+    the layer's weight and output bytes. What depends on where the operands live (DRAM bytes, the
+    estimate) is computed from these by `_score`.
     """
+    cols: dict
+    w_total: int
+    out_total: int
+
+    def __len__(self) -> int:
+        return len(self.cols["gb"])
+
+
+def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> CandidateTable:
+    """The candidate table of `layer` with these slot sizes (module docstring: the candidates)."""
     ob, G = ctx.operand_bytes, layer.groups
-    kg = layer.k // G                     # output channels per group
+    kg = layer.k // G
     C, R, S = layer.c, layer.r, layer.s
     P, Q = layer.p, layer.q
     cin, hin, win = layer.in_shapes[0]
@@ -153,123 +170,194 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     sh, sw = layer.stride
     dh, dw = layer.dilation
     A = ctx.arrays
-    # batch_matmul's stationary operand is an activation: one per image, never shared
+    acc = ctx.acc_bytes
     w_total = layer.stationary_elems * ob * (layer.n if layer.stationary_per_image else 1)
     out_total = layer.output_elems * ob
-    best: ConvTiling | None = None
-    best_key = None
-
     kc_split = sorted({min(kg, ctx.cols * 2**j) for j in range(12) if ctx.cols * 2**(j - 1) < kg} | {kg})
     shapes = [(1, kc, cr) for kc in kc_split for cr in _halving(C)]
     if G > 1:
-        # whole groups per tile (depthwise); a group too large for the buffers (AlexNet's grouped
-        # convs) is split within the group like an ungrouped conv
         shapes = [(gb, kg, C) for gb in _halving(G)] + shapes
+    sh_all = np.array(shapes, np.int64).reshape(-1, 3)
+    fold_ok = layer.n > 1 and not layer.stationary_per_image
+    parts = []
     modes = [0] + ([ctx.winograd_m] if ctx.winograd_m and wg.eligible(layer) else [])
     for m in modes:
-        # Winograd blocks are whole m x m output tiles (the last block may be partial)
         align = (lambda v, cap: wg.round_up(v, m, cap)) if m else (lambda v, cap: v)
-        q_opts = [1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True)
-        p_opts = [1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True)
-        for gb, kc, cr in shapes:
-            w_tile = (int(wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits)) if m
-                      else gb * kc * cr * R * S * ob)
-            if w_tile > ctx.weights_slot_bytes:
-                continue
-            for qw in q_opts:
-                cols_in = 1 if fc else _span(qw, sw, S, dw, win)
-                # largest ph that fits the input and psum slots
-                ph_fit = 0
-                for ph in p_opts:
-                    rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                    if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
-                            and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
-                        ph_fit = ph
-                        break
-                if ph_fit == 0:
-                    continue
-                ph_opts = ({ph_fit} | {min(ph_fit, align(-(-P // d), P)) for d in (2, A, 2 * A)}) if not fc else {1}
-                for ph in sorted(ph_opts, reverse=True):
-                    nbs = [1]
-                    # a per-image stationary operand (batch_matmul) cannot be shared by images
-                    if layer.n > 1 and not layer.stationary_per_image and (fc or (ph == P and qw == Q)):
-                        rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                        nbs = _batch_fold(layer.n, lambda v: (
-                            gb * cr * rows_in * cols_in * v * ob <= ctx.inputs_slot_bytes
-                            and gb * kc * ph * qw * v * ctx.acc_bytes <= ctx.outputs_slot_bytes))
-                    cand = [c for nb in nbs
-                            for c in _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
-                                               w_total, out_total, fc, m, nb, w_staged)]
-                    for c in cand:
-                        key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
-                        if best_key is None or key < best_key:
-                            best, best_key = c, key
-    if best is None:
+        q_opts = np.array([1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True), np.int64)
+        p_opts = np.array([1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True), np.int64)
+        gb, kc, cr = sh_all[:, 0], sh_all[:, 1], sh_all[:, 2]
+        w_tile = (wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits) if m else gb * kc * cr * R * S * ob)
+        keep = w_tile <= w_slot
+        gb, kc, cr = gb[keep], kc[keep], cr[keep]
+        if not len(gb):
+            continue
+        cols_in = np.ones_like(q_opts) if fc else np.minimum(win, (q_opts - 1) * sw + (S - 1) * dw + 1)
+        rows_in = np.ones_like(p_opts) if fc else np.minimum(hin, (p_opts - 1) * sh + (R - 1) * dh + 1)
+        # fits[shape, q, p]: the inputs (halo included) and the partial sums fit their slots
+        fits = ((gb * cr)[:, None, None] * rows_in[None, None, :] * cols_in[None, :, None] * ob <= i_slot) & \
+               ((gb * kc)[:, None, None] * p_opts[None, None, :] * q_opts[None, :, None] * acc <= o_slot)
+        any_fit = fits.any(axis=2)
+        ph_fit = np.where(any_fit, p_opts[np.argmax(fits, axis=2)], 0)     # largest ph that fits
+        si, qi = np.nonzero(any_fit)                                        # row-major: shape, then qw
+        pf = ph_fit[si, qi]
+        if fc:
+            opts = pf[:, None]
+        else:
+            caps = np.array([align(-(-P // d), P) for d in (2, A, 2 * A)], np.int64)
+            opts = np.concatenate([pf[:, None], np.minimum(pf[:, None], caps[None, :])], axis=1)
+            opts = -np.sort(-opts, axis=1)                                  # descending, then drop repeats
+        first = np.ones(opts.shape, bool)
+        first[:, 1:] = opts[:, 1:] != opts[:, :-1]
+        ei, ej = np.nonzero(first)
+        e_s, e_q, e_ph = si[ei], qi[ei], opts[ei, ej]
+        e_qw = q_opts[e_q]
+        e_gb, e_kc, e_cr = gb[e_s], kc[e_s], cr[e_s]
+        e_cols = cols_in[e_q]
+        e_rows = np.ones_like(e_ph) if fc else np.minimum(hin, (e_ph - 1) * sh + (R - 1) * dh + 1)
+        nb = np.ones_like(e_ph)
+        reps = np.ones_like(e_ph)
+        if fold_ok:
+            whole = np.nonzero(np.ones(len(e_ph), bool) if fc else (e_ph == P) & (e_qw == Q))[0]
+            tops = []
+            for i in whole:
+                g_, k_, c_, p_, q_, r_, ci_ = (int(v[i]) for v in (e_gb, e_kc, e_cr, e_ph, e_qw, e_rows, e_cols))
+                nbs = _batch_fold(layer.n, lambda v: (g_ * c_ * r_ * ci_ * v * ob <= i_slot
+                                                     and g_ * k_ * p_ * q_ * v * acc <= o_slot))
+                tops.append(nbs[0])
+            tops = np.array(tops, np.int64)
+            reps[whole] = np.where(tops > 1, 2, 1)
+            nb[whole] = tops
+        idx = np.repeat(np.arange(len(e_ph)), reps)
+        nbx = nb[idx]
+        second = np.zeros(len(idx), bool)
+        second[1:] = idx[1:] == idx[:-1]
+        nbx[second] = 1                                                     # [top, 1]: the fold first
+        parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx]))
+    return _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot)
+
+
+def _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot) -> CandidateTable:
+    """Each tile shape x array split x loop order, its compute cycles and traffic (module docstring)."""
+    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
+    A = ctx.arrays
+    kernel = (layer.r, layer.s)
+    out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
+                           "i_traffic", "n_tiles")}
+    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in in parts:
+        n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
+        n_ib = -(-layer.n // nb)
+        if fc:
+            n_sp = n_ib
+            in_once = np.full_like(gb, layer.input_elems * ob)
+            pr = pq = np.ones_like(gb)
+        else:
+            n_px = (-(-layer.p // ph)) * (-(-layer.q // qw))
+            n_sp = n_ib * n_px
+            in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            pr, pq = ph, qw
+        macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
+        one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
+                              feed_cycles(ctx, macs, gb * kc * cr * layer.r * layer.s * ob,
+                                          gb * cr * rows_in * cols_in * nb * ob, gb * kc * pr * pq * nb))
+        n_out = n_g * n_kc * n_sp
+        reduce_split = n_cr > 1
+        cells = []                                   # (split, order slot) in the enumeration order
+        for s, split in enumerate(SPLITS):
+            if split == "channels":
+                per_unit = -(-(n_g * n_kc) // A) * n_sp
+                units_w, units_i = np.ones_like(gb), np.minimum(A, n_g * n_kc)
+                px_per_unit = n_sp
+            else:
+                per_unit = -(-n_sp // A) * n_g * n_kc
+                units_w, units_i = np.minimum(A, n_sp), np.ones_like(gb)
+                px_per_unit = -(-n_sp // A)
+            compute = per_unit * n_cr * one_tile
+            partials_fit = gb * kc * px_per_unit * pr * pq * nb * ctx.acc_bytes <= o_slot
+            for slot in (0, 1):
+                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident
+                order = np.where(reduce_split, 2 + slot, slot)
+                valid = ~(reduce_split & (slot == 1) & ~partials_fit)
+                w_res = (order == 0) | (order == 3)
+                w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
+                i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
+                cells.append((valid, order, s, compute, w_tr, i_tr))
+        n = len(gb)
+        valid = np.stack([c[0] for c in cells], axis=1).ravel()
+        rep = lambda v: np.repeat(np.asarray(v, np.int64), 4)[valid]
+        stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
+        for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
+                     ("m", np.full(n, m)), ("n_tiles", n_out * n_cr)):
+            out[k].append(rep(v))
+        out["order"].append(stack(1))
+        out["split"].append(stack(2))
+        out["compute"].append(stack(3))
+        out["w_traffic"].append(stack(4))
+        out["i_traffic"].append(stack(5))
+    cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
+    return CandidateTable(cols, int(w_total), int(out_total))
+
+
+def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool):
+    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes."""
+    c = tab.cols
+    w_tr, i_tr = c["w_traffic"], c["i_traffic"]
+    w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
+    dram = w_from_dram + (i_tr if in_dram else 0) + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    total = w_tr + i_tr + tab.out_total
+    sram = total - dram
+    t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
+    est = np.maximum(np.maximum(c["compute"].astype(np.float64), t_dram), np.maximum(t_sram, t_ic))
+    return est, dram, sram, t_dram, t_sram, t_ic
+
+
+_TABLES: dict = {}          # (shape key, context, slots) -> CandidateTable; layers repeat shapes
+_TABLES_MAX = 512
+
+
+def candidate_table(layer, ctx: TileContext, slots: tuple[int, int, int] | None = None) -> CandidateTable:
+    """The candidate table of `layer` (cached by shape, context and slots: YOLOv3 repeats its shapes)."""
+    slots = slots or (ctx.weights_slot_bytes, ctx.inputs_slot_bytes, ctx.outputs_slot_bytes)
+    key = (conv_shape_key(layer), ctx, slots)
+    tab = _TABLES.get(key)
+    if tab is None:
+        if len(_TABLES) >= _TABLES_MAX:
+            _TABLES.clear()
+        tab = _TABLES[key] = _table(layer, ctx, *slots)
+    return tab
+
+
+def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
+                       w_staged: bool = False) -> ConvTiling:
+    """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
+
+    `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    """
+    tab = candidate_table(layer, ctx)
+    if not len(tab):
         from simulator.errors import MappingError
         raise MappingError("", layer.name,
                            f"no tile of layer '{layer.name}' fits the array's local buffers "
                            f"(weights slot {ctx.weights_slot_bytes} B, inputs slot {ctx.inputs_slot_bytes} B, "
                            f"outputs slot {ctx.outputs_slot_bytes} B); enlarge compute.array.buffers or "
                            f"lower compute.array.prefetch_depth")
-    return best
+    score = _score(tab, ctx, in_dram, w_dram, out_dram, w_staged)
+    ranked = _rank(tab, score)
+    return _tiling(tab, score, ranked[0])
 
 
-def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_total, out_total, fc, m=0,
-              nb=1, w_staged=False):
-    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
-    A = ctx.arrays
-    n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
-    n_ib = -(-layer.n // nb)                  # image blocks of the batch
-    if fc:
-        n_sp, rows_in, cols_in = n_ib, 1, 1
-        in_once = layer.input_elems * ob
-    else:
-        n_px = -(-layer.p // ph) * -(-layer.q // qw)
-        n_sp = n_ib * n_px
-        rows_in = _span(ph, layer.stride[0], layer.r, layer.dilation[0], layer.in_shapes[0][1])
-        cols_in = _span(qw, layer.stride[1], layer.s, layer.dilation[1], layer.in_shapes[0][2])
-        in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
-    pr, pq = (1, 1) if fc else (ph, qw)
-    one_tile = int(max(tile_cycles(ctx, (layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb),
-                       feed_cycles(ctx, int(tile_macs((layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb)) if m
-                                   else gb * kc * cr * layer.r * layer.s * pr * pq * nb,
-                                   gb * kc * cr * layer.r * layer.s * ob, gb * cr * rows_in * cols_in * nb * ob,
-                                   gb * kc * pr * pq * nb)))
-    n_out = n_g * n_kc * n_sp
-    out = []
-    orders = ("weights_resident", "inputs_resident") if n_cr == 1 else ("reduction_split", "partials_resident")
-    for split in ("channels", "spatial"):
-        if split == "channels":
-            per_unit = -(-(n_g * n_kc) // A) * n_sp
-            units_w, units_i = 1, min(A, n_g * n_kc)      # how many arrays load each weight / input block
-        else:
-            per_unit = -(-n_sp // A) * n_g * n_kc
-            units_w, units_i = min(A, n_sp), 1
-        compute = per_unit * n_cr * one_tile
-        # partial sums of every pixel block an array runs for one channel block
-        px_per_unit = n_sp if split == "channels" else -(-n_sp // A)
-        partials_fit = gb * kc * px_per_unit * (1 if fc else ph * qw) * nb * ctx.acc_bytes <= ctx.outputs_slot_bytes
-        for order in orders:
-            if order == "partials_resident" and not partials_fit:
-                continue
-            if order in ("weights_resident", "partials_resident"):
-                w_traffic = w_total * units_w
-                i_traffic = in_once * n_kc
-            elif order == "inputs_resident":
-                w_traffic = w_total * n_sp
-                i_traffic = in_once * units_i if split == "channels" else in_once
-            else:
-                w_traffic = w_total * n_sp
-                i_traffic = in_once * n_kc
-            w_from_dram = (min(w_traffic, w_total) if w_staged else w_traffic) if w_dram else 0
-            dram = w_from_dram + (i_traffic if in_dram else 0) + (out_total if out_dram else 0)
-            total = w_traffic + i_traffic + out_total
-            sram = total - dram
-            est = max(compute, dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle,
-                      total / ctx.ic_bytes_per_cycle)
-            out.append(ConvTiling(gb, kc, cr, ph, qw, order, split, float(est), float(dram * 4 + sram),
-                                  int(compute), n_out * n_cr, m, nb))
-    return out
+def _rank(tab: CandidateTable, score) -> np.ndarray:
+    """Candidate rows best first: least estimated cycles (rounded), then traffic, compute, tiles, enumeration order."""
+    est, dram, sram = score[:3]
+    c = tab.cols
+    return np.lexsort((np.arange(len(tab)), c["n_tiles"], c["compute"], dram * 4 + sram, np.round(est)))
+
+
+def _tiling(tab: CandidateTable, score, i: int) -> ConvTiling:
+    c = tab.cols
+    est, dram, sram = score[:3]
+    return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
+                      ORDERS[c["order"][i]], SPLITS[c["split"][i]], float(est[i]), float(dram[i] * 4 + sram[i]),
+                      int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]))
 
 
 def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
