@@ -47,7 +47,8 @@ compute, DRAM, SRAM and interconnect time), then the least traffic, then the few
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -98,6 +99,7 @@ class ConvTiling:
     n_tiles: int
     winograd: int = 0            # m of F(m x m, 3 x 3) if the layer runs Winograd, else 0
     nb: int = 1                  # images per tile (batch fold); > 1 only with whole-image tiles
+    runner_up: "ConvTiling | None" = None   # the next-best candidate at the same operand homes
 
 
 def _halving(n: int) -> list[int]:
@@ -154,6 +156,7 @@ class CandidateTable:
     cols: dict
     w_total: int
     out_total: int
+    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
 
     def __len__(self) -> int:
         return len(self.cols["gb"])
@@ -340,16 +343,54 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
                            f"(weights slot {ctx.weights_slot_bytes} B, inputs slot {ctx.inputs_slot_bytes} B, "
                            f"outputs slot {ctx.outputs_slot_bytes} B); enlarge compute.array.buffers or "
                            f"lower compute.array.prefetch_depth")
-    score = _score(tab, ctx, in_dram, w_dram, out_dram, w_staged)
-    ranked = _rank(tab, score)
-    return _tiling(tab, score, ranked[0])
+    # weights' home as a level: 0 DRAM, 1 DRAM staged in SRAM, 2 on chip. Which lower levels a smaller
+    # SRAM could give: pinned weights (on chip whatever the size) none; an activation operand
+    # (batch_matmul) DRAM; staged weights unstaged ones.
+    w_level = 2 if not w_dram else (1 if w_staged else 0)
+    w_levels = ((0, 2) if layer.stationary_per_image else (2,)) if w_level == 2 else tuple(range(w_level + 1))
+    state = (int(not in_dram), w_level, int(not out_dram))
+    return _choose(tab, ctx, state, w_levels)[0]
 
 
-def _rank(tab: CandidateTable, score) -> np.ndarray:
-    """Candidate rows best first: least estimated cycles (rounded), then traffic, compute, tiles, enumeration order."""
+def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], w_levels: tuple[int, ...]):
+    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on chip).
+
+    The fastest estimate among the candidates that move no more DRAM bytes than the choice at any
+    state with fewer operands on chip (module docstring: monotone in SRAM size). Memoized per table.
+    """
+    memo = tab.choices
+    if state in memo:
+        return memo[state]
+    i_on, w_lv, o_on = state
+    cap = None
+    for lower in ((0, w_lv, o_on) if i_on else None, (i_on, w_lv, 0) if o_on else None,
+                  *((i_on, lv, o_on) for lv in w_levels if lv < w_lv)):
+        if lower is not None:
+            d = _choose(tab, ctx, lower, w_levels)[1]
+            cap = d if cap is None else min(cap, d)
+    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1)
+    ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
+    best = int(ranked[0])
+    t = _tiling(tab, score, best)
+    c = tab.cols
+    same = lambda i: all(c[k][i] == c[k][best] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order")) \
+        and (ctx.arrays == 1 or c["split"][i] == c["split"][best])
+    for i in ranked[1:64]:                 # the runner-up: the best candidate that is another mapping
+        if not same(i):
+            t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(i)))
+            break
+    memo[state] = (t, int(score[1][best]))
+    return memo[state]
+
+
+def _rank(tab: CandidateTable, score, allowed=None) -> np.ndarray:
+    """Rows (of `allowed`, a mask) best first: least estimated cycles (rounded), then traffic, then
+    compute, then tiles, then enumeration order."""
     est, dram, sram = score[:3]
     c = tab.cols
-    return np.lexsort((np.arange(len(tab)), c["n_tiles"], c["compute"], dram * 4 + sram, np.round(est)))
+    rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
+    key = lambda v: np.broadcast_to(v, est.shape)[rows]
+    return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), key(np.round(est))))]
 
 
 def _tiling(tab: CandidateTable, score, i: int) -> ConvTiling:
