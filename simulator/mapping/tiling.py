@@ -48,6 +48,7 @@ compute, DRAM, SRAM and interconnect time), then the least traffic, then the few
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,63 @@ class TileContext:
     weights_feed_bytes_per_cycle: int = 1 << 40   # compute.array.buffers.*.bytes_per_cycle
     inputs_feed_bytes_per_cycle: int = 1 << 40
     outputs_feed_bytes_per_cycle: int = 1 << 40
+    # a shared banked local buffer (compute.array.buffers.shared): its operands' slots and ports above
+    # are per layer, from the banks the mapper gives each (`buffer_splits`)
+    shared_operands: tuple = ()
+    shared_banks: int = 0
+    shared_bank_bytes: int = 0                    # one bank's bytes
+    shared_bank_bytes_per_cycle: int = 0
+    prefetch_depth: int = 2
+
+
+def buffer_fields(array) -> dict:
+    """TileContext's local-buffer fields from compute.array (ArraySpec): slots (a buffer / prefetch
+    depth) and port widths. A shared buffer's operands get, by default, the most banks a split can
+    give one (all but one per other shared operand): what a vector layer, which has no weights,
+    works in; a MAC layer's split is chosen per layer (`buffer_splits`)."""
+    b, d = array.buffers, array.prefetch_depth
+    out = {"prefetch_depth": d}
+    for op in ("weights", "inputs", "outputs"):
+        own = getattr(b, op)
+        if own is not None:
+            out[f"{op}_slot_bytes"], out[f"{op}_feed_bytes_per_cycle"] = own.size_bytes // d, own.bytes_per_cycle
+    if b.shared is not None:
+        out.update(shared_operands=tuple(b.shared.operands), shared_banks=b.shared.banks,
+                   shared_bank_bytes=b.shared.size_bytes // b.shared.banks,
+                   shared_bank_bytes_per_cycle=b.shared.bank_bytes_per_cycle)
+        most = b.shared.banks - len(b.shared.operands) + 1
+        for op in b.shared.operands:
+            out[f"{op}_slot_bytes"] = most * out["shared_bank_bytes"] // d
+            out[f"{op}_feed_bytes_per_cycle"] = most * b.shared.bank_bytes_per_cycle
+    return out
+
+
+def split_context(ctx: TileContext, banks: tuple) -> TileContext:
+    """`ctx` with the slots and ports of a shared buffer split as (weights, inputs, outputs) banks."""
+    if not banks:
+        return ctx
+    fields = {}
+    for op, n in zip(("weights", "inputs", "outputs"), banks):
+        if op in ctx.shared_operands:
+            fields[f"{op}_slot_bytes"] = n * ctx.shared_bank_bytes // ctx.prefetch_depth
+            fields[f"{op}_feed_bytes_per_cycle"] = n * ctx.shared_bank_bytes_per_cycle
+    return dataclasses.replace(ctx, **fields)
+
+
+def buffer_splits(ctx: TileContext) -> list[tuple[tuple, TileContext]]:
+    """((weights, inputs, outputs) banks, the context with those slots and ports) for every way of
+    giving each shared operand at least one bank of a shared buffer; [((), ctx)] without one."""
+    if not ctx.shared_banks:
+        return [((), ctx)]
+    ops = ("weights", "inputs", "outputs")
+    shared = [op for op in ops if op in ctx.shared_operands]
+    out = []
+    for counts in itertools.product(range(1, ctx.shared_banks + 1), repeat=len(shared)):
+        if sum(counts) == ctx.shared_banks:
+            given = dict(zip(shared, counts))
+            banks = tuple(given.get(op, 0) for op in ops)
+            out.append((banks, split_context(ctx, banks)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -100,6 +158,15 @@ class ConvTiling:
     winograd: int = 0            # m of F(m x m, 3 x 3) if the layer runs Winograd, else 0
     nb: int = 1                  # images per tile (batch fold); > 1 only with whole-image tiles
     runner_up: "ConvTiling | None" = None   # the next-best candidate at the same operand homes
+    # the estimate's terms (cycles on the busiest resource, bytes) and what they assumed
+    est_dram_cycles: float = 0.0
+    est_sram_cycles: float = 0.0
+    est_ic_cycles: float = 0.0
+    est_dram_bytes: int = 0
+    est_sram_bytes: int = 0
+    homes: tuple = ()            # (inputs on chip, weights level 0 DRAM / 1 staged / 2 on chip, outputs on chip)
+    slots: tuple = ()            # (weights, inputs, outputs) slot bytes the tile was sized for
+    buffer_banks: tuple = ()     # (weights, inputs, outputs) banks of a shared local buffer; () if separate
 
 
 def _halving(n: int) -> list[int]:
@@ -157,6 +224,8 @@ class CandidateTable:
     w_total: int
     out_total: int
     choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
+    splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
+    slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
 
     def __len__(self) -> int:
         return len(self.cols["gb"])
@@ -313,19 +382,30 @@ def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, o
     return est, dram, sram, t_dram, t_sram, t_ic
 
 
-_TABLES: dict = {}          # (shape key, context, slots) -> CandidateTable; layers repeat shapes
+_TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers repeat shapes
 _TABLES_MAX = 512
 
 
-def candidate_table(layer, ctx: TileContext, slots: tuple[int, int, int] | None = None) -> CandidateTable:
-    """The candidate table of `layer` (cached by shape, context and slots: YOLOv3 repeats its shapes)."""
-    slots = slots or (ctx.weights_slot_bytes, ctx.inputs_slot_bytes, ctx.outputs_slot_bytes)
-    key = (conv_shape_key(layer), ctx, slots)
+def candidate_table(layer, ctx: TileContext) -> CandidateTable:
+    """The candidate table of `layer` (cached by shape and context: YOLOv3 repeats its shapes), over
+    every split of a shared local buffer (column `split_id` indexes `buffer_splits(ctx)`)."""
+    key = (conv_shape_key(layer), ctx)
     tab = _TABLES.get(key)
     if tab is None:
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
-        tab = _TABLES[key] = _table(layer, ctx, *slots)
+        splits = buffer_splits(ctx)
+        tabs = [_table(layer, sctx, sctx.weights_slot_bytes, sctx.inputs_slot_bytes, sctx.outputs_slot_bytes)
+                for _, sctx in splits]
+        if len(tabs) == 1:
+            tab = tabs[0]
+        else:
+            cols = {k: np.concatenate([t.cols[k] for t in tabs]) for k in tabs[0].cols}
+            cols["split_id"] = np.concatenate([np.full(len(t), i, np.int64) for i, t in enumerate(tabs)])
+            tab = CandidateTable(cols, tabs[0].w_total, tabs[0].out_total)
+        tab = _TABLES[key] = dataclasses.replace(tab, splits=tuple(b for b, _ in splits),
+                                                 slots=tuple((c.weights_slot_bytes, c.inputs_slot_bytes,
+                                                              c.outputs_slot_bytes) for _, c in splits))
     return tab
 
 
@@ -371,13 +451,14 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], 
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1)
     ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
     best = int(ranked[0])
-    t = _tiling(tab, score, best)
+    t = _tiling(tab, score, best, state)
     c = tab.cols
-    same = lambda i: all(c[k][i] == c[k][best] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order")) \
+    same = lambda i: all(c[k][i] == c[k][best] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order")
+                         + (("split_id",) if "split_id" in c else ())) \
         and (ctx.arrays == 1 or c["split"][i] == c["split"][best])
     for i in ranked[1:64]:                 # the runner-up: the best candidate that is another mapping
         if not same(i):
-            t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(i)))
+            t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(i), state))
             break
     memo[state] = (t, int(score[1][best]))
     return memo[state]
@@ -393,12 +474,16 @@ def _rank(tab: CandidateTable, score, allowed=None) -> np.ndarray:
     return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), key(np.round(est))))]
 
 
-def _tiling(tab: CandidateTable, score, i: int) -> ConvTiling:
+def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling:
     c = tab.cols
-    est, dram, sram = score[:3]
+    est, dram, sram, t_dram, t_sram, t_ic = (np.broadcast_to(v, tab.cols["gb"].shape) for v in score)
+    sid = int(c["split_id"][i]) if "split_id" in c else 0
     return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
                       ORDERS[c["order"][i]], SPLITS[c["split"][i]], float(est[i]), float(dram[i] * 4 + sram[i]),
-                      int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]))
+                      int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]),
+                      est_dram_cycles=float(t_dram[i]), est_sram_cycles=float(t_sram[i]), est_ic_cycles=float(t_ic[i]),
+                      est_dram_bytes=int(dram[i]), est_sram_bytes=int(sram[i]), homes=state,
+                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid])
 
 
 def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
@@ -410,6 +495,7 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
     of its weight block in the whole layer, which a staged layer reads from DRAM).
     """
+    ctx = split_context(ctx, t.buffer_banks)      # a shared buffer: the ports of the chosen split
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     kg = layer.k // G
     fc = not layer.tiles_rows
