@@ -58,7 +58,7 @@ class SharedBufferSpec(_Spec):
                                          "at least one, per layer (mapping/tiling.py)")
     bank_bytes_per_cycle: BytesPerCycle = Field(alias="bank_width", description="port width of one bank, bytes per "
                                                 "core cycle: an operand with b banks is fed at b x this")
-    operands: tuple[Literal[OPERANDS], ...] = Field(OPERANDS, description="the operands that share it (at least "
+    operands: list[Literal[OPERANDS]] = Field(list(OPERANDS), description="the operands that share it (at least "
                                                     "two); each other operand has a buffer of its own")
 
 
