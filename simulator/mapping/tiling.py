@@ -42,8 +42,35 @@ stride-1 layers (mapping/winograd.py): pixel blocks aligned to the m x m output 
 weights slot holding the transformed weights; the layer runs Winograd if one of them wins.
 Compute cycles come from mapping/array_timing.py, whatever the array's kind.
 
-Among all candidates the mapper keeps the one with the least estimated time (the max of
-compute, DRAM, SRAM and interconnect time), then the least traffic, then the fewest tiles.
+Shared local buffer (`compute.array.buffers.shared`, NVDLA's convolution buffer): the operands it
+holds get whole banks, at least one each, chosen per layer: every split is a set of candidates
+whose slots are banks x bank bytes / prefetch depth and whose ports (the feed limit,
+mapping/array_timing.py) are banks x bank width; the chosen split is reported (`buffer_banks`).
+
+The candidates of a layer shape form one table (numpy columns, `candidate_table`, cached by shape
+and context): tile sizes x batch fold x loop order x array split (x buffer split). What depends on
+where the operands live is computed from the table per *state* of the operand homes: inputs in
+DRAM or SRAM, weights in DRAM / staged / on chip, outputs in DRAM or SRAM.
+
+The choice rule. The estimate of a candidate is the max of its busiest array's compute and its
+DRAM, SRAM and interconnect times (their traffic over the peak rates); candidates are ranked by
+that estimate (rounded to a cycle), then traffic (DRAM bytes x 4 + SRAM bytes), then compute,
+then tiles, then enumeration order. The mapper keeps the best-ranked candidate among those that
+move no more DRAM bytes than the choice at every state with fewer operands on chip (its own state
+with one operand moved to DRAM, or its weights unstaged; `_choose`, recursively, so the cap is the
+least DRAM traffic of all lower states' choices). At the all-in-DRAM state there is no cap. Why:
+the placement is monotone (a larger SRAM keeps a superset of tensors and stages a superset of
+layers), and a candidate's DRAM bytes cannot grow when an operand moves on chip; ranking by
+estimate alone then let a candidate with a marginally better estimate and more DRAM bytes win once
+an operand moved on chip (conv_s2 of conv_micro at 16x16 on one 16x16 input-stationary array: its
+output moved to SRAM with 4x the SRAM, and a tiling that re-read the weights per pixel block,
++62% DRAM bytes, estimated 0.2% faster; it simulated 13% slower). With the cap, a layer's
+estimated DRAM bytes never grow with the SRAM size, and where the cap does not bind the choice is
+the fastest estimate as before (on the bundled chips x networks at batch 1 and 8: 14 of 2,828
+layer choices changed, each estimated 0.6-7.7% slower with 12-55% less traffic; simulated, each of
+those six runs is within -0.4% / +0.1% of its cycles before and moves 0.1-1.3% fewer DRAM bytes).
+The runner-up (`ConvTiling.runner_up`, `npusim run --explain`) is the best-ranked candidate under
+the same cap that is another mapping (tile sizes, fold, order; the array split when arrays > 1).
 """
 from __future__ import annotations
 
@@ -452,37 +479,45 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], 
     ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
     best = int(ranked[0])
     t = _tiling(tab, score, best, state)
+    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
     c = tab.cols
-    same = lambda i: all(c[k][i] == c[k][best] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order")
-                         + (("split_id",) if "split_id" in c else ())) \
-        and (ctx.arrays == 1 or c["split"][i] == c["split"][best])
-    for i in ranked[1:64]:                 # the runner-up: the best candidate that is another mapping
-        if not same(i):
-            t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(i), state))
-            break
+    keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
+        + (("split",) if ctx.arrays > 1 else ())
+    head = ranked[1:]
+    other = np.zeros(len(head), bool)
+    for k in keys:
+        other |= c[k][head] != c[k][best]
+    if other.any():
+        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state))
     memo[state] = (t, int(score[1][best]))
     return memo[state]
 
 
-def _rank(tab: CandidateTable, score, allowed=None) -> np.ndarray:
-    """Rows (of `allowed`, a mask) best first: least estimated cycles (rounded), then traffic, then
-    compute, then tiles, then enumeration order."""
+def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray:
+    """The best rows (of `allowed`, a mask), best first: least estimated cycles (rounded), then traffic,
+    then compute, then tiles, then enumeration order. At least the `top` best (all if fewer), every
+    row tied with the last of them included, so the head is the same as a full sort's."""
     est, dram, sram = score[:3]
     c = tab.cols
     rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
     key = lambda v: np.broadcast_to(v, est.shape)[rows]
-    return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), key(np.round(est))))]
+    r = key(np.round(est))
+    if len(rows) > top:
+        cut = np.partition(r, top - 1)[top - 1]
+        keep = r <= cut
+        rows, r = rows[keep], r[keep]
+    return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), r))]
 
 
 def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling:
     c = tab.cols
-    est, dram, sram, t_dram, t_sram, t_ic = (np.broadcast_to(v, tab.cols["gb"].shape) for v in score)
+    est, dram, sram, t_dram, t_sram, t_ic = (v[i] if np.ndim(v) else v for v in score)
     sid = int(c["split_id"][i]) if "split_id" in c else 0
     return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
-                      ORDERS[c["order"][i]], SPLITS[c["split"][i]], float(est[i]), float(dram[i] * 4 + sram[i]),
+                      ORDERS[c["order"][i]], SPLITS[c["split"][i]], float(est), float(dram * 4 + sram),
                       int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]),
-                      est_dram_cycles=float(t_dram[i]), est_sram_cycles=float(t_sram[i]), est_ic_cycles=float(t_ic[i]),
-                      est_dram_bytes=int(dram[i]), est_sram_bytes=int(sram[i]), homes=state,
+                      est_dram_cycles=float(t_dram), est_sram_cycles=float(t_sram), est_ic_cycles=float(t_ic),
+                      est_dram_bytes=int(dram), est_sram_bytes=int(sram), homes=state,
                       slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid])
 
 
