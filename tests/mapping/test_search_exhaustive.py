@@ -23,8 +23,11 @@ from simulator.workload import load_network
 # is a balanced non-power-of-two channel block when the weights slot binds (ws16 conv3x3_pad:
 # kc 12 x cr 8 fills the 1 KiB slot, the pruned kc 16 forces cr 4: +54%). Its options are the
 # halvings of the channels, multiples of the array's columns for the filters and, per block
-# width, the tallest pixel block that fits and the ones balancing 2, A, 2A arrays.
+# width, the tallest pixel block that fits and the ones balancing 2, A, 2A arrays. With
+# tiling.BALANCED_BLOCKS (off by default: it changes published figures) the worst is +33%
+# (is8 conv3x3_pad: 4 x 4 pixel blocks fill the 16 columns; the pruned widths are halvings of 12).
 PRUNED_BOUND = 1.0
+BALANCED_BOUND = 0.34
 
 LAYERS = {
     "conv3x3": {"input": {"channels": 8, "size": [10, 10]},
@@ -108,3 +111,16 @@ def test_pruned_is_within_the_bound(chip, name, batch):
     for homes in ((True, True, True, False), (False, True, False, False), (False, False, False, False)):
         p, e = _best(pruned, ctx, homes), _best(full, ctx, homes)
         assert e <= p <= e * (1 + PRUNED_BOUND), (homes, p, e, p / e - 1)
+
+
+@pytest.mark.parametrize("chip", sorted(CHIPS))
+@pytest.mark.parametrize("name,batch", [(n, 1) for n in LAYERS] + [("pointwise", 3), ("fc", 4)])
+def test_balanced_blocks_close_most_of_the_gap(chip, name, batch, monkeypatch):
+    """With tiling.BALANCED_BLOCKS the pruned best is within BALANCED_BOUND of the exhaustive best."""
+    monkeypatch.setattr(tiling, "BALANCED_BLOCKS", True)
+    monkeypatch.setattr(tiling, "_TABLES", {})
+    ctx = tile_context(_chip(chip))
+    layer = _layer(name, batch)
+    pruned, full = tiling.candidate_table(layer, ctx), _exhaustive(layer, ctx)
+    p, e = _best(pruned, ctx, (True, True, True, False)), _best(full, ctx, (True, True, True, False))
+    assert e <= p <= e * (1 + BALANCED_BOUND), (p, e, p / e - 1)
