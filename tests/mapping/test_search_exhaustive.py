@@ -4,7 +4,6 @@ the same estimate (mapping/tiling.py `_expand`, `_score`). The pruned best is wi
 PRUNED_BOUND of the exhaustive best (the measured worst is recorded beside it)."""
 from __future__ import annotations
 
-import copy
 import itertools
 
 import numpy as np
