@@ -265,8 +265,11 @@ class CandidateTable:
         return len(self.cols["gb"])
 
 
-def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> CandidateTable:
-    """The candidate table of `layer` with these slot sizes (module docstring: the candidates)."""
+def _table(layer, ctx: TileContext, split_ctxs: list) -> CandidateTable:
+    """The candidate table of `layer` over the contexts of the buffer splits (their slots and ports;
+    one without a shared buffer), column `split_id` indexing them (module docstring: the candidates)."""
+    W, I, O = (np.array([getattr(c, f"{op}_slot_bytes") for c in split_ctxs], np.int64)
+               for op in ("weights", "inputs", "outputs"))
     ob, G = ctx.operand_bytes, layer.groups
     kg = layer.k // G
     C, R, S = layer.c, layer.r, layer.s
@@ -299,19 +302,20 @@ def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> Ca
         p_opts = np.array([1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True), np.int64)
         gb, kc, cr = sh_all[:, 0], sh_all[:, 1], sh_all[:, 2]
         w_tile = (wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits) if m else gb * kc * cr * R * S * ob)
-        keep = w_tile <= w_slot
-        gb, kc, cr = gb[keep], kc[keep], cr[keep]
-        if not len(gb):
+        keep = w_tile[None, :] <= W[:, None]                                # [split, shape]
+        if not keep.any():
             continue
         cols_in = np.ones_like(q_opts) if fc else np.minimum(win, (q_opts - 1) * sw + (S - 1) * dw + 1)
         rows_in = np.ones_like(p_opts) if fc else np.minimum(hin, (p_opts - 1) * sh + (R - 1) * dh + 1)
-        # fits[shape, q, p]: the inputs (halo included) and the partial sums fit their slots
-        fits = ((gb * cr)[:, None, None] * rows_in[None, None, :] * cols_in[None, :, None] * ob <= i_slot) & \
-               ((gb * kc)[:, None, None] * p_opts[None, None, :] * q_opts[None, :, None] * acc <= o_slot)
-        any_fit = fits.any(axis=2)
-        ph_fit = np.where(any_fit, p_opts[np.argmax(fits, axis=2)], 0)     # largest ph that fits
-        si, qi = np.nonzero(any_fit)                                        # row-major: shape, then qw
-        pf = ph_fit[si, qi]
+        # fits[split, shape, q, p]: the weights, the inputs (halo included) and the partial sums fit their slots
+        in_need = (gb * cr)[:, None, None] * rows_in[None, None, :] * cols_in[None, :, None] * ob
+        ps_need = (gb * kc)[:, None, None] * p_opts[None, None, :] * q_opts[None, :, None] * acc
+        fits = (in_need[None] <= I[:, None, None, None]) & (ps_need[None] <= O[:, None, None, None]) \
+            & keep[:, :, None, None]
+        any_fit = fits.any(axis=3)
+        ph_fit = np.where(any_fit, p_opts[np.argmax(fits, axis=3)], 0)     # largest ph that fits
+        ki, si, qi = np.nonzero(any_fit)                                    # row-major: split, shape, qw
+        pf = ph_fit[ki, si, qi]
         if fc:
             opts = pf[:, None]
         else:
@@ -321,7 +325,7 @@ def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> Ca
         first = np.ones(opts.shape, bool)
         first[:, 1:] = opts[:, 1:] != opts[:, :-1]
         ei, ej = np.nonzero(first)
-        e_s, e_q, e_ph = si[ei], qi[ei], opts[ei, ej]
+        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], opts[ei, ej]
         e_qw = q_opts[e_q]
         e_gb, e_kc, e_cr = gb[e_s], kc[e_s], cr[e_s]
         e_cols = cols_in[e_q]
@@ -333,6 +337,7 @@ def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> Ca
             tops = []
             for i in whole:
                 g_, k_, c_, p_, q_, r_, ci_ = (int(v[i]) for v in (e_gb, e_kc, e_cr, e_ph, e_qw, e_rows, e_cols))
+                i_slot, o_slot = int(I[e_k[i]]), int(O[e_k[i]])
                 nbs = _batch_fold(layer.n, lambda v: (g_ * c_ * r_ * ci_ * v * ob <= i_slot
                                                      and g_ * k_ * p_ * q_ * v * acc <= o_slot))
                 tops.append(nbs[0])
@@ -344,18 +349,32 @@ def _table(layer, ctx: TileContext, w_slot: int, i_slot: int, o_slot: int) -> Ca
         second = np.zeros(len(idx), bool)
         second[1:] = idx[1:] == idx[:-1]
         nbx[second] = 1                                                     # [top, 1]: the fold first
-        parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx]))
-    return _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot)
+        parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx],
+                      e_k[idx]))
+    return _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs)
 
 
-def _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot) -> CandidateTable:
-    """Each tile shape x array split x loop order, its compute cycles and traffic (module docstring)."""
+def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> CandidateTable:
+    """Each tile shape x array split x loop order, its compute cycles and traffic (module docstring).
+
+    A part is (m, gb, kc, cr, ph, qw, nb, rows_in, cols_in[, split index into `split_ctxs`])."""
+    split_ctxs = split_ctxs or [ctx]
+    shared = len(split_ctxs) > 1
+    feeds = {f: np.array([getattr(c, f) for c in split_ctxs], np.int64)
+             for f in ("weights_feed_bytes_per_cycle", "inputs_feed_bytes_per_cycle", "outputs_feed_bytes_per_cycle",
+                       "outputs_slot_bytes")}
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     A = ctx.arrays
     kernel = (layer.r, layer.s)
     out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
-                           "i_traffic", "n_tiles")}
-    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in in parts:
+                           "i_traffic", "n_tiles", "split_id")}
+    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *k in parts:
+        k = k[0] if k else np.zeros_like(gb)
+        if shared:      # each row's own split: its slots and ports
+            fctx = dataclasses.replace(ctx, **{f: v[k] for f, v in feeds.items() if f != "outputs_slot_bytes"})
+            o_slot = feeds["outputs_slot_bytes"][k]
+        else:
+            fctx, o_slot = split_ctxs[0], split_ctxs[0].outputs_slot_bytes
         n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
         n_ib = -(-layer.n // nb)
         if fc:
@@ -369,7 +388,7 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot) -> CandidateT
             pr, pq = ph, qw
         macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
         one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
-                              feed_cycles(ctx, macs, gb * kc * cr * layer.r * layer.s * ob,
+                              feed_cycles(fctx, macs, gb * kc * cr * layer.r * layer.s * ob,
                                           gb * cr * rows_in * cols_in * nb * ob, gb * kc * pr * pq * nb))
         n_out = n_g * n_kc * n_sp
         reduce_split = n_cr > 1
@@ -398,7 +417,7 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot) -> CandidateT
         rep = lambda v: np.repeat(np.asarray(v, np.int64), 4)[valid]
         stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
         for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
-                     ("m", np.full(n, m)), ("n_tiles", n_out * n_cr)):
+                     ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
             out[k].append(rep(v))
         out["order"].append(stack(1))
         out["split"].append(stack(2))
@@ -406,6 +425,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, o_slot) -> CandidateT
         out["w_traffic"].append(stack(4))
         out["i_traffic"].append(stack(5))
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
+    if not shared:
+        del cols["split_id"]
     return CandidateTable(cols, int(w_total), int(out_total))
 
 
@@ -435,14 +456,7 @@ def candidate_table(layer, ctx: TileContext) -> CandidateTable:
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
         splits = buffer_splits(ctx)
-        tabs = [_table(layer, sctx, sctx.weights_slot_bytes, sctx.inputs_slot_bytes, sctx.outputs_slot_bytes)
-                for _, sctx in splits]
-        if len(tabs) == 1:
-            tab = tabs[0]
-        else:
-            cols = {k: np.concatenate([t.cols[k] for t in tabs]) for k in tabs[0].cols}
-            cols["split_id"] = np.concatenate([np.full(len(t), i, np.int64) for i, t in enumerate(tabs)])
-            tab = CandidateTable(cols, tabs[0].w_total, tabs[0].out_total)
+        tab = _table(layer, ctx, [c for _, c in splits])
         tab = _TABLES[key] = dataclasses.replace(tab, splits=tuple(b for b, _ in splits),
                                                  slots=tuple((c.weights_slot_bytes, c.inputs_slot_bytes,
                                                               c.outputs_slot_bytes) for _, c in splits))

@@ -90,7 +90,7 @@ def _exhaustive(layer, ctx) -> tiling.CandidateTable:
                     rows.append((gb, kc, cr, ph, qw, nb, r_in, c_in))
     a = np.array(rows, np.int64).T
     w_total = layer.stationary_elems * ob
-    return tiling._expand(layer, ctx, [(0, *a)], kg, fc, w_total, layer.output_elems * ob, ctx.outputs_slot_bytes)
+    return tiling._expand(layer, ctx, [(0, *a)], kg, fc, w_total, layer.output_elems * ob)
 
 
 def _best(tab, ctx, homes) -> float:
