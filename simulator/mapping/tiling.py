@@ -265,7 +265,7 @@ class CandidateTable:
         return len(self.cols["gb"])
 
 
-def _table(layer, ctx: TileContext, split_ctxs: list) -> CandidateTable:
+def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = None) -> CandidateTable:
     """The candidate table of `layer` over the contexts of the buffer splits (their slots and ports;
     one without a shared buffer), column `split_id` indexing them (module docstring: the candidates)."""
     W, I, O = (np.array([getattr(c, f"{op}_slot_bytes") for c in split_ctxs], np.int64)
@@ -299,7 +299,13 @@ def _table(layer, ctx: TileContext, split_ctxs: list) -> CandidateTable:
     for m in modes:
         align = (lambda v, cap: wg.round_up(v, m, cap)) if m else (lambda v, cap: v)
         q_opts = np.array([1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True), np.int64)
-        p_opts = np.array([1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True), np.int64)
+        p_set = {align(v, P) for v in _halving(P)}
+        if max_rows is not None and max_rows < P:           # a cap on the block height (its own option too)
+            cap = max_rows - max_rows % m if m else max_rows     # Winograd: whole m x m output tiles
+            if cap == 0:
+                continue
+            p_set = {v for v in p_set if v <= cap} | {cap}
+        p_opts = np.array([1] if fc else sorted(p_set, reverse=True), np.int64)
         gb, kc, cr = sh_all[:, 0], sh_all[:, 1], sh_all[:, 2]
         w_tile = (wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits) if m else gb * kc * cr * R * S * ob)
         keep = w_tile[None, :] <= W[:, None]                                # [split, shape]
@@ -447,16 +453,17 @@ _TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers rep
 _TABLES_MAX = 512
 
 
-def candidate_table(layer, ctx: TileContext) -> CandidateTable:
+def candidate_table(layer, ctx: TileContext, max_rows: int | None = None) -> CandidateTable:
     """The candidate table of `layer` (cached by shape and context: YOLOv3 repeats its shapes), over
-    every split of a shared local buffer (column `split_id` indexes `buffer_splits(ctx)`)."""
-    key = (conv_shape_key(layer), ctx)
+    every split of a shared local buffer (column `split_id` indexes `buffer_splits(ctx)`).
+    `max_rows`: no pixel block taller than this many output rows (None: no limit)."""
+    key = (conv_shape_key(layer), ctx, max_rows)
     tab = _TABLES.get(key)
     if tab is None:
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
         splits = buffer_splits(ctx)
-        tab = _table(layer, ctx, [c for _, c in splits])
+        tab = _table(layer, ctx, [c for _, c in splits], max_rows)
         tab = _TABLES[key] = dataclasses.replace(tab, splits=tuple(b for b, _ in splits),
                                                  slots=tuple((c.weights_slot_bytes, c.inputs_slot_bytes,
                                                               c.outputs_slot_bytes) for _, c in splits))
@@ -464,12 +471,13 @@ def candidate_table(layer, ctx: TileContext) -> CandidateTable:
 
 
 def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False) -> ConvTiling:
+                       w_staged: bool = False, max_rows: int | None = None) -> ConvTiling:
     """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
 
     `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    `max_rows`: pixel blocks of at most this many output rows (a hook for depth-first fusion).
     """
-    tab = candidate_table(layer, ctx)
+    tab = candidate_table(layer, ctx, max_rows)
     if not len(tab):
         from simulator.errors import MappingError
         raise MappingError("", layer.name,

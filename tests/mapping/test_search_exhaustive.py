@@ -123,3 +123,15 @@ def test_balanced_blocks_close_most_of_the_gap(chip, name, batch, monkeypatch):
     pruned, full = tiling.candidate_table(layer, ctx), _exhaustive(layer, ctx)
     p, e = _best(pruned, ctx, (True, True, True, False)), _best(full, ctx, (True, True, True, False))
     assert e <= p <= e * (1 + BALANCED_BOUND), (p, e, p / e - 1)
+
+
+def test_max_rows_caps_the_pixel_blocks():
+    """choose_conv_tiling(max_rows=r): every candidate's block is at most r rows, r itself among them."""
+    ctx = tile_context(_chip("ws16"))
+    layer = _layer("conv3x3_pad", 1)
+    for r in (1, 3, 5):
+        tab = tiling.candidate_table(layer, ctx, max_rows=r)
+        assert tab.cols["ph"].max() <= r
+        assert tiling.choose_conv_tiling(layer, ctx, True, True, True, max_rows=r).ph <= r
+    assert tiling.candidate_table(layer, ctx, max_rows=100).cols["ph"].max() == \
+        tiling.candidate_table(layer, ctx).cols["ph"].max()
