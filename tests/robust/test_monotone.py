@@ -40,9 +40,13 @@ LATENCY_TOLERANCE = 0.08
 # layer's tiling moves no more DRAM bytes than its choice with fewer operands on chip
 # (mapping/tiling.py, "The choice rule"). Before that rule the worst measured was +17.4% (conv_s2
 # of conv_micro at 16x16 on one 16x16 input-stationary array, SRAM 128 -> 512 KiB); after it, no
-# increase in 3,600 hypothesis examples of this strategy (600 simulated in both DRAM models, 3,000
-# tile programs with SRAM sizes 16 KiB-1 MiB x 2-8) nor in 1,500 random chips (docs/reliability.md).
+# increase in 7,100 hypothesis examples of this strategy (1,600 simulated in both DRAM models, 5,500
+# tile programs with SRAM sizes 16 KiB-1 MiB x 2-8) nor in 1,900 random chips (docs/reliability.md).
 SRAM_TRAFFIC_TOLERANCE = 0.0
+# More SRAM may make a run this much slower: measured after the cap, worst +0.16% in 1,600 simulated
+# hypothesis examples (a scheduling anomaly: a tensor moved on chip reorders transfers); before it,
+# +3.1% (the tiling case above).
+SRAM_LATENCY_TOLERANCE = 0.01
 
 RESIDUAL_NET = """\
 name: robust_residual
@@ -103,7 +107,7 @@ def test_more_sram_moves_no_more_dram_bytes_beyond_the_tolerance(networks, chip,
     more = simulator.simulate(_more(chip, "sram"), net, input=size)
     assert more.spec_hash != base.spec_hash
     assert _dram_bytes(more) <= _dram_bytes(base) * (1 + SRAM_TRAFFIC_TOLERANCE)
-    assert more.cycles <= base.cycles * (1 + LATENCY_TOLERANCE)
+    assert more.cycles <= base.cycles * (1 + SRAM_LATENCY_TOLERANCE)
 
 
 @pytest.mark.parametrize("resource", ["dram_channels", "dram_channel_width", "dram_data_rate", "interconnect_width",
