@@ -70,6 +70,9 @@ class LayerResult:
     latency_ms: float            # span at the chip clock
     dram_bandwidth_utilization: float   # DRAM bytes / (peak bytes per cycle x span)
     winograd: int = 0            # m when the layer ran Winograd F(m x m, 3 x 3) (then `macs` counts the MACs performed)
+    # the mapper's choice and runner-up with their estimates (report/explain.py); None: no tiling
+    # (vector and alias layers, --ideal-memory). In the JSON under `mappings`, not in the flat layer row.
+    mapping: dict | None = field(default=None, compare=False)
 
     @property
     def own_cycles(self) -> int:
@@ -84,7 +87,8 @@ class LayerResult:
         return self.stall_cycles.get("dependency", 0)
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "own_cycles": self.own_cycles, "wait_cycles": self.wait_cycles}
+        row = {k: v for k, v in self.__dict__.items() if k != "mapping"}
+        return {**row, "own_cycles": self.own_cycles, "wait_cycles": self.wait_cycles}
 
 
 @dataclass(frozen=True)
@@ -188,5 +192,6 @@ class Result:
             "energy_j": self.energy_j, "power_w": self.power_w, "fps_per_watt": self.fps_per_watt,
             "energy_by_component_j": self.energy_by_component_j, "energy": self.energy,
             "layers": [layer.to_dict() for layer in self.layers],
+            "mappings": {layer.name: layer.mapping for layer in self.layers if layer.mapping is not None},
             "spec": self.resolved_spec, "spec_hash": self.spec_hash, "version": self.version,
         }

@@ -86,11 +86,14 @@ def _TimeLeftColumn():
               help="per layer: its own time (busy and stalls) beside its wait for producers")
 @click.option("--csv", "csv_out", metavar="FILE.csv", help="the per-layer table as CSV")
 @click.option("--report", "report_out", metavar="FILE.html", help="one self-contained HTML page: summary, table, figures")
+@click.option("--explain", "explain", metavar="LAYER",
+              help="after the summary, the mapping chosen for LAYER (tile sizes, batch fold, loop order, array and "
+                   "buffer split, Winograd, fused group), its estimate, and the runner-up's")
 @limit_options
 @user_errors_and_warnings
 def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range, json_out,
-        layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out, max_traffic,
-        max_memory, max_events):
+        layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out, explain,
+        max_traffic, max_memory, max_events):
     """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
@@ -106,6 +109,11 @@ def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsuppor
     with _stage_progress() as progress:
         # loaded here when a flag changes the network: simulate() would reload it as written
         network, size = load_for_run(network, input_size, batch, skip_unsupported, until, layer_range)
+        if explain is not None:         # an unknown layer is refused before the simulation
+            from simulator.report.explain import check_layer_name
+            from simulator.workload import load_network
+            net = network if hasattr(network, "layers") else load_network(network, input_size=size, batch=batch)
+            check_layer_name([layer.name for layer in net.layers], explain, net.name)
         result = simulate(arch, network, input=size, batch=batch, ideal_memory=ideal_memory,
                           overrides=overrides, progress=progress, limits=limits)
     if json_out:
@@ -133,3 +141,6 @@ def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsuppor
             write_html(result, tmp)
     if json_out != "-":
         print_result(result, layers=layer_table and not no_layers)
+        if explain is not None:
+            from simulator.report.explain import explain_text
+            click.echo(explain_text(result, explain))

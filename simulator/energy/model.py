@@ -52,15 +52,14 @@ def energy_table(spec) -> EnergyTable:
     scale = tech.node_scale(e.process_nm, e.vdd_v)
     mac = e.mac_pj if e.mac_pj is not None else tech.mac_pj_45nm(a.precision, a.accumulator_bits) * scale
     buffers = {k: (e.local_buffer_pj_per_byte if e.local_buffer_pj_per_byte is not None
-                   else tech.sram_pj_per_byte_45nm(getattr(a.buffers, k).size_bytes) * scale)
+                   else tech.sram_pj_per_byte_45nm(a.buffers.size_of(k)) * scale)
                for k in ("weights", "inputs", "outputs")}
     sram = spec.memory.sram
     sram_pj = (e.sram_pj_per_byte if e.sram_pj_per_byte is not None
                else tech.sram_pj_per_byte_45nm(sram.size_bytes // sram.banks) * scale)
     noc_pj = (e.interconnect_pj_per_byte if e.interconnect_pj_per_byte is not None
               else tech.wire_pj_per_byte_45nm(e.interconnect_distance_mm) * scale)
-    stored_bits = 8 * (sram.size_bytes + spec.compute.arrays * sum(
-        getattr(a.buffers, k).size_bytes for k in ("weights", "inputs", "outputs")))
+    stored_bits = 8 * (sram.size_bytes + spec.compute.arrays * a.buffers.total_bytes)
     sram_leak = stored_bits * tech.SRAM_LEAKAGE_PW_PER_BIT_45NM * 1e-12 * scale
     logic_leak = tech.LOGIC_LEAKAGE_FRACTION_AT_1GHZ * spec.total_macs * mac * 1e-12 * 1e9
     static = e.static_power_w if e.static_power_w is not None else sram_leak + logic_leak

@@ -20,7 +20,8 @@ from simulator.mapping.placement import ALIAS_OPS, DRAM, SRAM, Placement, place_
 from simulator.mapping import winograd as wg
 from simulator.mapping.dot_product import dot_product_cycles
 from simulator.mapping.systolic import gemm_cycles
-from simulator.mapping.tiling import ConvTiling, TileContext, choose_conv_tiling, conv_shape_key, conv_tiles
+from simulator.mapping.tiling import (ConvTiling, TileContext, buffer_fields, choose_conv_tiling, conv_shape_key,
+                                      conv_tiles)
 from simulator.mapping.vector_tiling import vector_tiles
 
 @dataclass(frozen=True)
@@ -39,7 +40,6 @@ class MappedNetwork:
 
 def tile_context(arch) -> TileContext:
     a = arch.compute.array
-    d = a.prefetch_depth
     mem = arch.memory
     hz = arch.effective_clock_hz
     w = arch.compute.winograd
@@ -49,14 +49,9 @@ def tile_context(arch) -> TileContext:
         winograd_weight_bits=w.weight_bits if w else 0, winograd_latency=w.transform_latency_cycles if w else 0,
         arrays=arch.compute.arrays,
         operand_bytes=a.operand_bytes, acc_bytes=-(-a.accumulator_bits // 8),
-        weights_slot_bytes=a.buffers.weights.size_bytes // d, inputs_slot_bytes=a.buffers.inputs.size_bytes // d,
-        outputs_slot_bytes=a.buffers.outputs.size_bytes // d,
         dram_bytes_per_cycle=arch.dram_peak_bytes_per_s / hz,
         sram_bytes_per_cycle=float(mem.sram.banks * mem.sram.bank_bytes_per_cycle),
-        ic_bytes_per_cycle=float(mem.interconnect.width_bytes_per_cycle),
-        weights_feed_bytes_per_cycle=a.buffers.weights.bytes_per_cycle,
-        inputs_feed_bytes_per_cycle=a.buffers.inputs.bytes_per_cycle,
-        outputs_feed_bytes_per_cycle=a.buffers.outputs.bytes_per_cycle)
+        ic_bytes_per_cycle=float(mem.interconnect.width_bytes_per_cycle), **buffer_fields(a))
 
 
 class _Builder:

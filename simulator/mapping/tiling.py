@@ -42,12 +42,41 @@ stride-1 layers (mapping/winograd.py): pixel blocks aligned to the m x m output 
 weights slot holding the transformed weights; the layer runs Winograd if one of them wins.
 Compute cycles come from mapping/array_timing.py, whatever the array's kind.
 
-Among all candidates the mapper keeps the one with the least estimated time (the max of
-compute, DRAM, SRAM and interconnect time), then the least traffic, then the fewest tiles.
+Shared local buffer (`compute.array.buffers.shared`, NVDLA's convolution buffer): the operands it
+holds get whole banks, at least one each, chosen per layer: every split is a set of candidates
+whose slots are banks x bank bytes / prefetch depth and whose ports (the feed limit,
+mapping/array_timing.py) are banks x bank width; the chosen split is reported (`buffer_banks`).
+
+The candidates of a layer shape form one table (numpy columns, `candidate_table`, cached by shape
+and context): tile sizes x batch fold x loop order x array split (x buffer split). What depends on
+where the operands live is computed from the table per *state* of the operand homes: inputs in
+DRAM or SRAM, weights in DRAM / staged / on chip, outputs in DRAM or SRAM.
+
+The choice rule. The estimate of a candidate is the max of its busiest array's compute and its
+DRAM, SRAM and interconnect times (their traffic over the peak rates); candidates are ranked by
+that estimate (rounded to a cycle), then traffic (DRAM bytes x 4 + SRAM bytes), then compute,
+then tiles, then enumeration order. The mapper keeps the best-ranked candidate among those that
+move no more DRAM bytes than the choice at every state with fewer operands on chip (its own state
+with one operand moved to DRAM, or its weights unstaged; `_choose`, recursively, so the cap is the
+least DRAM traffic of all lower states' choices). At the all-in-DRAM state there is no cap. Why:
+the placement is monotone (a larger SRAM keeps a superset of tensors and stages a superset of
+layers), and a candidate's DRAM bytes cannot grow when an operand moves on chip; ranking by
+estimate alone then let a candidate with a marginally better estimate and more DRAM bytes win once
+an operand moved on chip (conv_s2 of conv_micro at 16x16 on one 16x16 input-stationary array: its
+output moved to SRAM with 4x the SRAM, and a tiling that re-read the weights per pixel block,
++62% DRAM bytes, estimated 0.2% faster; it simulated 13% slower). With the cap, a layer's
+estimated DRAM bytes never grow with the SRAM size, and where the cap does not bind the choice is
+the fastest estimate as before (on the bundled chips x networks at batch 1 and 8: 14 of 2,828
+layer choices changed, each estimated 0.6-7.7% slower with 12-55% less traffic; simulated, each of
+those six runs is within -0.4% / +0.1% of its cycles before and moves 0.1-1.3% fewer DRAM bytes).
+The runner-up (`ConvTiling.runner_up`, `npusim run --explain`) is the best-ranked candidate under
+the same cap that is another mapping (tile sizes, fold, order; the array split when arrays > 1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -81,6 +110,63 @@ class TileContext:
     weights_feed_bytes_per_cycle: int = 1 << 40   # compute.array.buffers.*.bytes_per_cycle
     inputs_feed_bytes_per_cycle: int = 1 << 40
     outputs_feed_bytes_per_cycle: int = 1 << 40
+    # a shared banked local buffer (compute.array.buffers.shared): its operands' slots and ports above
+    # are per layer, from the banks the mapper gives each (`buffer_splits`)
+    shared_operands: tuple = ()
+    shared_banks: int = 0
+    shared_bank_bytes: int = 0                    # one bank's bytes
+    shared_bank_bytes_per_cycle: int = 0
+    prefetch_depth: int = 2
+
+
+def buffer_fields(array) -> dict:
+    """TileContext's local-buffer fields from compute.array (ArraySpec): slots (a buffer / prefetch
+    depth) and port widths. A shared buffer's operands get, by default, the most banks a split can
+    give one (all but one per other shared operand): what a vector layer, which has no weights,
+    works in; a MAC layer's split is chosen per layer (`buffer_splits`)."""
+    b, d = array.buffers, array.prefetch_depth
+    out = {"prefetch_depth": d}
+    for op in ("weights", "inputs", "outputs"):
+        own = getattr(b, op)
+        if own is not None:
+            out[f"{op}_slot_bytes"], out[f"{op}_feed_bytes_per_cycle"] = own.size_bytes // d, own.bytes_per_cycle
+    if b.shared is not None:
+        out.update(shared_operands=tuple(b.shared.operands), shared_banks=b.shared.banks,
+                   shared_bank_bytes=b.shared.size_bytes // b.shared.banks,
+                   shared_bank_bytes_per_cycle=b.shared.bank_bytes_per_cycle)
+        most = b.shared.banks - len(b.shared.operands) + 1
+        for op in b.shared.operands:
+            out[f"{op}_slot_bytes"] = most * out["shared_bank_bytes"] // d
+            out[f"{op}_feed_bytes_per_cycle"] = most * b.shared.bank_bytes_per_cycle
+    return out
+
+
+def split_context(ctx: TileContext, banks: tuple) -> TileContext:
+    """`ctx` with the slots and ports of a shared buffer split as (weights, inputs, outputs) banks."""
+    if not banks:
+        return ctx
+    fields = {}
+    for op, n in zip(("weights", "inputs", "outputs"), banks):
+        if op in ctx.shared_operands:
+            fields[f"{op}_slot_bytes"] = n * ctx.shared_bank_bytes // ctx.prefetch_depth
+            fields[f"{op}_feed_bytes_per_cycle"] = n * ctx.shared_bank_bytes_per_cycle
+    return dataclasses.replace(ctx, **fields)
+
+
+def buffer_splits(ctx: TileContext) -> list[tuple[tuple, TileContext]]:
+    """((weights, inputs, outputs) banks, the context with those slots and ports) for every way of
+    giving each shared operand at least one bank of a shared buffer; [((), ctx)] without one."""
+    if not ctx.shared_banks:
+        return [((), ctx)]
+    ops = ("weights", "inputs", "outputs")
+    shared = [op for op in ops if op in ctx.shared_operands]
+    out = []
+    for counts in itertools.product(range(1, ctx.shared_banks + 1), repeat=len(shared)):
+        if sum(counts) == ctx.shared_banks:
+            given = dict(zip(shared, counts))
+            banks = tuple(given.get(op, 0) for op in ops)
+            out.append((banks, split_context(ctx, banks)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -98,6 +184,16 @@ class ConvTiling:
     n_tiles: int
     winograd: int = 0            # m of F(m x m, 3 x 3) if the layer runs Winograd, else 0
     nb: int = 1                  # images per tile (batch fold); > 1 only with whole-image tiles
+    runner_up: "ConvTiling | None" = None   # the next-best candidate at the same operand homes
+    # the estimate's terms (cycles on the busiest resource, bytes) and what they assumed
+    est_dram_cycles: float = 0.0
+    est_sram_cycles: float = 0.0
+    est_ic_cycles: float = 0.0
+    est_dram_bytes: int = 0
+    est_sram_bytes: int = 0
+    homes: tuple = ()            # (inputs on chip, weights level 0 DRAM / 1 staged / 2 on chip, outputs on chip)
+    slots: tuple = ()            # (weights, inputs, outputs) slot bytes the tile was sized for
+    buffer_banks: tuple = ()     # (weights, inputs, outputs) banks of a shared local buffer; () if separate
 
 
 def _halving(n: int) -> list[int]:
@@ -138,14 +234,44 @@ def _batch_fold(n: int, fits) -> list[int]:
     return sorted({1, top}, reverse=True)
 
 
-def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False) -> ConvTiling:
-    """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
+SPLITS = ("channels", "spatial")
+# Also try balanced non-power-of-two channel blocks: the halvings of the filters, and equal blocks of
+# as many folds as each power-of-two block (filters over columns, channels x kernel over rows). Off:
+# it changes 772 of the 2,828 layer choices of the bundled chips x networks (estimates down by up to
+# 19% per run; simulated tpu_v1 YOLOv3-608 +21% fps, ResNet-50 batch 8 +8%, blaize ResNet-50 +18%,
+# tesla_t4 YOLOv3 +3% fps with 17% more DRAM bytes), so every published figure would need a re-run;
+# tests/mapping/test_search_exhaustive.py measures what it closes (worst gap +100% -> +33%).
+BALANCED_BLOCKS = False
 
-    `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+
+@dataclass(frozen=True)
+class CandidateTable:
+    """Every candidate of a layer for one set of buffer slots, one row each, in enumeration order.
+
+    Columns (int64 numpy arrays): gb, kc, cr, ph, qw, nb, m (Winograd m or 0), order (index into
+    ORDERS), split (index into SPLITS), compute (busiest array's cycles), w_traffic, i_traffic
+    (bytes the arrays load, from wherever the operand lives), n_tiles. `w_total`, `out_total`:
+    the layer's weight and output bytes. What depends on where the operands live (DRAM bytes, the
+    estimate) is computed from these by `_score`.
     """
+    cols: dict
+    w_total: int
+    out_total: int
+    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
+    splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
+    slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
+
+    def __len__(self) -> int:
+        return len(self.cols["gb"])
+
+
+def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = None) -> CandidateTable:
+    """The candidate table of `layer` over the contexts of the buffer splits (their slots and ports;
+    one without a shared buffer), column `split_id` indexing them (module docstring: the candidates)."""
+    W, I, O = (np.array([getattr(c, f"{op}_slot_bytes") for c in split_ctxs], np.int64)
+               for op in ("weights", "inputs", "outputs"))
     ob, G = ctx.operand_bytes, layer.groups
-    kg = layer.k // G                     # output channels per group
+    kg = layer.k // G
     C, R, S = layer.c, layer.r, layer.s
     P, Q = layer.p, layer.q
     cin, hin, win = layer.in_shapes[0]
@@ -153,123 +279,281 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     sh, sw = layer.stride
     dh, dw = layer.dilation
     A = ctx.arrays
-    # batch_matmul's stationary operand is an activation: one per image, never shared
+    acc = ctx.acc_bytes
     w_total = layer.stationary_elems * ob * (layer.n if layer.stationary_per_image else 1)
     out_total = layer.output_elems * ob
-    best: ConvTiling | None = None
-    best_key = None
-
     kc_split = sorted({min(kg, ctx.cols * 2**j) for j in range(12) if ctx.cols * 2**(j - 1) < kg} | {kg})
-    shapes = [(1, kc, cr) for kc in kc_split for cr in _halving(C)]
+    cr_split = _halving(C)
+    if BALANCED_BLOCKS:
+        balanced = lambda n, v: -(-n // -(-n // v))            # equal blocks, as many as blocks of v
+        kc_split = sorted(set(kc_split) | set(_halving(kg)) | {balanced(kg, v) for v in kc_split})
+        per_fold = [ctx.rows * 2**j // (1 if ctx.kind == "dot_product" else R * S) for j in range(12)]
+        cr_split = sorted(set(cr_split) | {balanced(C, v) for v in per_fold if 0 < v < C}, reverse=True)
+    shapes = [(1, kc, cr) for kc in kc_split for cr in cr_split]
     if G > 1:
-        # whole groups per tile (depthwise); a group too large for the buffers (AlexNet's grouped
-        # convs) is split within the group like an ungrouped conv
         shapes = [(gb, kg, C) for gb in _halving(G)] + shapes
+    sh_all = np.array(shapes, np.int64).reshape(-1, 3)
+    fold_ok = layer.n > 1 and not layer.stationary_per_image
+    parts = []
     modes = [0] + ([ctx.winograd_m] if ctx.winograd_m and wg.eligible(layer) else [])
     for m in modes:
-        # Winograd blocks are whole m x m output tiles (the last block may be partial)
         align = (lambda v, cap: wg.round_up(v, m, cap)) if m else (lambda v, cap: v)
-        q_opts = [1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True)
-        p_opts = [1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True)
-        for gb, kc, cr in shapes:
-            w_tile = (int(wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits)) if m
-                      else gb * kc * cr * R * S * ob)
-            if w_tile > ctx.weights_slot_bytes:
+        q_opts = np.array([1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True), np.int64)
+        p_set = {align(v, P) for v in _halving(P)}
+        if max_rows is not None and max_rows < P:           # a cap on the block height (its own option too)
+            cap = max_rows - max_rows % m if m else max_rows     # Winograd: whole m x m output tiles
+            if cap == 0:
                 continue
-            for qw in q_opts:
-                cols_in = 1 if fc else _span(qw, sw, S, dw, win)
-                # largest ph that fits the input and psum slots
-                ph_fit = 0
-                for ph in p_opts:
-                    rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                    if (gb * cr * rows_in * cols_in * ob <= ctx.inputs_slot_bytes
-                            and gb * kc * ph * qw * ctx.acc_bytes <= ctx.outputs_slot_bytes):
-                        ph_fit = ph
-                        break
-                if ph_fit == 0:
-                    continue
-                ph_opts = ({ph_fit} | {min(ph_fit, align(-(-P // d), P)) for d in (2, A, 2 * A)}) if not fc else {1}
-                for ph in sorted(ph_opts, reverse=True):
-                    nbs = [1]
-                    # a per-image stationary operand (batch_matmul) cannot be shared by images
-                    if layer.n > 1 and not layer.stationary_per_image and (fc or (ph == P and qw == Q)):
-                        rows_in = 1 if fc else _span(ph, sh, R, dh, hin)
-                        nbs = _batch_fold(layer.n, lambda v: (
-                            gb * cr * rows_in * cols_in * v * ob <= ctx.inputs_slot_bytes
-                            and gb * kc * ph * qw * v * ctx.acc_bytes <= ctx.outputs_slot_bytes))
-                    cand = [c for nb in nbs
-                            for c in _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram,
-                                               w_total, out_total, fc, m, nb, w_staged)]
-                    for c in cand:
-                        key = (round(c.est_cycles), c.est_traffic_bytes, c.est_compute_cycles, c.n_tiles)
-                        if best_key is None or key < best_key:
-                            best, best_key = c, key
-    if best is None:
+            p_set = {v for v in p_set if v <= cap} | {cap}
+        p_opts = np.array([1] if fc else sorted(p_set, reverse=True), np.int64)
+        gb, kc, cr = sh_all[:, 0], sh_all[:, 1], sh_all[:, 2]
+        w_tile = (wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits) if m else gb * kc * cr * R * S * ob)
+        keep = w_tile[None, :] <= W[:, None]                                # [split, shape]
+        if not keep.any():
+            continue
+        cols_in = np.ones_like(q_opts) if fc else np.minimum(win, (q_opts - 1) * sw + (S - 1) * dw + 1)
+        rows_in = np.ones_like(p_opts) if fc else np.minimum(hin, (p_opts - 1) * sh + (R - 1) * dh + 1)
+        # fits[split, shape, q, p]: the weights, the inputs (halo included) and the partial sums fit their slots
+        in_need = (gb * cr)[:, None, None] * rows_in[None, None, :] * cols_in[None, :, None] * ob
+        ps_need = (gb * kc)[:, None, None] * p_opts[None, None, :] * q_opts[None, :, None] * acc
+        fits = (in_need[None] <= I[:, None, None, None]) & (ps_need[None] <= O[:, None, None, None]) \
+            & keep[:, :, None, None]
+        any_fit = fits.any(axis=3)
+        ph_fit = np.where(any_fit, p_opts[np.argmax(fits, axis=3)], 0)     # largest ph that fits
+        ki, si, qi = np.nonzero(any_fit)                                    # row-major: split, shape, qw
+        pf = ph_fit[ki, si, qi]
+        if fc:
+            opts = pf[:, None]
+        else:
+            caps = np.array([align(-(-P // d), P) for d in (2, A, 2 * A)], np.int64)
+            opts = np.concatenate([pf[:, None], np.minimum(pf[:, None], caps[None, :])], axis=1)
+            opts = -np.sort(-opts, axis=1)                                  # descending, then drop repeats
+        first = np.ones(opts.shape, bool)
+        first[:, 1:] = opts[:, 1:] != opts[:, :-1]
+        ei, ej = np.nonzero(first)
+        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], opts[ei, ej]
+        e_qw = q_opts[e_q]
+        e_gb, e_kc, e_cr = gb[e_s], kc[e_s], cr[e_s]
+        e_cols = cols_in[e_q]
+        e_rows = np.ones_like(e_ph) if fc else np.minimum(hin, (e_ph - 1) * sh + (R - 1) * dh + 1)
+        nb = np.ones_like(e_ph)
+        reps = np.ones_like(e_ph)
+        if fold_ok:
+            whole = np.nonzero(np.ones(len(e_ph), bool) if fc else (e_ph == P) & (e_qw == Q))[0]
+            tops = []
+            for i in whole:
+                g_, k_, c_, p_, q_, r_, ci_ = (int(v[i]) for v in (e_gb, e_kc, e_cr, e_ph, e_qw, e_rows, e_cols))
+                i_slot, o_slot = int(I[e_k[i]]), int(O[e_k[i]])
+                nbs = _batch_fold(layer.n, lambda v: (g_ * c_ * r_ * ci_ * v * ob <= i_slot
+                                                     and g_ * k_ * p_ * q_ * v * acc <= o_slot))
+                tops.append(nbs[0])
+            tops = np.array(tops, np.int64)
+            reps[whole] = np.where(tops > 1, 2, 1)
+            nb[whole] = tops
+        idx = np.repeat(np.arange(len(e_ph)), reps)
+        nbx = nb[idx]
+        second = np.zeros(len(idx), bool)
+        second[1:] = idx[1:] == idx[:-1]
+        nbx[second] = 1                                                     # [top, 1]: the fold first
+        parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx],
+                      e_k[idx]))
+    return _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs)
+
+
+def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> CandidateTable:
+    """Each tile shape x array split x loop order, its compute cycles and traffic (module docstring).
+
+    A part is (m, gb, kc, cr, ph, qw, nb, rows_in, cols_in[, split index into `split_ctxs`])."""
+    split_ctxs = split_ctxs or [ctx]
+    shared = len(split_ctxs) > 1
+    feeds = {f: np.array([getattr(c, f) for c in split_ctxs], np.int64)
+             for f in ("weights_feed_bytes_per_cycle", "inputs_feed_bytes_per_cycle", "outputs_feed_bytes_per_cycle",
+                       "outputs_slot_bytes")}
+    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
+    A = ctx.arrays
+    kernel = (layer.r, layer.s)
+    out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
+                           "i_traffic", "n_tiles", "split_id")}
+    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *k in parts:
+        k = k[0] if k else np.zeros_like(gb)
+        if shared:      # each row's own split: its slots and ports
+            fctx = dataclasses.replace(ctx, **{f: v[k] for f, v in feeds.items() if f != "outputs_slot_bytes"})
+            o_slot = feeds["outputs_slot_bytes"][k]
+        else:
+            fctx, o_slot = split_ctxs[0], split_ctxs[0].outputs_slot_bytes
+        n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
+        n_ib = -(-layer.n // nb)
+        if fc:
+            n_sp = n_ib
+            in_once = np.full_like(gb, layer.input_elems * ob)
+            pr = pq = np.ones_like(gb)
+        else:
+            n_px = (-(-layer.p // ph)) * (-(-layer.q // qw))
+            n_sp = n_ib * n_px
+            in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            pr, pq = ph, qw
+        macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
+        one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
+                              feed_cycles(fctx, macs, gb * kc * cr * layer.r * layer.s * ob,
+                                          gb * cr * rows_in * cols_in * nb * ob, gb * kc * pr * pq * nb))
+        n_out = n_g * n_kc * n_sp
+        reduce_split = n_cr > 1
+        cells = []                                   # (split, order slot) in the enumeration order
+        for s, split in enumerate(SPLITS):
+            if split == "channels":
+                per_unit = -(-(n_g * n_kc) // A) * n_sp
+                units_w, units_i = np.ones_like(gb), np.minimum(A, n_g * n_kc)
+                px_per_unit = n_sp
+            else:
+                per_unit = -(-n_sp // A) * n_g * n_kc
+                units_w, units_i = np.minimum(A, n_sp), np.ones_like(gb)
+                px_per_unit = -(-n_sp // A)
+            compute = per_unit * n_cr * one_tile
+            partials_fit = gb * kc * px_per_unit * pr * pq * nb * ctx.acc_bytes <= o_slot
+            for slot in (0, 1):
+                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident
+                order = np.where(reduce_split, 2 + slot, slot)
+                valid = ~(reduce_split & (slot == 1) & ~partials_fit)
+                w_res = (order == 0) | (order == 3)
+                w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
+                i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
+                cells.append((valid, order, s, compute, w_tr, i_tr))
+        n = len(gb)
+        valid = np.stack([c[0] for c in cells], axis=1).ravel()
+        rep = lambda v: np.repeat(np.asarray(v, np.int64), 4)[valid]
+        stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
+        for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
+                     ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
+            out[k].append(rep(v))
+        out["order"].append(stack(1))
+        out["split"].append(stack(2))
+        out["compute"].append(stack(3))
+        out["w_traffic"].append(stack(4))
+        out["i_traffic"].append(stack(5))
+    cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
+    if not shared:
+        del cols["split_id"]
+    return CandidateTable(cols, int(w_total), int(out_total))
+
+
+def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool):
+    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes."""
+    c = tab.cols
+    w_tr, i_tr = c["w_traffic"], c["i_traffic"]
+    w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
+    dram = w_from_dram + (i_tr if in_dram else 0) + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    total = w_tr + i_tr + tab.out_total
+    sram = total - dram
+    t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
+    est = np.maximum(np.maximum(c["compute"].astype(np.float64), t_dram), np.maximum(t_sram, t_ic))
+    return est, dram, sram, t_dram, t_sram, t_ic
+
+
+_TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers repeat shapes
+_TABLES_MAX = 512
+
+
+def candidate_table(layer, ctx: TileContext, max_rows: int | None = None) -> CandidateTable:
+    """The candidate table of `layer` (cached by shape and context: YOLOv3 repeats its shapes), over
+    every split of a shared local buffer (column `split_id` indexes `buffer_splits(ctx)`).
+    `max_rows`: no pixel block taller than this many output rows (None: no limit)."""
+    key = (conv_shape_key(layer), ctx, max_rows)
+    tab = _TABLES.get(key)
+    if tab is None:
+        if len(_TABLES) >= _TABLES_MAX:
+            _TABLES.clear()
+        splits = buffer_splits(ctx)
+        tab = _table(layer, ctx, [c for _, c in splits], max_rows)
+        tab = _TABLES[key] = dataclasses.replace(tab, splits=tuple(b for b, _ in splits),
+                                                 slots=tuple((c.weights_slot_bytes, c.inputs_slot_bytes,
+                                                              c.outputs_slot_bytes) for _, c in splits))
+    return tab
+
+
+def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
+                       w_staged: bool = False, max_rows: int | None = None) -> ConvTiling:
+    """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
+
+    `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    `max_rows`: pixel blocks of at most this many output rows (a hook for depth-first fusion).
+    """
+    tab = candidate_table(layer, ctx, max_rows)
+    if not len(tab):
         from simulator.errors import MappingError
         raise MappingError("", layer.name,
                            f"no tile of layer '{layer.name}' fits the array's local buffers "
                            f"(weights slot {ctx.weights_slot_bytes} B, inputs slot {ctx.inputs_slot_bytes} B, "
                            f"outputs slot {ctx.outputs_slot_bytes} B); enlarge compute.array.buffers or "
                            f"lower compute.array.prefetch_depth")
-    return best
+    # weights' home as a level: 0 DRAM, 1 DRAM staged in SRAM, 2 on chip. Which lower levels a smaller
+    # SRAM could give: pinned weights (on chip whatever the size) none; an activation operand
+    # (batch_matmul) DRAM; staged weights unstaged ones.
+    w_level = 2 if not w_dram else (1 if w_staged else 0)
+    w_levels = ((0, 2) if layer.stationary_per_image else (2,)) if w_level == 2 else tuple(range(w_level + 1))
+    state = (int(not in_dram), w_level, int(not out_dram))
+    return _choose(tab, ctx, state, w_levels)[0]
 
 
-def _evaluate(layer, ctx, gb, kc, cr, ph, qw, kg, in_dram, w_dram, out_dram, w_total, out_total, fc, m=0,
-              nb=1, w_staged=False):
-    ob, G, C = ctx.operand_bytes, layer.groups, layer.c
-    A = ctx.arrays
-    n_g, n_kc, n_cr = -(-G // gb), -(-kg // kc), -(-C // cr)
-    n_ib = -(-layer.n // nb)                  # image blocks of the batch
-    if fc:
-        n_sp, rows_in, cols_in = n_ib, 1, 1
-        in_once = layer.input_elems * ob
-    else:
-        n_px = -(-layer.p // ph) * -(-layer.q // qw)
-        n_sp = n_ib * n_px
-        rows_in = _span(ph, layer.stride[0], layer.r, layer.dilation[0], layer.in_shapes[0][1])
-        cols_in = _span(qw, layer.stride[1], layer.s, layer.dilation[1], layer.in_shapes[0][2])
-        in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
-    pr, pq = (1, 1) if fc else (ph, qw)
-    one_tile = int(max(tile_cycles(ctx, (layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb),
-                       feed_cycles(ctx, int(tile_macs((layer.r, layer.s), gb, kc, cr, pr, pq, m, images=nb)) if m
-                                   else gb * kc * cr * layer.r * layer.s * pr * pq * nb,
-                                   gb * kc * cr * layer.r * layer.s * ob, gb * cr * rows_in * cols_in * nb * ob,
-                                   gb * kc * pr * pq * nb)))
-    n_out = n_g * n_kc * n_sp
-    out = []
-    orders = ("weights_resident", "inputs_resident") if n_cr == 1 else ("reduction_split", "partials_resident")
-    for split in ("channels", "spatial"):
-        if split == "channels":
-            per_unit = -(-(n_g * n_kc) // A) * n_sp
-            units_w, units_i = 1, min(A, n_g * n_kc)      # how many arrays load each weight / input block
-        else:
-            per_unit = -(-n_sp // A) * n_g * n_kc
-            units_w, units_i = min(A, n_sp), 1
-        compute = per_unit * n_cr * one_tile
-        # partial sums of every pixel block an array runs for one channel block
-        px_per_unit = n_sp if split == "channels" else -(-n_sp // A)
-        partials_fit = gb * kc * px_per_unit * (1 if fc else ph * qw) * nb * ctx.acc_bytes <= ctx.outputs_slot_bytes
-        for order in orders:
-            if order == "partials_resident" and not partials_fit:
-                continue
-            if order in ("weights_resident", "partials_resident"):
-                w_traffic = w_total * units_w
-                i_traffic = in_once * n_kc
-            elif order == "inputs_resident":
-                w_traffic = w_total * n_sp
-                i_traffic = in_once * units_i if split == "channels" else in_once
-            else:
-                w_traffic = w_total * n_sp
-                i_traffic = in_once * n_kc
-            w_from_dram = (min(w_traffic, w_total) if w_staged else w_traffic) if w_dram else 0
-            dram = w_from_dram + (i_traffic if in_dram else 0) + (out_total if out_dram else 0)
-            total = w_traffic + i_traffic + out_total
-            sram = total - dram
-            est = max(compute, dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle,
-                      total / ctx.ic_bytes_per_cycle)
-            out.append(ConvTiling(gb, kc, cr, ph, qw, order, split, float(est), float(dram * 4 + sram),
-                                  int(compute), n_out * n_cr, m, nb))
-    return out
+def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], w_levels: tuple[int, ...]):
+    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on chip).
+
+    The fastest estimate among the candidates that move no more DRAM bytes than the choice at any
+    state with fewer operands on chip (module docstring: monotone in SRAM size). Memoized per table.
+    """
+    memo = tab.choices
+    if state in memo:
+        return memo[state]
+    i_on, w_lv, o_on = state
+    cap = None
+    for lower in ((0, w_lv, o_on) if i_on else None, (i_on, w_lv, 0) if o_on else None,
+                  *((i_on, lv, o_on) for lv in w_levels if lv < w_lv)):
+        if lower is not None:
+            d = _choose(tab, ctx, lower, w_levels)[1]
+            cap = d if cap is None else min(cap, d)
+    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1)
+    ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
+    best = int(ranked[0])
+    t = _tiling(tab, score, best, state)
+    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
+    c = tab.cols
+    keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
+        + (("split",) if ctx.arrays > 1 else ())
+    head = ranked[1:]
+    other = np.zeros(len(head), bool)
+    for k in keys:
+        other |= c[k][head] != c[k][best]
+    if other.any():
+        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state))
+    memo[state] = (t, int(score[1][best]))
+    return memo[state]
+
+
+def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray:
+    """The best rows (of `allowed`, a mask), best first: least estimated cycles (rounded), then traffic,
+    then compute, then tiles, then enumeration order. At least the `top` best (all if fewer), every
+    row tied with the last of them included, so the head is the same as a full sort's."""
+    est, dram, sram = score[:3]
+    c = tab.cols
+    rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
+    key = lambda v: np.broadcast_to(v, est.shape)[rows]
+    r = key(np.round(est))
+    if len(rows) > top:
+        cut = np.partition(r, top - 1)[top - 1]
+        keep = r <= cut
+        rows, r = rows[keep], r[keep]
+    return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), r))]
+
+
+def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling:
+    c = tab.cols
+    est, dram, sram, t_dram, t_sram, t_ic = (v[i] if np.ndim(v) else v for v in score)
+    sid = int(c["split_id"][i]) if "split_id" in c else 0
+    return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
+                      ORDERS[c["order"][i]], SPLITS[c["split"][i]], float(est), float(dram * 4 + sram),
+                      int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]),
+                      est_dram_cycles=float(t_dram), est_sram_cycles=float(t_sram), est_ic_cycles=float(t_ic),
+                      est_dram_bytes=int(dram), est_sram_bytes=int(sram), homes=state,
+                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid])
 
 
 def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
@@ -281,6 +565,7 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
     of its weight block in the whole layer, which a staged layer reads from DRAM).
     """
+    ctx = split_context(ctx, t.buffer_banks)      # a shared buffer: the ports of the chosen split
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     kg = layer.k // G
     fc = not layer.tiles_rows

@@ -61,8 +61,10 @@ def print_arch(spec: ArchSpec, console: Console | None = None) -> None:
         ("MAC arrays", f"{c.arrays} x {a.rows}x{a.cols} PEs x {a.macs_per_pe} MAC, {a.dataflow}, {a.precision}"),
         ("total MACs", f"{spec.total_macs:,}"),
         ("peak TOPS", f"{spec.peak_tops:.2f}"),
-        ("local buffers / array", ", ".join(f"{k} {units.format_bytes(b.size_bytes)} @ {b.bytes_per_cycle} B/cyc"
-                                            for k, b in a.buffers)),
+        ("local buffers / array", ", ".join(
+            f"{k} {units.format_bytes(b.size_bytes)} @ {b.bytes_per_cycle} B/cyc" if k != "shared" else
+            f"shared by {'+'.join(b.operands)} {units.format_bytes(b.size_bytes)} in {b.banks} banks @ "
+            f"{b.bank_bytes_per_cycle} B/cyc each" for k, b in a.buffers if b is not None)),
         ("vector unit", f"{c.vector.units} x {c.vector.lanes} lanes"),
         ("SRAM", f"{units.format_bytes(m.sram.size_bytes)}, {m.sram.banks} banks x {m.sram.bank_bytes_per_cycle} B/cyc, {m.sram.sharing}"),
         ("interconnect", f"{m.interconnect.width_bytes_per_cycle} B/cyc, {m.interconnect.latency_cycles} cyc latency, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
 from simulator.spec import dram_standards
@@ -48,11 +48,65 @@ class BufferSpec(_Spec):
     bytes_per_cycle: BytesPerCycle = Field(description="port width between the buffer and the array, bytes per core cycle: a tile takes at least the bytes the buffer feeds it / this (mapping/array_timing.py)")
 
 
+OPERANDS = ("weights", "inputs", "outputs")
+
+
+class SharedBufferSpec(_Spec):
+    """A banked local buffer shared by two or three operands; the mapper gives each operand whole banks, per layer."""
+    size_bytes: SizeBytes = Field(alias="size", description="capacity of the buffer (all banks)")
+    banks: int = Field(gt=1, description="banks of size / banks each; the mapper gives every operand in `operands` "
+                                         "at least one, per layer (mapping/tiling.py)")
+    bank_bytes_per_cycle: BytesPerCycle = Field(alias="bank_width", description="port width of one bank, bytes per "
+                                                "core cycle: an operand with b banks is fed at b x this")
+    operands: list[Literal[OPERANDS]] = Field(list(OPERANDS), description="the operands that share it (at least "
+                                                    "two); each other operand has a buffer of its own")
+
+
 class ArrayBuffersSpec(_Spec):
-    """The three local buffers of each MAC array."""
-    weights: BufferSpec = Field(description="stationary/streamed weight buffer")
-    inputs: BufferSpec = Field(description="input activation buffer")
-    outputs: BufferSpec = Field(description="output/accumulator buffer (partial sums at accumulator width)")
+    """The local buffers of each MAC array: one per operand, or a shared banked buffer and one per other operand.
+
+    Each field is a section or absent (None, never validated): annotated with its section type so
+    that an error below it names the user's key (spec/load.py walks the annotations)."""
+    weights: BufferSpec = Field(None, description="stationary/streamed weight buffer (absent when shared)")
+    inputs: BufferSpec = Field(None, description="input activation buffer (absent when shared)")
+    outputs: BufferSpec = Field(None, description="output/accumulator buffer (partial sums at accumulator width; "
+                                                         "absent when shared)")
+    shared: SharedBufferSpec = Field(None, description="a banked buffer shared by `shared.operands`, split per "
+                                                              "layer by the mapper (NVDLA's convolution buffer)")
+
+    @model_validator(mode="after")
+    def _each_operand_once(self) -> "ArrayBuffersSpec":
+        shared = self.shared.operands if self.shared else ()
+        if len(set(shared)) != len(shared) or (self.shared and len(shared) < 2):
+            raise _key_error("shared.operands", f"list two or three distinct operands of {', '.join(OPERANDS)} "
+                                                f"(got {', '.join(shared) or 'none'})")
+        if self.shared and self.shared.banks < len(shared):
+            raise _key_error("shared.banks", f"{self.shared.banks} banks cannot give each of the {len(shared)} "
+                                             f"shared operands one")
+        for op in OPERANDS:
+            own = getattr(self, op) is not None
+            if own and op in shared:
+                raise _key_error(op, f"'{op}' is in shared.operands and has a buffer of its own; keep one of the two")
+            if not own and op not in shared:
+                raise _key_error(op, f"no '{op}' buffer: give buffers.{op} {{size, bytes_per_cycle}} or list it "
+                                     f"in buffers.shared.operands")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _absent_buffers_left_out(self, handler):
+        """The resolved spec lists the buffers the chip has (no `shared: null` on a chip without one)."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    def size_of(self, operand: str) -> int:
+        """Bytes of the buffer that holds `operand` (the shared buffer's whole size when shared)."""
+        own = getattr(self, operand)
+        return own.size_bytes if own is not None else self.shared.size_bytes
+
+    @property
+    def total_bytes(self) -> int:
+        """All local-buffer bytes of one array (a shared buffer counted once)."""
+        return sum(getattr(self, op).size_bytes for op in OPERANDS if getattr(self, op) is not None) + \
+            (self.shared.size_bytes if self.shared else 0)
 
 
 def _key_error(key: str, detail: str) -> PydanticCustomError:

@@ -2,9 +2,10 @@
 properties over random small valid chips (the teaching chip's layout) and small networks, in both
 DRAM models: more SRAM, more DRAM channels, wider DRAM channels, a faster DRAM grade, a wider
 interconnect or one more vector unit never makes a run slower by more than LATENCY_TOLERANCE, and
-more SRAM never moves more DRAM bytes than SRAM_TRAFFIC_TOLERANCE allows. Neither tolerance is
-zero: docs/reliability.md records the counterexamples measured and their causes (Graham's
-scheduling anomalies of a static greedy schedule; a tiling chosen by estimated time, not traffic).
+more SRAM never moves more DRAM bytes (SRAM_TRAFFIC_TOLERANCE is zero). The latency tolerance is
+not: docs/reliability.md records the counterexamples measured and their cause (Graham's scheduling
+anomalies of a static greedy schedule); the DRAM-traffic one (a tiling chosen by a marginal
+estimate) is gone since the mapper's choice is capped by the DRAM bytes of fewer operands on chip.
 
 Example counts keep CI short (the file runs in a few seconds); NPUSIM_MONOTONE_EXAMPLES=2000 for a
 long offline run.
@@ -34,12 +35,18 @@ ARCH = yaml.safe_load(TEACHING.read_text())
 # inversion: halving the DRAM channels of a memory-bound run costs 20%
 # (test_the_tolerance_is_far_below_a_real_loss).
 LATENCY_TOLERANCE = 0.08
-# More SRAM may move this much more DRAM traffic (a fraction of the bytes). Placement is monotone (a
-# larger SRAM keeps a superset of tensors), but each layer's tiling is then chosen by estimated time
-# with its operands' new homes, and a tiling that re-reads weights from DRAM can win: the worst
-# measured was +17.4% (conv_s2 of conv_micro at 16x16 on one 16x16 input-stationary array, SRAM
-# 128 -> 512 KiB; docs/reliability.md).
-SRAM_TRAFFIC_TOLERANCE = 0.25
+# More SRAM may move this much more DRAM traffic (a fraction of the bytes): none. Placement is
+# monotone (a larger SRAM keeps a superset of tensors and stages a superset of layers), and each
+# layer's tiling moves no more DRAM bytes than its choice with fewer operands on chip
+# (mapping/tiling.py, "The choice rule"). Before that rule the worst measured was +17.4% (conv_s2
+# of conv_micro at 16x16 on one 16x16 input-stationary array, SRAM 128 -> 512 KiB); after it, no
+# increase in 7,100 hypothesis examples of this strategy (1,600 simulated in both DRAM models, 5,500
+# tile programs with SRAM sizes 16 KiB-1 MiB x 2-8) nor in 1,900 random chips (docs/reliability.md).
+SRAM_TRAFFIC_TOLERANCE = 0.0
+# More SRAM may make a run this much slower: measured after the cap, worst +0.16% in 1,600 simulated
+# hypothesis examples (a scheduling anomaly: a tensor moved on chip reorders transfers); before it,
+# +3.1% (the tiling case above).
+SRAM_LATENCY_TOLERANCE = 0.01
 
 RESIDUAL_NET = """\
 name: robust_residual
@@ -100,7 +107,7 @@ def test_more_sram_moves_no_more_dram_bytes_beyond_the_tolerance(networks, chip,
     more = simulator.simulate(_more(chip, "sram"), net, input=size)
     assert more.spec_hash != base.spec_hash
     assert _dram_bytes(more) <= _dram_bytes(base) * (1 + SRAM_TRAFFIC_TOLERANCE)
-    assert more.cycles <= base.cycles * (1 + LATENCY_TOLERANCE)
+    assert more.cycles <= base.cycles * (1 + SRAM_LATENCY_TOLERANCE)
 
 
 @pytest.mark.parametrize("resource", ["dram_channels", "dram_channel_width", "dram_data_rate", "interconnect_width",
@@ -158,8 +165,9 @@ def test_the_recorded_counterexamples_still_hold(networks):
     faster_dram = simulator.simulate(_more(slow, "dram_data_rate"), tiny)
     assert base.cycles < faster_dram.cycles <= base.cycles * (1 + LATENCY_TOLERANCE)     # +5.3%
 
+    # the former +17.4% DRAM-bytes case (a tiling chosen by a marginal estimate): now fewer bytes and cycles
     chip = _chip(1, 16, 16, "input_stationary", 2, 128, 1, 16, "bandwidth")
     base = simulator.simulate(chip, "conv_micro", input=(16, 16))
     more = simulator.simulate(_more(chip, "sram"), "conv_micro", input=(16, 16))
-    assert _dram_bytes(base) < _dram_bytes(more) <= _dram_bytes(base) * (1 + SRAM_TRAFFIC_TOLERANCE)  # +17.4%
-    assert base.cycles < more.cycles <= base.cycles * (1 + LATENCY_TOLERANCE)                          # +3.1%
+    assert _dram_bytes(more) < _dram_bytes(base)                  # 25,524,394 -> 24,909,738 B
+    assert more.cycles < base.cycles                              # 5,079,400 -> 5,064,931
