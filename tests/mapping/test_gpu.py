@@ -37,7 +37,7 @@ def test_waves_by_hand():
     """waves = ceil(blocks / (SMs x blocks per SM)) on a few grids."""
     assert waves(12, 2, 2) == 3                  # exactly full
     assert waves(13, 2, 2) == 4                  # one block in the last wave
-    assert waves(1568, 40, 2) == 20              # ResNet-50 layer1 3x3 at batch 32 (196 x 8 pixel blocks)
+    assert waves(1568, 40, 2) == 20              # ResNet-50 layer1 3x3 at batch 64 in 128 x 64 blocks (1568 pixel blocks)
     assert waves(7, 40, 4) == 1                  # fewer blocks than slots: one partial wave
 
 
