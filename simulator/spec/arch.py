@@ -160,6 +160,23 @@ class GpuSpec(_Spec):
         return v
 
 
+class UnitGroupSpec(_Spec):
+    """Engines of another kind beside the main arrays (Xavier NX's two NVDLAs beside its GPU SMs).
+
+    Each engine is one MAC array with its own vector unit(s) and clock, sharing the chip's DRAM; it
+    runs whole images of the batch, laid out by the array model, while the main compute runs the
+    others. The mapper assigns the images (mapping/unit_groups.py)."""
+    name: str = Field(min_length=1, description="the group's name, e.g. dla")
+    count: int = Field(gt=0, description="identical engines in the group, each running its own images")
+    clock_hz: FrequencyHz = Field(alias="clock", description="the engines' clock")
+    array: ArraySpec = Field(description="one engine's MAC array")
+    vector: VectorSpec = Field(description="one engine's vector unit(s)")
+
+    @property
+    def macs(self) -> int:
+        return self.count * self.array.macs
+
+
 class ComputeSpec(_Spec):
     """The MAC arrays and the vector unit."""
     kind: Literal[COMPUTE_KINDS] = Field(
@@ -172,6 +189,9 @@ class ComputeSpec(_Spec):
     vector: VectorSpec = Field(description="the vector unit(s)")
     winograd: WinogradSpec | None = Field(None, description="Winograd hardware for 3x3 stride-1 convolutions "
                                                             "(absent: every convolution runs direct)")
+    unit_groups: list[UnitGroupSpec] = Field(
+        default_factory=list, description="engines of other kinds beside the main arrays, each running whole "
+                                          "images of the batch (mapping/unit_groups.py); empty: none")
 
     @model_validator(mode="after")
     def _gpu_section_matches_kind(self) -> "ComputeSpec":
@@ -403,7 +423,9 @@ class ArchSpec(_Spec):
 
     @property
     def total_macs(self) -> int:
-        return self.compute.arrays * self.compute.array.macs
+        """MACs per core cycle: the main arrays, plus each unit group's MACs at its clock in core cycles."""
+        groups = sum(g.macs * g.clock_hz / self.clock_hz for g in self.compute.unit_groups)
+        return self.compute.arrays * self.compute.array.macs + round(groups)
 
     @property
     def effective_clock_hz(self) -> int:
@@ -412,7 +434,8 @@ class ArchSpec(_Spec):
 
     @property
     def peak_tops(self) -> float:
-        return 2 * self.total_macs * self.clock_hz / 1e12
+        groups = sum(g.macs * g.clock_hz for g in self.compute.unit_groups)
+        return 2 * (self.compute.arrays * self.compute.array.macs * self.clock_hz + groups) / 1e12
 
     @property
     def dram_peak_bytes_per_s(self) -> float:
