@@ -141,3 +141,21 @@ def test_gpu_kind_needs_its_section():
     del raw["compute"]["gpu"]
     with pytest.raises(SpecError, match="gpu"):
         load_arch(raw)
+
+
+def test_a_gpu_run_is_deterministic():
+    """Two runs of the same GPU case give the same cycles and the same DRAM bytes."""
+    a, b = (simulate("tesla_t4", "conv_micro", batch=2) for _ in range(2))
+    assert (a.cycles, a.dram_read_bytes, a.dram_write_bytes) == (b.cycles, b.dram_read_bytes, b.dram_write_bytes)
+
+
+def test_depthwise_convs_run_on_the_cuda_cores():
+    """A depthwise 3x3 conv is cheaper on the CUDA cores than as padded tensor-core tiles: its tiles sit
+    on the vector units and count their MACs."""
+    net = _net(16, [{"name": "dw", "op": "conv2d", "out_channels": 64, "kernel": 3, "stride": 1, "padding": 1,
+                     "groups": 64}])
+    mapped = build_program(load_arch(_gpu()), load_network(net), ideal_memory=True)
+    assert mapped.tilings["dw"].cuda_cores
+    p = mapped.program
+    assert (p.tile_unit >= mapped.num_arrays).all()
+    assert int(p.tile_macs.sum()) == 64 * 9 * 16 * 8
