@@ -9,7 +9,8 @@ the way a GPU inference runtime runs it, instead of the array model's overlappin
   shape), each step one engine tile: its m x k input and n x k weight slices load into shared
   memory while earlier steps compute (`prefetch_depth` stages, as a multistage GEMM main loop),
   and the last step writes the m x n outputs. The mapper picks, per layer, the shape of
-  `compute.gpu.block_tiles` with the least estimated time (`choose_gpu_tiling`).
+  `compute.gpu.block_tiles` and the raster order (pixel blocks or channel blocks fastest in launch
+  order, as a library's block swizzle chooses) with the least estimated time (`choose_gpu_tiling`).
 - **Occupancy and waves.** A block needs `prefetch_depth` x (m + n) x k operand bytes of shared
   memory (`buffers.weights` + `buffers.inputs` of the SM) and m x n accumulators in registers
   (`buffers.outputs`), so an SM holds `occupancy` = min(max_blocks_per_sm, what fits) blocks. Each
@@ -66,6 +67,7 @@ class GpuContext:
     launch_cycles: int
     vector_slot_bytes: int        # a CUDA-core tile's working set (the inputs buffer / prefetch depth)
     ic_bytes_per_cycle: float
+    dram_bytes_per_cycle: float
     l2_bytes: int
 
     @property
@@ -85,6 +87,7 @@ def gpu_context(arch) -> GpuContext:
         launch_cycles=g.kernel_launch_cycles + arch.overheads.layer_setup_cycles,
         vector_slot_bytes=a.buffers.inputs.size_bytes // a.prefetch_depth,
         ic_bytes_per_cycle=float(arch.memory.interconnect.width_bytes_per_cycle),
+        dram_bytes_per_cycle=arch.dram_peak_bytes_per_s / arch.effective_clock_hz,
         l2_bytes=arch.memory.sram.size_bytes)
 
 
@@ -117,6 +120,7 @@ class GpuTiling:
     k_steps: int
     est_cycles: float
     cuda_cores: bool = False
+    raster: str = "pixels"        # which block index runs fastest in launch order: 'pixels' or 'channels'
 
 
 def _gemm(layer):
@@ -128,10 +132,19 @@ def _gemm(layer):
 
 
 def choose_gpu_tiling(layer, ctx: GpuContext) -> GpuTiling:
-    """The block shape with the least estimated time: waves x block time, or the interconnect's
-    time for the operand bytes the blocks read, whichever is longer (ties: fewer blocks)."""
+    """The block shape and raster order with the least estimated time: the longest of waves x block
+    time, the interconnect's time for the operand bytes the blocks read, and the DRAM's time for the
+    bytes the order re-reads (ties: fewer blocks, then pixels fastest).
+
+    Raster order: with pixel blocks fastest, a wave spans pixel blocks of one channel block, so the
+    input is streamed once per channel block unless it fits the L2; with channel blocks fastest, a
+    wave spans every channel block of a band of pixels, so the input is read once and the weights
+    once per wave unless they fit the L2 (as a library's swizzled block order does)."""
     G, M, images, N, K = _gemm(layer)
     ob = ctx.operand_bytes
+    in_bytes = layer.input_elems * ob
+    w_bytes = layer.stationary_elems * ob * (layer.n if layer.stationary_per_image else 1)
+    out_bytes = layer.output_elems * ob
     best, best_key = None, None
     for m, n, k in ctx.block_tiles:
         o = occupancy(ctx, m, n, k)
@@ -142,10 +155,15 @@ def choose_gpu_tiling(layer, ctx: GpuContext) -> GpuTiling:
         w = waves(blocks, ctx.sms, o)
         compute = w * n_k * step_cycles(ctx, m, n, k, o)
         moved = G * images * (n_m * n_n * (m + n) * K * ob)
-        est = max(compute, moved / ctx.ic_bytes_per_cycle)
-        key = (est, blocks)
-        if best_key is None or key < best_key:
-            best, best_key = GpuTiling(m, n, k, o, blocks, w, n_k, float(est)), key
+        for r, raster in enumerate(("pixels", "channels")):
+            if raster == "pixels":
+                dram = w_bytes + in_bytes * (1 if in_bytes <= ctx.l2_bytes else n_n) + out_bytes
+            else:
+                dram = in_bytes + w_bytes * (1 if w_bytes <= ctx.l2_bytes else w) + out_bytes
+            est = max(compute, moved / ctx.ic_bytes_per_cycle, dram / ctx.dram_bytes_per_cycle)
+            key = (est, blocks, r)
+            if best_key is None or key < best_key:
+                best, best_key = GpuTiling(m, n, k, o, blocks, w, n_k, float(est), raster=raster), key
     if best is None:
         raise MappingError("", "compute.gpu.block_tiles",
                            f"no block tile of layer '{layer.name}' fits an SM ({ctx.smem_bytes} B of shared memory "
@@ -239,8 +257,12 @@ def _gemm_kernel(layer, t: GpuTiling, ctx: GpuContext, pl, in_ts, out_t) -> _Ker
     m, n, k = t.m, t.n, t.k
     n_m, n_n, n_k = -(-M // m), -(-N // n), -(-K // k)
     blk = np.arange(t.blocks, dtype=np.int64)
-    i = blk % n_m                                   # pixel block: fastest in launch order
-    j = (blk // n_m) % n_n                          # channel block
+    if t.raster == "pixels":
+        i = blk % n_m                               # pixel block: fastest in launch order
+        j = (blk // n_m) % n_n                      # channel block
+    else:
+        j = blk % n_n                               # channel block fastest: a wave covers a band of pixels
+        i = (blk // n_n) % n_m
     img = (blk // (n_m * n_n)) % images             # batch_matmul: its own GEMM per image
     grp = blk // (n_m * n_n * images)
     m0 = img * M + i * m                            # first output pixel over the flattened batch
