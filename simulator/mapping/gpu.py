@@ -131,7 +131,7 @@ def _gemm(layer):
     return layer.groups, layer.n * pq, 1, layer.k // layer.groups, layer.c * layer.r * layer.s
 
 
-def choose_gpu_tiling(layer, ctx: GpuContext) -> GpuTiling:
+def choose_gpu_tiling(layer, ctx: GpuContext, source: str = "") -> GpuTiling:
     """The block shape and raster order with the least estimated time: the longest of waves x block
     time, the interconnect's time for the operand bytes the blocks read, and the DRAM's time for the
     bytes the order re-reads (ties: fewer blocks, then pixels fastest).
@@ -165,7 +165,7 @@ def choose_gpu_tiling(layer, ctx: GpuContext) -> GpuTiling:
             if best_key is None or key < best_key:
                 best, best_key = GpuTiling(m, n, k, o, blocks, w, n_k, float(est), raster=raster), key
     if best is None:
-        raise MappingError("", "compute.gpu.block_tiles",
+        raise MappingError(source, "compute.gpu.block_tiles",
                            f"no block tile of layer '{layer.name}' fits an SM ({ctx.smem_bytes} B of shared memory "
                            f"for {ctx.stages} stages, {ctx.acc_buffer_bytes} B of accumulators); list a smaller "
                            f"shape or enlarge compute.array.buffers")
@@ -218,7 +218,7 @@ def build_gpu_program(arch, net, ideal_memory: bool = False, source: str = "") -
         in_ts = [placement.tensor_of[i] for i in layer.inputs]
         out_to_dram = bool(is_output[out_t])
         if layer.is_mac_op:
-            t = tilings[layer.name] = choose_gpu_tiling(layer, ctx)
+            t = tilings[layer.name] = choose_gpu_tiling(layer, ctx, source)
             kern = (_cuda_core_conv(layer, ctx, placement, in_ts, out_t) if t.cuda_cores
                     else _gemm_kernel(layer, t, ctx, placement, in_ts, out_t))
         else:

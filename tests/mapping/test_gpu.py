@@ -159,3 +159,9 @@ def test_depthwise_convs_run_on_the_cuda_cores():
     p = mapped.program
     assert (p.tile_unit >= mapped.num_arrays).all()
     assert int(p.tile_macs.sum()) == 64 * 9 * 16 * 8
+
+
+def test_a_gpu_section_without_kind_gpu_is_refused():
+    """A gpu section on an arrays chip is a SpecError naming compute.gpu, not silently ignored."""
+    with pytest.raises(SpecError, match="gpu"):
+        load_arch(_gpu() | {"compute": _gpu()["compute"] | {"kind": "arrays"}})

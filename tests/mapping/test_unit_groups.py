@@ -63,3 +63,15 @@ def test_batch_one_runs_on_the_fastest_engine_and_accounts_every_unit():
         assert total == r.cycles
     dla_units = [u for u in r.per_array if u["unit"] in ("array36", "array37")]
     assert all(u["busy"] == 0 and u["idle"] == r.cycles for u in dla_units)
+
+
+def test_a_group_with_another_prefetch_depth_is_refused():
+    """The engine runs one prefetch depth: a unit group with another is a MappingError naming compute.unit_groups."""
+    import yaml
+    from simulator.errors import MappingError
+    from simulator.spec.registry import archs_dir
+    raw = yaml.safe_load((archs_dir() / "xavier_nx.yaml").read_text())
+    raw["compute"]["unit_groups"][0]["array"]["prefetch_depth"] = 3
+    arch = load_arch(raw)
+    with pytest.raises(MappingError, match="prefetch_depth"):
+        build_program(arch, load_network("conv_micro", batch=2))
