@@ -142,6 +142,12 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "") -> Ma
     if arch.memory.sram.sharing != "shared":
         raise MappingError(source, "memory.sram.sharing",
                            "'per_array' SRAM is accepted by the spec but not modelled by the engine yet; use 'shared'")
+    if arch.compute.unit_groups:        # engines of other kinds run some images (mapping/unit_groups.py)
+        from simulator.mapping.unit_groups import build_grouped_program
+        return build_grouped_program(arch, net, ideal_memory, source)
+    if arch.compute.kind == "gpu":      # one kernel per layer, thread blocks in waves (mapping/gpu.py)
+        from simulator.mapping.gpu import build_gpu_program
+        return build_gpu_program(arch, net, ideal_memory, source)
     ctx = tile_context(arch)
     A, V = arch.compute.arrays, arch.compute.vector.units
     lanes = arch.compute.vector.lanes

@@ -19,6 +19,10 @@ DATAFLOWS = ("weight_stationary", "output_stationary", "input_stationary", "row_
 ARRAY_KINDS = ("systolic", "dot_product")
 # m of Winograd F(m x m, 3 x 3) (mapping/winograd.py).
 WINOGRAD_OUTPUT_TILES = (2, 4)
+# How the chip runs a layer: 'arrays' (tiles on identical MAC arrays, consecutive layers overlapping
+# row block by row block) or 'gpu' (one kernel per layer, thread blocks in waves over the SMs;
+# mapping/gpu.py).
+COMPUTE_KINDS = ("arrays", "gpu")
 PRECISION_BYTES = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
 ARBITRATIONS = ("round_robin", "fixed_priority")
 SRAM_SHARING = ("shared", "per_array")
@@ -180,13 +184,80 @@ class WinogradSpec(_Spec):
                                                       "pipeline (paid once per tile)")
 
 
+class GpuSpec(_Spec):
+    """How a GPU runs a layer (mapping/gpu.py): one kernel per layer, an implicit GEMM cut into
+    thread-block tiles, the blocks dispatched in waves over the SMs (`compute.arrays`), a launch
+    gap and a barrier between kernels, the L2 (`memory.sram`) a cache in front of the DRAM.
+
+    Occupancy follows from the SM's buffers: a block of m x n x k takes `prefetch_depth` stages of
+    (m + n) x k operands in shared memory (`buffers.weights` + `buffers.inputs`) and m x n
+    accumulators in registers (`buffers.outputs`)."""
+    block_tiles: list[list[int]] = Field(
+        min_length=1, description="thread-block tile shapes the kernel library offers, each [m, n, k]: output "
+                                  "pixels x output channels x reduction step; the mapper picks one per layer "
+                                  "(the least estimated time)")
+    max_blocks_per_sm: int = Field(gt=0, description="the hardware limit of resident thread blocks per SM; fewer "
+                                                     "when shared memory or registers run out")
+    tensor_core_efficiency: float = Field(
+        gt=0, le=1, description="fraction of the SM's MACs per cycle a block's main loop sustains (issue limits, "
+                                "fragment loads, epilogue)")
+    kernel_launch_cycles: int = Field(
+        ge=0, alias="kernel_launch", description="core cycles from the end of a kernel's last block to the start of "
+                                                 "the next kernel's blocks (launch latency not hidden + grid start)")
+
+    @field_validator("block_tiles")
+    @classmethod
+    def _positive_tiles(cls, v):
+        for t in v:
+            if len(t) != 3 or min(t) <= 0:
+                raise ValueError(f"{list(t)}: a tile is [m, n, k], three positive integers")
+        return v
+
+
+class UnitGroupSpec(_Spec):
+    """Engines of another kind beside the main arrays (Xavier NX's two NVDLAs beside its GPU SMs).
+
+    Each engine is one MAC array with its own vector unit(s) and clock, sharing the chip's DRAM; it
+    runs whole images of the batch, laid out by the array model, while the main compute runs the
+    others. The mapper assigns the images (mapping/unit_groups.py)."""
+    name: str = Field(min_length=1, description="the group's name, e.g. dla")
+    count: int = Field(gt=0, description="identical engines in the group, each running its own images")
+    clock_hz: FrequencyHz = Field(alias="clock", description="the engines' clock")
+    array: ArraySpec = Field(description="one engine's MAC array")
+    vector: VectorSpec = Field(description="one engine's vector unit(s)")
+
+    @property
+    def macs(self) -> int:
+        return self.count * self.array.macs
+
+
 class ComputeSpec(_Spec):
     """The MAC arrays and the vector unit."""
-    arrays: int = Field(gt=0, description="number of identical MAC arrays")
+    kind: Literal[COMPUTE_KINDS] = Field(
+        "arrays", description="'arrays': tiles on identical MAC arrays, consecutive layers overlapping row block "
+                              "by row block; 'gpu': the arrays are SMs and every layer is one kernel of thread "
+                              "blocks in waves, with a barrier between kernels (needs `gpu`; mapping/gpu.py)")
+    gpu: GpuSpec | None = Field(None, description="the GPU execution model's figures (kind: gpu only)")
+    arrays: int = Field(gt=0, description="number of identical MAC arrays (kind gpu: SMs)")
     array: ArraySpec = Field(description="one MAC array (all arrays are identical)")
     vector: VectorSpec = Field(description="the vector unit(s)")
     winograd: WinogradSpec | None = Field(None, description="Winograd hardware for 3x3 stride-1 convolutions "
                                                             "(absent: every convolution runs direct)")
+    unit_groups: list[UnitGroupSpec] = Field(
+        default_factory=list, description="engines of other kinds beside the main arrays, each running whole "
+                                          "images of the batch (mapping/unit_groups.py); empty: none")
+
+    @model_validator(mode="after")
+    def _gpu_section_matches_kind(self) -> "ComputeSpec":
+        if self.kind == "gpu" and self.gpu is None:
+            raise _key_error("gpu", "kind: gpu needs a `gpu` section (block_tiles, max_blocks_per_sm, "
+                                    "tensor_core_efficiency, kernel_launch)")
+        if self.kind != "gpu" and self.gpu is not None:
+            raise _key_error("gpu", "a `gpu` section is read only with kind: gpu; set compute.kind: gpu or "
+                                    "leave the section out")
+        if self.kind == "gpu" and self.winograd is not None:
+            raise _key_error("winograd", "Winograd is not modelled for kind: gpu; leave compute.winograd out")
+        return self
 
     @model_validator(mode="after")
     def _winograd_needs_a_gemm_array(self) -> "ComputeSpec":
@@ -406,7 +477,9 @@ class ArchSpec(_Spec):
 
     @property
     def total_macs(self) -> int:
-        return self.compute.arrays * self.compute.array.macs
+        """MACs per core cycle: the main arrays, plus each unit group's MACs at its clock in core cycles."""
+        groups = sum(g.macs * g.clock_hz / self.clock_hz for g in self.compute.unit_groups)
+        return self.compute.arrays * self.compute.array.macs + round(groups)
 
     @property
     def effective_clock_hz(self) -> int:
@@ -415,7 +488,8 @@ class ArchSpec(_Spec):
 
     @property
     def peak_tops(self) -> float:
-        return 2 * self.total_macs * self.clock_hz / 1e12
+        groups = sum(g.macs * g.clock_hz for g in self.compute.unit_groups)
+        return 2 * (self.compute.arrays * self.compute.array.macs * self.clock_hz + groups) / 1e12
 
     @property
     def dram_peak_bytes_per_s(self) -> float:

@@ -74,8 +74,10 @@ def test_batch_raises_resnet50_throughput_on_tpu_v1():
 
 
 def test_staged_weights_are_read_from_dram_once():
-    """tesla_t4 ResNet-50 (40 arrays): each staged layer reads its weights from DRAM once; re-reads come from SRAM."""
-    arch, net = load_arch("tesla_t4"), load_network("resnet50", batch=1)
+    """tesla_t4 ResNet-50 on the array model (40 arrays): each staged layer reads its weights from DRAM once;
+    re-reads come from SRAM."""
+    arch = load_arch("tesla_t4", {"compute.kind": "arrays", "compute.gpu": None})
+    net = load_network("resnet50", batch=1)
     mapped = build_program(arch, net)
     staged = mapped.placement.weights_staged
     assert staged
