@@ -37,7 +37,7 @@ the way a GPU inference runtime runs it, instead of the array model's overlappin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -121,6 +121,7 @@ class GpuTiling:
     est_cycles: float
     cuda_cores: bool = False
     raster: str = "pixels"        # which block index runs fastest in launch order: 'pixels' or 'channels'
+    runner_up: "GpuTiling | None" = None   # the second-best candidate (--explain, the JSON's mappings)
 
 
 def _gemm(layer):
@@ -145,7 +146,7 @@ def choose_gpu_tiling(layer, ctx: GpuContext, source: str = "") -> GpuTiling:
     in_bytes = layer.input_elems * ob
     w_bytes = layer.stationary_elems * ob * (layer.n if layer.stationary_per_image else 1)
     out_bytes = layer.output_elems * ob
-    best, best_key = None, None
+    cands = []
     for m, n, k in ctx.block_tiles:
         o = occupancy(ctx, m, n, k)
         if o <= 0:
@@ -161,9 +162,11 @@ def choose_gpu_tiling(layer, ctx: GpuContext, source: str = "") -> GpuTiling:
             else:
                 dram = in_bytes + w_bytes * (1 if w_bytes <= ctx.l2_bytes else w) + out_bytes
             est = max(compute, moved / ctx.ic_bytes_per_cycle, dram / ctx.dram_bytes_per_cycle)
-            key = (est, blocks, r)
-            if best_key is None or key < best_key:
-                best, best_key = GpuTiling(m, n, k, o, blocks, w, n_k, float(est), raster=raster), key
+            cands.append(((est, blocks, r), GpuTiling(m, n, k, o, blocks, w, n_k, float(est), raster=raster)))
+    cands.sort(key=lambda c: c[0])
+    best = cands[0][1] if cands else None
+    if best is not None and len(cands) > 1:
+        best = replace(best, runner_up=cands[1][1])
     if best is None:
         raise MappingError(source, "compute.gpu.block_tiles",
                            f"no block tile of layer '{layer.name}' fits an SM ({ctx.smem_bytes} B of shared memory "
@@ -172,7 +175,8 @@ def choose_gpu_tiling(layer, ctx: GpuContext, source: str = "") -> GpuTiling:
     if G > 1 and layer.tiles_rows:
         cc = -(-layer.macs // (ctx.vector_units * ctx.lanes))
         if cc < best.est_cycles:
-            return GpuTiling(0, 0, 0, 1, 0, 0, 1, float(cc), cuda_cores=True)
+            return GpuTiling(0, 0, 0, 1, 0, 0, 1, float(cc), cuda_cores=True,
+                             runner_up=replace(best, runner_up=None))
     return best
 
 

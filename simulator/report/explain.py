@@ -14,9 +14,11 @@ WEIGHT_HOMES = ("dram", "dram, staged in sram", "sram")     # ConvTiling.homes' 
 
 
 def mapping_dict(t) -> dict | None:
-    """One mapping (a ConvTiling) as JSON: its choices and its estimate."""
+    """One mapping (a ConvTiling, or a GPU kernel's GpuTiling) as JSON: its choices and its estimate."""
     if t is None:
         return None
+    if hasattr(t, "blocks_per_sm"):
+        return _gpu_mapping_dict(t)
     terms = {"compute": float(t.est_compute_cycles), "dram": t.est_dram_cycles, "sram": t.est_sram_cycles,
              "interconnect": t.est_ic_cycles}
     homes = None
@@ -36,6 +38,15 @@ def mapping_dict(t) -> dict | None:
                      "sram_cycles": t.est_sram_cycles, "interconnect_cycles": t.est_ic_cycles,
                      "dram_bytes": t.est_dram_bytes, "sram_bytes": t.est_sram_bytes},
     }
+
+
+def _gpu_mapping_dict(t) -> dict:
+    """A GPU kernel (mapping/gpu.py): the thread-block shape, occupancy, waves and raster order."""
+    if t.cuda_cores:
+        return {"kernel": "cuda_cores", "estimate": {"cycles": t.est_cycles}}
+    return {"kernel": "tensor_cores", "block_m": t.m, "block_n": t.n, "block_k": t.k,
+            "blocks_per_sm": t.blocks_per_sm, "blocks": t.blocks, "waves": t.waves, "k_steps": t.k_steps,
+            "raster": t.raster, "estimate": {"cycles": t.est_cycles}}
 
 
 def layer_mapping(t) -> dict | None:
@@ -61,6 +72,14 @@ def _kib(n: int) -> str:
 
 def _lines(m: dict) -> list[str]:
     e = m["estimate"]
+    if "kernel" in m:                   # a GPU kernel
+        if m["kernel"] == "cuda_cores":
+            return ["kernel          on the CUDA cores (grouped conv)", f"estimate        {e['cycles']:,.0f} cycles"]
+        return [f"thread block    {m['block_m']} pixels x {m['block_n']} channels x {m['block_k']} of the reduction "
+                f"per step, {m['k_steps']:,} steps",
+                f"grid            {m['blocks']:,} blocks, {m['blocks_per_sm']} per SM, {m['waves']:,} wave{'s' if m['waves'] > 1 else ''}; "
+                f"{m['raster']} fastest in launch order",
+                f"estimate        {e['cycles']:,.0f} cycles"]
     out = [f"tile            gb {m['gb']} x kc {m['kc']} x cr {m['cr']} x ph {m['ph']} x qw {m['qw']}, "
            f"nb {m['nb']} image{'s' if m['nb'] > 1 else ''} per tile; {m['tiles']:,} tiles",
            f"loop order      {m['order']}; array split by {m['split']}",

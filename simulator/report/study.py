@@ -38,7 +38,7 @@ COMPARE = ("yolov3", 608, PRODUCTS)
 SENSITIVITY = (
     ("tesla_t4", "yolov3", 608, {"overheads.sustained_clock_fraction": 1.0},
      "T4 without throttling (the full 1590 MHz boost clock, sustained)"),
-    ("tesla_t4", "yolov3", 608, {"overheads.layer_setup_cycles": 0}, "T4 without the per-layer launch cost"),
+    ("tesla_t4", "yolov3", 608, {"compute.gpu.kernel_launch": 0}, "T4 without the gap between kernels"),
     ("xavier_nx", "yolov3", 608, {"memory.sram.size": "6 MiB"}, "Xavier NX with a 6 MiB L2 (InferX X1's SRAM)"),
     ("inferx_x1", "yolov3", 608, {"memory.dram.channels": 2}, "InferX X1 with a second x32 LPDDR4X channel"),
     ("blaize_el_cano", "yolov3", 608, {"memory.sram.size": "2 MiB", "compute.array.buffers.weights.size": "64 KiB",
@@ -128,7 +128,12 @@ def run_point(arch: str, network: str, size: int, batch: int = 1, overrides: dic
             "spill_mb": spill_bytes(spec, net) / batch / 1e6, "sram_peak_mib": r.sram_peak_bytes / 2**20,
             "clock_hz": spec.clock_hz, "run_clock_hz": r.clock_hz,
             "sustained_clock_fraction": spec.overheads.sustained_clock_fraction,
-            "layer_setup_cycles": spec.overheads.layer_setup_cycles}
+            "layer_setup_cycles": _setup_cycles(spec)}
+
+
+def _setup_cycles(spec) -> int:
+    """The fixed cost per layer: a GPU's gap between kernels, else the arch's layer setup."""
+    return spec.compute.gpu.kernel_launch_cycles if spec.compute.kind == "gpu" else spec.overheads.layer_setup_cycles
 
 
 def run_eyeriss(case: EyerissCase, overrides: dict | None = None) -> dict:
@@ -274,16 +279,19 @@ def render_blocks(data: dict, figures_rel: str = "figures") -> dict[str, str]:
         d = s.memory.dram
         chip_rows.append([f"`{name}`", _g(s.peak_tops), f"{s.total_macs:,}",
                           f"{s.compute.arrays} x {s.compute.array.rows}x{s.compute.array.cols}"
-                          + (f"x{s.compute.array.macs_per_pe}" if s.compute.array.macs_per_pe > 1 else ""),
-                          ("dot product" if s.compute.array.kind == "dot_product"
+                          + (f"x{s.compute.array.macs_per_pe}" if s.compute.array.macs_per_pe > 1 else "")
+                          + "".join(f" + {g.count} {g.name}" for g in s.compute.unit_groups),
+                          ("GPU SMs, kernels in waves" if s.compute.kind == "gpu"
+                           else "dot product" if s.compute.array.kind == "dot_product"
                            else s.compute.array.dataflow.replace("_stationary", ""))
                           + (f" + Winograd F({s.compute.winograd.output_tile})" if s.compute.winograd else ""),
                           f"{s.clock_hz / 1e6:g} MHz",
                           f"{d.resolved_timing.speed_grade}", f"{s.dram_pins}", _g(s.dram_peak_bytes_per_s / 1e9),
                           _g(s.memory.sram.size_bytes / 2**20), f"{s.overheads.sustained_clock_fraction:g}",
-                          f"{s.overheads.layer_setup_cycles:,}"])
+                          f"{_setup_cycles(s):,}"])
     blocks["chips"] = _md_table(["chip", "peak TOPS", "MACs", "arrays", "dataflow", "clock", "DRAM preset",
-                                 "DRAM pins", "DRAM GB/s", "SRAM MiB", "sustained clock", "layer setup cycles"],
+                                 "DRAM pins", "DRAM GB/s", "SRAM MiB", "sustained clock",
+                                 "layer setup / kernel gap cycles"],
                                 chip_rows)
 
     # compare

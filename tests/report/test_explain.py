@@ -64,3 +64,17 @@ def test_ideal_memory_has_no_mappings():
     assert r.to_dict()["mappings"] == {}
     out = _run("teaching", "conv_micro", "--ideal-memory", "--no-layer-table", "--explain", "tiny")
     assert "--ideal-memory" in out.output
+
+
+def test_a_gpu_layer_explains_its_thread_blocks_waves_and_runner_up():
+    """On a GPU chip the mapping is a kernel: block shape, blocks per SM, waves, raster order; the
+    runner-up is the next kernel by estimate, and the JSON carries both."""
+    out = _run("tesla_t4", "conv_micro", "--no-layer-table", "--explain", "conv_s2")
+    assert out.exit_code == 0, out.output
+    text = out.output[out.output.index("layer conv_s2"):]
+    for needle in ("thread block", "per SM", "fastest in launch order", "runner-up:", "simulated"):
+        assert needle in text, needle
+    r = simulate("tesla_t4", "conv_micro")
+    m = next(layer.mapping for layer in r.layers if layer.name == "conv_s2")
+    assert m["chosen"]["kernel"] == "tensor_cores" and m["chosen"]["waves"] >= 1
+    assert m["runner_up"]["estimate"]["cycles"] >= m["chosen"]["estimate"]["cycles"]
