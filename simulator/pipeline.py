@@ -53,7 +53,7 @@ def _without_cyclic_gc(fn):
 
 @_without_cyclic_gc
 def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = False,
-             overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS) -> Result:
+             overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS, fuse: str | None = None) -> Result:
     """Simulate one inference of `network` on `arch` (names, paths, dicts or loaded objects).
 
     `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap'), and
@@ -61,6 +61,8 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     `progress` has a method `engine_seconds`, it is given the engine's estimated seconds before the
     engine starts (`npusim run` shows the time left from it). A run beyond
     `limits` (simulator/limits.py) is refused with a SpecError before the work that would exceed it.
+    `fuse`: depth-first layer fusion, 'none' or 'auto' (mapping/fusion.py); None: the arch's
+    compute.fusion.
     """
     from simulator import __version__
     progress("load")
@@ -73,7 +75,7 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     check_memory(memory_bytes(spec), f"the memory model of {spec.name} ({spec.memory.dram.channels:,} DRAM "
                                      f"channels, {spec.memory.sram.banks:,} SRAM banks)", limits, spec.name, "memory")
     progress("map")
-    mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
+    mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name, fuse=fuse)
     check_events(estimated_events(mapped.program), limits, source)
     progress("simulate")
     # ideal memory: the program has no transfers, so memory never waits

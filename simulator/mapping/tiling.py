@@ -139,10 +139,11 @@ def _batch_fold(n: int, fits) -> list[int]:
 
 
 def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False) -> ConvTiling:
+                       w_staged: bool = False, max_rows: int = 0) -> ConvTiling:
     """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
 
     `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    `max_rows` > 0: at most that many output rows per tile (a fused group's band, mapping/fusion.py).
     """
     ob, G = ctx.operand_bytes, layer.groups
     kg = layer.k // G                     # output channels per group
@@ -170,7 +171,8 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
         # Winograd blocks are whole m x m output tiles (the last block may be partial)
         align = (lambda v, cap: wg.round_up(v, m, cap)) if m else (lambda v, cap: v)
         q_opts = [1] if fc else sorted({align(v, Q) for v in _halving(Q)}, reverse=True)
-        p_opts = [1] if fc else sorted({align(v, P) for v in _halving(P)}, reverse=True)
+        p_opts = [1] if fc else sorted({align(v, P) for v in _halving(min(P, max_rows) if max_rows else P)},
+                                       reverse=True)
         for gb, kc, cr in shapes:
             w_tile = (int(wg.weight_buffer_bytes(gb * kc * cr, m, ctx.winograd_weight_bits)) if m
                       else gb * kc * cr * R * S * ob)
@@ -362,7 +364,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
             "out_bytes": out_bytes, "img": idx["img"], "img_last": idx["img"] + n_img - 1, "w_first": w_first,
             "in_row_lo": row_lo, "in_row_hi": row_hi,
             "out_row_lo": p0, "out_row_hi": p0 + p_len, "in_offset": in_offset, "w_offset": w_offset,
-            "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph)}
+            "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph),
+            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob}
 
 
 def _first_occurrence(key: np.ndarray) -> np.ndarray:

@@ -133,6 +133,10 @@ class ComputeSpec(_Spec):
     vector: VectorSpec = Field(description="the vector unit(s)")
     winograd: WinogradSpec | None = Field(None, description="Winograd hardware for 3x3 stride-1 convolutions "
                                                             "(absent: every convolution runs direct)")
+    fusion: Literal["none", "auto"] = Field(
+        "none", description="depth-first layer fusion (mapping/fusion.py): 'auto' runs groups of consecutive "
+                            "layers band by band with their intermediates in SRAM where that is estimated faster; "
+                            "'none' runs layer by layer (npusim run --fuse overrides)")
 
     @model_validator(mode="after")
     def _winograd_needs_a_gemm_array(self) -> "ComputeSpec":
