@@ -18,7 +18,7 @@ from simulator.errors import SpecError
 from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
 from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
                                        memory_tables)
-from simulator.result import LayerResult, Result, Timeline, spec_hash
+from simulator.result import LayerResult, Result, Timeline, fused_groups, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
 from simulator.workload.graph import INPUT_NODE, Network, network_from_layers
@@ -95,7 +95,8 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     channel_rows = channel_stats(dram.tb, dram.st) if isinstance(dram, CycleDram) else None
     energy = estimate_energy(spec, mapped, out.times, int(out.makespan), channel_rows, result.latency_s,
                              result.fps if result.cycles else 0.0, result.effective_tops)
-    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy)
+    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy,
+                               fused_groups=fused_groups(mapped.fusion, result.layers))
 
 
 def select_layers(net: Network, first: str | None = None, last: str | None = None) -> Network:
