@@ -50,6 +50,9 @@ from simulator.mapping.placement import DRAM
 from simulator.mapping.vector_tiling import _input_rows, _rows_correspond
 
 FUSION_MODES = ("none", "auto")
+# assumption: a producer runs at most this many bands ahead of an intermediate's consumers (the
+#   program makes its tiles wait for theirs: mapping/program.py); the ring is sized for it
+RING_LAG_BANDS = 2
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,10 @@ class LayerCost:
     """A layer's own estimate inputs: compute cycles (whole chip) and bytes of each operand."""
     compute: float
     weight_bytes: int
+    tile_rows: int = 0          # output rows of the layer's tiles when not bounded by the band (vector layers)
 
 
-def _evaluate(layers, tensor_of, consumers_in, boundary, costs, H: int, ctx, placement, pin_weights: bool):
+def _evaluate(layers, tensor_of, consumers_in, boundary, costs, banded, H: int, ctx, placement, pin_weights: bool):
     """The group with band height H: (FusedGroup, footprint) or None when no band fits (rows)."""
     P = layers[-1].out_shape[1]
     bands = -(-P // H)
@@ -142,22 +146,35 @@ def _evaluate(layers, tensor_of, consumers_in, boundary, costs, H: int, ctx, pla
     band_rows = {L.name: _band_rows(need[L.name]) for L in layers}
     names = {L.name for L in layers}
     ob = ctx.operand_bytes
+    # the tallest tile of each layer: its band, or its own tile height if that is taller (a vector
+    # layer's tiles are sized by its buffer; a Winograd layer's are aligned up to m rows)
+    tall = {L.name: max(band_rows[L.name] + max(ctx.winograd_m - 1, 0), costs[L.name].tile_rows) for L in layers}
     rings: dict[str, int] = {}
     for L in layers[:-1]:
         if L.name in boundary:
             continue
-        low = np.zeros(bands, np.int64)
-        low_c = np.full(bands, np.iinfo(np.int64).max, np.int64)
+        # low[j]: the first row consumers of band j and later still read
+        low = np.full(bands, np.iinfo(np.int64).max, np.int64)
         for C, idx in consumers_in[L.name]:
             prev = np.concatenate(([0], need[C.name][:-1]))
-            low_c = np.minimum(low_c, rows_in(C, idx, prev, prev + 1)[0])
-        low[1:] = low_c[1:]
+            low = np.minimum(low, rows_in(C, idx, prev, prev + 1)[0])
+        low[0] = 0
+        # while band s is produced, consumers of bands <= s - RING_LAG_BANDS are done
+        lagged = low[np.maximum(np.arange(bands) - RING_LAG_BANDS + 1, 0)]
+        # a producer tile runs up to its height past need; a consumer tile taller than its band
+        # holds the rows it reads until its last row's band
+        extra = max([0] + [int(np.diff(rows_in(C, idx, [0], [tall[C.name]]), axis=0)[0, 0])
+                           for C, idx in consumers_in[L.name] if tall[C.name] > band_rows[C.name]])
         c, h, w = L.out_shape
-        rows = min(h, int((need[L.name] - low).max()) + 2 * band_rows[L.name])
+        rows = min(h, int((need[L.name] - lagged).max()) + tall[L.name] + extra)
         rings[L.name] = rows * c * w * ob
     weights = 0 if pin_weights else sum(costs[n].weight_bytes for n in names)
     # estimates (module docstring)
-    compute = sum(costs[n].compute for n in names)
+    compute_u = sum(costs[n].compute for n in names)
+    # fused: each layer tiled to its band, plus one tile's time per layer and band (band-major
+    # order: a unit reaches layer l+1's band only after layer l's band, so the last tile's latency
+    # is exposed once per layer and band)
+    compute = sum(banded(n, band_rows[n]) for n in names)
     group_out = {tensor_of[n] for n in names}
     dram_u = dram_f = sram_u = sram_f = 0
     w_dram = placement.weights_memory == DRAM and not pin_weights
@@ -193,10 +210,10 @@ def _evaluate(layers, tensor_of, consumers_in, boundary, costs, H: int, ctx, pla
             dram_u += wb
             dram_f += wb
         sram_f += wb * bands
-    est = lambda d, s: max(compute, d / ctx.dram_bytes_per_cycle, s / ctx.sram_bytes_per_cycle)
+    est = lambda c, d, s: max(c, d / ctx.dram_bytes_per_cycle, s / ctx.sram_bytes_per_cycle)
     return FusedGroup(layers=tuple(L.name for L in layers), bands=bands, band_rows=band_rows, need=need,
-                      ring_bytes=rings, weight_bytes=weights, est_cycles=est(dram_f, sram_f),
-                      est_cycles_unfused=est(dram_u, sram_u), est_dram_bytes=dram_f,
+                      ring_bytes=rings, weight_bytes=weights, est_cycles=est(compute, dram_f, sram_f),
+                      est_cycles_unfused=est(compute_u, dram_u, sram_u), est_dram_bytes=dram_f,
                       est_dram_bytes_unfused=dram_u)
 
 
@@ -208,9 +225,12 @@ def _halving(n: int) -> list[int]:
     return out
 
 
-def plan_fusion(net, placement, costs: dict[str, LayerCost], ctx, capacity: int, pin_weights: bool) -> FusionPlan:
+def plan_fusion(net, placement, costs: dict[str, LayerCost], banded, ctx, capacity: int,
+                pin_weights: bool) -> FusionPlan:
     """Choose fused groups greedily along the topological order (module docstring).
 
+    `banded(name, max_rows)`: the layer's compute estimate in a group (whole chip, cycles), tiled
+    to at most max_rows output rows, plus one tile's time per band.
     `placement` is the unfused placement (where each tensor would live without fusion);
     `capacity` the SRAM bytes activations may use (the SRAM less pinned weights).
     """
@@ -249,7 +269,8 @@ def plan_fusion(net, placement, costs: dict[str, LayerCost], ctx, capacity: int,
             boundary.add(layers[-1].name)
             fits = []
             for H in _halving(layers[-1].out_shape[1]):
-                g = _evaluate(layers, tensor_of, consumers_in, boundary, costs, H, ctx, placement, pin_weights)
+                g = _evaluate(layers, tensor_of, consumers_in, boundary, costs, banded, H, ctx, placement,
+                              pin_weights)
                 if g is not None and g.footprint_bytes <= capacity:
                     fits.append(((g.est_cycles, g.bands), g))
             if not fits:

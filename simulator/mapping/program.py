@@ -172,7 +172,8 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
     plan = fu.NO_FUSION
     if fuse == "auto" and not ideal_memory:
         costs = _layer_costs(net, placement, ctx, A, V, lanes, tiling_memo)
-        plan = fu.plan_fusion(net, placement, costs, ctx, placement.sram_activation_capacity_bytes, pin)
+        banded = _banded_cost(net, placement, ctx, A, V, lanes, tiling_memo)
+        plan = fu.plan_fusion(net, placement, costs, banded, ctx, placement.sram_activation_capacity_bytes, pin)
         if plan.groups:
             placement = place_tensors(net, sram, ob, pin, source, fusion=plan)
     b = _Builder()
@@ -269,9 +270,9 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
             if group is not None:
                 fused.stage(group, layer.name, cols["img"], cols["out_row_lo"], dep_ranges)
         if group is not None:
-            fused.add(out_t, ids, region_local, rbase)
+            fused.add(out_t, in_ts, ids, region_local, rbase)
             if group.layers[-1] == layer.name:
-                seq_parts.append(fused.finish())
+                seq_parts.append(fused.finish(b, placement))
         else:
             seq_parts.append(ids)
     seq = np.concatenate(seq_parts) if seq_parts and plan.groups else None
@@ -304,7 +305,7 @@ class _GroupOrder:
 
     def start(self, first_tile: int) -> None:
         self.first = first_tile
-        self.ids, self.keys, self.pos = [], [], []
+        self.ids, self.keys, self.pos, self.tensors = [], [], [], []
         self.region_key: dict[int, tuple[int, np.ndarray]] = {}   # tensor -> (first region, key per region)
         self.current = None
 
@@ -320,7 +321,7 @@ class _GroupOrder:
         self.current = key
         return key
 
-    def add(self, out_t: int, ids: np.ndarray, region_local: np.ndarray, rbase: int) -> None:
+    def add(self, out_t: int, in_ts, ids: np.ndarray, region_local: np.ndarray, rbase: int) -> None:
         key = self.current
         rkey = np.zeros(int(np.max(region_local)) + 1 if len(region_local) else 0, np.int64)
         np.maximum.at(rkey, np.asarray(region_local, np.int64), key)
@@ -328,14 +329,61 @@ class _GroupOrder:
         self.ids.append(ids)
         self.keys.append(key)
         self.pos.append(np.full(len(ids), len(self.pos), np.int64))
+        self.tensors.append((out_t, tuple(in_ts)))
 
-    def finish(self) -> np.ndarray:
-        """Tile ids of the group, renumbered in sequence positions (the group's id range, reordered)."""
+    def finish(self, b: _Builder, placement: Placement) -> np.ndarray:
+        """Ring backpressure deps, then the group's tile ids renumbered in sequence positions.
+
+        A producer tile of band k of an intermediate waits until its consumers' tiles of band
+        k - RING_LAG_BANDS are done (their regions), so it runs at most that many bands ahead and the
+        ring (fusion.py) holds what is live; those consumers precede it in the sequence, so no deadlock.
+        """
+        for i, (out_t, _) in enumerate(self.tensors):
+            if placement.fused is None or not placement.fused[out_t]:
+                continue
+            target = self.keys[i] - fu.RING_LAG_BANDS
+            for j in range(i + 1, len(self.tensors)):
+                if out_t not in self.tensors[j][1]:
+                    continue
+                rbase, rkey = self.region_key[self.tensors[j][0]]
+                last = np.searchsorted(rkey, target, side="right") - 1          # last region of band <= target
+                has = last >= 0
+                first = np.searchsorted(rkey, rkey[np.maximum(last, 0)], side="left")
+                if has.any():
+                    b.add_deps(self.ids[i][has], rbase + first[has], rbase + last[has])
         ids = np.concatenate(self.ids)
         order = np.lexsort((ids, np.concatenate(self.pos), np.concatenate(self.keys)))
         seq = np.empty(len(ids), np.int64)
         seq[order] = self.first + np.arange(len(ids), dtype=np.int64)
         return seq
+
+
+def _banded_cost(net, placement, ctx, A, V, lanes, memo):
+    """fusion.plan_fusion's `banded(name, max_rows)`: a layer's compute in a fused group, tiled to its
+    band, plus one tile's time per band (its inputs and outputs in SRAM, its weights staged)."""
+    layers = {layer.name: layer for layer in net.layers}
+    ob = ctx.operand_bytes
+    cache: dict[tuple, float] = {}
+
+    def banded(name: str, max_rows: int) -> float:
+        layer = layers[name]
+        if (name, max_rows) in cache:
+            return cache[name, max_rows]
+        if layer.is_mac_op:
+            w_dram = placement.weights_memory == DRAM
+            key = (conv_shape_key(layer), False, w_dram, False, True, max_rows)
+            t = memo.get(key)
+            if t is None:
+                t = memo[key] = choose_conv_tiling(layer, ctx, False, w_dram, False, w_staged=True, max_rows=max_rows)
+            per_unit = -(-t.n_tiles // A)
+            cost = t.est_compute_cycles * (1 + -(-layer.p // max_rows) / per_unit)
+        else:
+            cols = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)
+            per_tile = int(cols["compute_cycles"].max())
+            cost = float(cols["compute_cycles"].sum()) / V + -(-layer.out_shape[1] // max_rows) * per_tile
+        cache[name, max_rows] = cost
+        return cost
+    return banded
 
 
 def _layer_costs(net, placement, ctx, A, V, lanes, memo) -> dict[str, fu.LayerCost]:
@@ -359,7 +407,8 @@ def _layer_costs(net, placement, ctx, A, V, lanes, memo) -> dict[str, fu.LayerCo
                                              0 if layer.stationary_per_image else layer.weight_elems * ob)
         else:
             work = max(layer.vector_elems, layer.output_elems)
-            costs[layer.name] = fu.LayerCost(-(-work // lanes) / V, 0)
+            rows = int(vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)["rows_per_region"])
+            costs[layer.name] = fu.LayerCost(-(-work // lanes) / V, 0, rows)
     return costs
 
 
