@@ -29,7 +29,8 @@ weights, and it must fit the SRAM left by pinned weights.
 Group choice (`plan_fusion`), greedy along the topological order: from each layer that streams
 rows, grow the group one layer at a time while it stays a chain and some band height fits; of
 these prefixes keep the one that saves the most estimated cycles over running its layers unfused
-(ties: the most DRAM bytes saved), and only if it saves something; continue after it. For a group
+(ties: the most DRAM bytes saved), and only if it is neither slower nor moves more DRAM bytes by the
+estimate and saves one of them; continue after it. For a group
 the band height is the one of H = P/2, P/4, ... (P the last layer's rows) with the least estimated
 time, ties to the fewest bands (fewer weight re-reads and halo rows). The estimate of a set of
 layers is max(compute, DRAM bytes / DRAM bandwidth, SRAM bytes / SRAM bandwidth), with compute the
@@ -277,7 +278,8 @@ def plan_fusion(net, placement, costs: dict[str, LayerCost], banded, ctx, capaci
                 break                                         # a longer group only needs more SRAM
             g = min(fits, key=lambda kv: kv[0])[1]
             gain = (g.est_cycles_unfused - g.est_cycles, g.est_dram_bytes_unfused - g.est_dram_bytes)
-            if gain > (0, 0) and (best is None or gain > best[0]):
+            # neither slower nor more DRAM traffic by the estimate, and better in one
+            if min(gain) >= 0 and gain > (0, 0) and (best is None or gain > best[0]):
                 best = (gain, g, j)
         if best is None:
             i += 1

@@ -111,13 +111,21 @@ def test_setup_is_charged_once_per_layer_and_unit():
     assert int(p.tile_setup.sum()) == 500 * len(pairs)
 
 
-def test_more_sram_never_increases_fused_dram_traffic():
-    """With fusion on, DRAM bytes are non-increasing as the SRAM grows (YOLOv3 256x256)."""
+# More SRAM may move this much more DRAM traffic with fusion on. Placement is monotone for a given
+# plan, but the groups are chosen by estimated time under the SRAM size: measured, YOLOv3 256x256 on
+# inferx_x1 moves 67.4 MB at 1 MiB (conv0..add4 fused) and 69.1 MB at 2 MiB (+2.5%: there conv0's
+# band overhead makes conv0..add4 slower by the estimate, so conv0's output goes through DRAM).
+FUSED_SRAM_TRAFFIC_TOLERANCE = 0.05
+
+
+def test_more_sram_barely_changes_fused_dram_traffic():
+    """With fusion on, DRAM bytes fall as the SRAM grows, up to FUSED_SRAM_TRAFFIC_TOLERANCE (YOLOv3 256x256)."""
     traffic = []
     for kib in (256, 512, 1024, 2048, 4096):
         r = simulate("inferx_x1", "yolov3", input=(256, 256), overrides={"memory.sram.size": f"{kib} KiB"}, fuse="auto")
         traffic.append(r.dram_read_bytes + r.dram_write_bytes)
-    assert all(b <= a for a, b in zip(traffic, traffic[1:])), traffic
+    assert all(b <= a * (1 + FUSED_SRAM_TRAFFIC_TOLERANCE) for a, b in zip(traffic, traffic[1:])), traffic
+    assert traffic[-1] < 0.7 * traffic[0]
 
 
 def test_ideal_memory_never_fuses():
