@@ -281,7 +281,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     tile's first image), img_last (its last: a batch fold spans img..img_last), in_row_lo,
     in_row_hi (input rows read, for dependencies), out_row_lo, out_row_hi, in_offset, w_offset,
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
-    of its weight block in the whole layer, which a staged layer reads from DRAM).
+    of its weight block in the whole layer, which a staged layer reads from DRAM), w_block (its weight
+    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band).
     """
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
     kg = layer.k // G
