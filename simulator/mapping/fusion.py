@@ -16,12 +16,14 @@ band that needs any of its rows, or to a later band if a producer tile it reads 
 (mapping/program.py). The program emits the group band-major (band 0 of every layer in order, then
 band 1, ...), so every producer tile precedes its consumers on every unit and nothing deadlocks.
 
-Ring size of an intermediate T (SRAM bytes it holds while the group runs): at band b its consumers
-still need rows from low(b) (the first input row of their band-b rows) and rows up to need_T(b)
-have been produced, so the ring holds need_T(b) - low(b) rows, plus two band heights of T:
-# assumption: a tile of T runs at most one band height ahead of need_T (its tiles are at most one
-#   band high) and its consumers lag at most one band behind (the units drift apart by at most the
-#   producer-consumer coupling of one band). The engine does not stall a producer on a full ring.
+Ring size of an intermediate T (SRAM bytes it holds while the group runs): a producer tile of band
+k waits until T's consumers' tiles of band k - RING_LAG_BANDS are done (mapping/program.py adds
+these dependencies; they point backwards in the sequence, so they cannot deadlock). While band s is
+produced, the consumers still read from low(s - RING_LAG_BANDS + 1) (the first input row of their
+rows of that band) and rows up to need_T(s) plus one producer tile are written; the ring holds
+those rows, plus the input rows of one consumer tile where a consumer's tiles are taller than its
+band (a vector layer sizes its own tiles), at most the whole tensor. The tests measure each ring's
+live bytes in runs against it (docs/assumptions.md).
 A group also stages all its layers' weights in SRAM for its whole life (each weight block read
 from DRAM once, then from SRAM by every band): the group's footprint is its rings plus its
 weights, and it must fit the SRAM left by pinned weights.
@@ -35,9 +37,10 @@ the band height is the one of H = P/2, P/4, ... (P the last layer's rows) with t
 time, ties to the fewest bands (fewer weight re-reads and halo rows). The estimate of a set of
 layers is max(compute, DRAM bytes / DRAM bandwidth, SRAM bytes / SRAM bandwidth), with compute the
 sum of the layers' own estimates (mapping/tiling.py for MAC layers, elements / lanes for vector
-layers); unfused, each tensor placement leaves in DRAM is written and read once and weights read
-once; fused, intermediates move through SRAM (written once, read once) and weights are read from
-SRAM once per band. So `auto` is never slower than `none` by this estimate.
+layers; fused, each layer tiled to its band, plus one tile's time per layer and band, the latency
+a band-major order exposes); unfused, each tensor placement leaves in DRAM is written and read once
+and weights read once; fused, intermediates move through SRAM (written once, read once) and
+weights are read from SRAM once per band. So `auto` is never slower than `none` by this estimate.
 
 Fusion applies only with real memory: in ideal-memory mode (SCALE-Sim compatible) it is off.
 """
