@@ -19,7 +19,7 @@ from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, 
 from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
                                        memory_tables)
 from simulator.report.explain import layer_mapping
-from simulator.result import LayerResult, Result, Timeline, spec_hash
+from simulator.result import LayerResult, Result, Timeline, fused_groups, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
 from simulator.workload.graph import INPUT_NODE, Network, network_from_layers
@@ -54,7 +54,7 @@ def _without_cyclic_gc(fn):
 
 @_without_cyclic_gc
 def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = False,
-             overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS) -> Result:
+             overrides=(), progress=_no_progress, limits: Limits = DEFAULT_LIMITS, fuse: str | None = None) -> Result:
     """Simulate one inference of `network` on `arch` (names, paths, dicts or loaded objects).
 
     `progress(stage)` is called as each stage starts ('load', 'map', 'simulate', 'wrap'), and
@@ -62,6 +62,8 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     `progress` has a method `engine_seconds`, it is given the engine's estimated seconds before the
     engine starts (`npusim run` shows the time left from it). A run beyond
     `limits` (simulator/limits.py) is refused with a SpecError before the work that would exceed it.
+    `fuse`: depth-first layer fusion, 'none' or 'auto' (mapping/fusion.py); None: the arch's
+    compute.fusion.
     """
     from simulator import __version__
     progress("load")
@@ -74,7 +76,7 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     check_memory(memory_bytes(spec), f"the memory model of {spec.name} ({spec.memory.dram.channels:,} DRAM "
                                      f"channels, {spec.memory.sram.banks:,} SRAM banks)", limits, spec.name, "memory")
     progress("map")
-    mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name)
+    mapped = build_program(spec, net, ideal_memory=ideal_memory, source=spec.name, fuse=fuse)
     check_events(estimated_events(mapped.program), limits, source)
     progress("simulate")
     # ideal memory: the program has no transfers, so memory never waits
@@ -94,7 +96,8 @@ def simulate(arch, network, input=None, batch: int = 1, ideal_memory: bool = Fal
     channel_rows = channel_stats(dram.tb, dram.st) if isinstance(dram, CycleDram) else None
     energy = estimate_energy(spec, mapped, out.times, int(out.makespan), channel_rows, result.latency_s,
                              result.fps if result.cycles else 0.0, result.effective_tops)
-    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy)
+    return dataclasses.replace(result, timeline=_timeline(mapped, out.times, out.acc, out.xfer_done), energy=energy,
+                               fused_groups=fused_groups(mapped.fusion, result.layers))
 
 
 def select_layers(net: Network, first: str | None = None, last: str | None = None) -> Network:

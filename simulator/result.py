@@ -118,6 +118,7 @@ class Result:
     energy: dict | None = field(default=None, repr=False)   # simulator/energy: totals, by component, by layer
     spec_hash: str = ""
     version: str = ""
+    fused_groups: tuple[dict, ...] = ()   # depth-first fused groups (mapping/fusion.py), see fused_groups()
 
     @property
     def latency_s(self) -> float:
@@ -191,7 +192,27 @@ class Result:
             "events": self.events,
             "energy_j": self.energy_j, "power_w": self.power_w, "fps_per_watt": self.fps_per_watt,
             "energy_by_component_j": self.energy_by_component_j, "energy": self.energy,
+            "fused_groups": [dict(g) for g in self.fused_groups],
             "layers": [layer.to_dict() for layer in self.layers],
             "mappings": {layer.name: layer.mapping for layer in self.layers if layer.mapping is not None},
             "spec": self.resolved_spec, "spec_hash": self.spec_hash, "version": self.version,
         }
+
+
+def fused_groups(plan, layers) -> tuple[dict, ...]:
+    """One dict per fused group of `plan` (mapping.fusion.FusionPlan): its layers, bands, SRAM rings
+    and staged weights, the mapper's estimates fused and unfused (DRAM bytes saved: their
+    difference) and the DRAM bytes its layers moved in this run."""
+    by_name = {layer.name: layer for layer in layers}
+    out = []
+    for g in plan.groups:
+        members = [by_name[n] for n in g.layers if n in by_name]
+        out.append({
+            "layers": list(g.layers), "bands": g.bands, "band_rows": g.band_rows[g.layers[-1]],
+            "ring_bytes": sum(g.ring_bytes.values()), "staged_weight_bytes": g.weight_bytes,
+            "est_cycles": g.est_cycles, "est_cycles_unfused": g.est_cycles_unfused,
+            "est_dram_bytes": g.est_dram_bytes, "est_dram_bytes_unfused": g.est_dram_bytes_unfused,
+            "est_dram_saved_bytes": g.est_dram_bytes_unfused - g.est_dram_bytes,
+            "dram_read_bytes": sum(m.dram_read_bytes for m in members),
+            "dram_write_bytes": sum(m.dram_write_bytes for m in members)})
+    return tuple(out)

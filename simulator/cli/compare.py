@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import limit_options, shared_options
+from simulator.cli.run import FUSE_OPTION, with_fuse
 
 
 @click.command()
@@ -24,14 +25,15 @@ from simulator.cli.common import limit_options, shared_options
 @click.option("--csv", "csv_out", metavar="FILE.csv", help="one row per chip as CSV")
 @click.option("--plot", "plot_out", metavar="FILE.png|svg|pdf",
               help="fps per peak TOPS and per DRAM pin, relative to the first chip")
+@FUSE_OPTION
 @limit_options
 def compare(names, network_opt, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range,
-            json_out, csv_out, plot_out, max_traffic, max_memory, max_events):
+            json_out, csv_out, plot_out, fuse, max_traffic, max_memory, max_events):
     """Simulate NETWORK on each ARCH: peak TOPS, DRAM pins and bandwidth, SRAM, fps, fps per TOPS,
     fps per DRAM pin, MAC utilization and the dominant stall cause."""
     from simulator.cli.common import user_errors_and_warnings
 
-    user_errors_and_warnings(_compare)(names, network_opt, input_size, batch, overrides, ideal_memory,
+    user_errors_and_warnings(_compare)(names, network_opt, input_size, batch, with_fuse(overrides, fuse), ideal_memory,
                                        skip_unsupported, until, layer_range, json_out, csv_out, plot_out,
                                        max_traffic, max_memory, max_events)
 

@@ -9,6 +9,16 @@ from simulator.cli.common import (COMPILE_NOTICE, check_batch, emit_json as _emi
 from simulator.errors import SpecError
 from simulator.outputs import atomic_path, check_outputs
 
+FUSE_OPTION = click.option("--fuse", type=click.Choice(["none", "auto"]), default=None,
+                           help="depth-first layer fusion (same as --set compute.fusion=...)  "
+                                "[default: each arch's compute.fusion]")
+
+
+def with_fuse(overrides: tuple, fuse: str | None) -> tuple:
+    """--fuse MODE is --set compute.fusion=MODE, given last (so the resolved spec records it)."""
+    return (*overrides, f"compute.fusion={fuse}") if fuse else overrides
+
+
 MIN_TRACE_SLICES = 2                # report/trace.py merges slices down to this many per track
 
 
@@ -74,6 +84,7 @@ def _TimeLeftColumn():
 @click.argument("arch")
 @click.argument("network")
 @shared_options("input", "batch", "set", "ideal_memory", "skip_unsupported", "until", "layers", "json")
+@FUSE_OPTION
 @click.option("--layer-table/--no-layer-table", "layer_table", default=True, show_default=True,
               help="print the per-layer table")
 @click.option("--no-layers", "no_layers", is_flag=True, hidden=True, help="--no-layer-table (its former name)")
@@ -92,8 +103,8 @@ def _TimeLeftColumn():
 @limit_options
 @user_errors_and_warnings
 def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsupported, until, layer_range, json_out,
-        layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out, explain,
-        max_traffic, max_memory, max_events):
+        fuse, layer_table, no_layers, trace_out, trace_max_slices, plot_out, plot_layers_out, csv_out, report_out,
+        explain, max_traffic, max_memory, max_events):
     """Simulate one inference of NETWORK (bundled name, YAML or ONNX file) on ARCH and show where the MAC cycles go."""
     from simulator.pipeline import simulate
     from simulator.report.summary import print_result
@@ -106,6 +117,7 @@ def run(arch, network, input_size, batch, overrides, ideal_memory, skip_unsuppor
     check_outputs(json=json_out, trace=trace_out, plot=plot_out, plot_layers=plot_layers_out, csv=csv_out,
                   report=report_out)
     limits = make_limits(max_traffic, max_memory, max_events)
+    overrides = with_fuse(overrides, fuse)
     with _stage_progress() as progress:
         # loaded here when a flag changes the network: simulate() would reload it as written
         network, size = load_for_run(network, input_size, batch, skip_unsupported, until, layer_range)

@@ -14,6 +14,7 @@ import sys
 import click
 
 from simulator.cli.common import EXIT_INTERRUPTED, run_click, shared_options, user_errors
+from simulator.cli.run import FUSE_OPTION, with_fuse
 from simulator.errors import SpecError
 from simulator.limits import MAX_SWEEP_POINTS, Limits, check_sweep_points
 from simulator.outputs import announce, atomic_path, check_outputs
@@ -43,10 +44,11 @@ _user_errors = user_errors
 @click.option("--progress/--no-progress", default=None, help="progress bar on stderr  [default: when a terminal]")
 @click.option("--max-points", type=int, default=MAX_SWEEP_POINTS, show_default=True, metavar="N",
               help="refuse a sweep with more points")
+@FUSE_OPTION
 @_user_errors
 def sweep(arch_or_file, network, grid, zips, input_size, batch, overrides, ideal_memory, skip_unsupported, until,
           layer_range, out, workers, scheduler, resume, overwrite, plot_out, plot_metric, plot_keys, progress,
-          max_points):
+          max_points, fuse):
     """Simulate NETWORK on every variant of ARCH given by --grid/--zip (or by a SWEEP.yaml file).
 
     Points run in parallel (a local process pool, or a Dask cluster with --scheduler); each
@@ -71,7 +73,7 @@ def sweep(arch_or_file, network, grid, zips, input_size, batch, overrides, ideal
         source = "--grid"
     opts["grid"] = {**(opts.get("grid") or {}), **parse_key_values(grid, "--grid")}
     opts["zip"] = {**(opts.get("zip") or {}), **parse_key_values(zips, "--zip")}
-    opts["overrides"] = {**(opts.get("overrides") or {}), **parse_overrides(overrides)}
+    opts["overrides"] = {**(opts.get("overrides") or {}), **parse_overrides(with_fuse(overrides, fuse))}
     # an option given on the command line takes precedence over the file; its default does not
     given = {"input": parse_input_size(input_size), "batch": batch if option_given("batch") else None,
              "ideal_memory": ideal_memory if option_given("ideal_memory") else None, "out": out,

@@ -16,6 +16,12 @@ another pixel block or another array, reads the SRAM copy) iff they fit together
 ranked activations live at that step, placed or not. Stages rank below every activation, so they
 never displace one, and the rule reads nothing that depends on the SRAM size but the size itself:
 a larger SRAM stages a superset of layers, and placement stays monotone.
+
+Fused groups (mapping/fusion.py): an intermediate of a fused group is a ring of band rows in SRAM,
+its size the ring's; the rings and the group's staged weights are *reserved* before any ranked
+tensor (for the ring's life and the group's steps respectively), and the ranking above runs in the
+SRAM they leave. For a given fusion plan the rule stays monotone; the plan itself is chosen under
+the SRAM size (fusion.plan_fusion).
 """
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ class Placement:
     weights_staged: dict[str, int]       # MAC layers whose weights are staged in SRAM -> SRAM address
     sram_peak_bytes: int                 # peak SRAM occupancy (activations + pinned weights)
     sram_activation_capacity_bytes: int
+    fused: np.ndarray = None             # bool per tensor: a fused group's intermediate (a ring in SRAM)
 
 
 def _align(n: int) -> int:
@@ -52,8 +59,12 @@ def _align(n: int) -> int:
 
 
 def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
-                  source: str = "") -> Placement:
-    """Decide SRAM/DRAM for every activation tensor of `net` (see module docstring)."""
+                  source: str = "", fusion=None) -> Placement:
+    """Decide SRAM/DRAM for every activation tensor of `net` (see module docstring).
+
+    `fusion`: a mapping.fusion.FusionPlan (None: no fused groups).
+    """
+    rings = fusion.intermediates() if fusion is not None else {}
     layers = net.layers
     tensor_of: dict[str, int] = {"input": 0}
     names = ["input"]
@@ -66,7 +77,7 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
             continue
         tensor_of[layer.name] = len(names)
         names.append(layer.name)
-        sizes.append(layer.output_elems * operand_bytes)
+        sizes.append(rings.get(layer.name, layer.output_elems * operand_bytes))
         birth.append(step)
         death.append(step)
         is_output.append(False)
@@ -91,9 +102,30 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     size = np.array(sizes, dtype=np.int64)
     memory = np.full(n, DRAM, dtype=np.int8)
     steps = len(layers) + 1
-    occupancy = np.zeros(steps, dtype=np.int64)          # placed bytes live at each step
+    fused = np.zeros(n, dtype=bool)
+    reserved = np.zeros(steps, dtype=np.int64)           # fused groups' rings and staged weights
+    group_weights: dict[str, int] = {}
+    step_of = {layer.name: step for step, layer in enumerate(layers, start=1)}
+    for name in rings:
+        t = tensor_of[name]
+        fused[t] = True
+        memory[t] = SRAM
+        reserved[birth[t]:death[t] + 1] += sizes[t]
+    for g in (fusion.groups if fusion is not None else ()):
+        first, last = step_of[g.layers[0]], step_of[g.layers[-1]]
+        for name in g.layers:
+            w = weight_bytes.get(name, 0)
+            if w and not pin_weights:
+                group_weights[name] = w
+                reserved[first:last + 1] += w
+    if int(reserved.max()) > capacity:
+        raise MappingError(source, "compute.fusion",
+                           f"fused groups need {int(reserved.max()):,} B of SRAM, more than the "
+                           f"{capacity:,} B available")
+    occupancy = reserved.copy()                          # placed bytes live at each step
     # Rank: smallest first, ties by birth: each tensor's threshold counts higher-ranked tensors.
-    order = sorted((t for t in range(n) if not is_output[t] and t != 0), key=lambda t: (sizes[t], birth[t]))
+    order = sorted((t for t in range(n) if not is_output[t] and t != 0 and not fused[t]),
+                   key=lambda t: (sizes[t], birth[t]))
     for t in order:
         life = slice(birth[t], death[t] + 1)
         need = int(occupancy[life].max()) + sizes[t]     # this tensor + all higher-ranked live ones
@@ -103,16 +135,18 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
         occupancy[life] += sizes[t]
         if threshold_ok:
             memory[t] = SRAM
-    placed_occupancy = np.zeros(steps, dtype=np.int64)
+    placed_occupancy = reserved.copy()
     for t in range(n):
-        if memory[t] == SRAM:
+        if memory[t] == SRAM and not fused[t]:
             placed_occupancy[birth[t]:death[t] + 1] += sizes[t]
     # weight stages: one step each, ranked below every activation (module docstring)
     staged_bytes: dict[str, tuple[int, int]] = {}
     if not pin_weights:
         for step, layer in enumerate(layers, start=1):
             w = weight_bytes.get(layer.name, 0)
-            if 0 < w and occupancy[step] + w <= capacity:
+            if layer.name in group_weights:
+                staged_bytes[layer.name] = (step, w)         # reserved with its group
+            elif 0 < w and occupancy[step] + w <= capacity:
                 staged_bytes[layer.name] = (step, w)
                 placed_occupancy[step] += w
 
@@ -144,4 +178,4 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     return Placement(tensor_of=tensor_of, names=tuple(names), size_bytes=size, memory=memory,
                      address=address, weights_memory=SRAM if pin_weights else DRAM,
                      weights_address=weights_address, weights_staged=weights_staged, sram_peak_bytes=peak,
-                     sram_activation_capacity_bytes=capacity)
+                     sram_activation_capacity_bytes=capacity, fused=fused)

@@ -563,7 +563,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     tile's first image), img_last (its last: a batch fold spans img..img_last), in_row_lo,
     in_row_hi (input rows read, for dependencies), out_row_lo, out_row_hi, in_offset, w_offset,
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
-    of its weight block in the whole layer, which a staged layer reads from DRAM).
+    of its weight block in the whole layer, which a staged layer reads from DRAM), w_block (its weight
+    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band).
     """
     ctx = split_context(ctx, t.buffer_banks)      # a shared buffer: the ports of the chosen split
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
@@ -647,7 +648,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
             "out_bytes": out_bytes, "img": idx["img"], "img_last": idx["img"] + n_img - 1, "w_first": w_first,
             "in_row_lo": row_lo, "in_row_hi": row_hi,
             "out_row_lo": p0, "out_row_hi": p0 + p_len, "in_offset": in_offset, "w_offset": w_offset,
-            "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph)}
+            "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph),
+            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob}
 
 
 def _first_occurrence(key: np.ndarray) -> np.ndarray:

@@ -59,6 +59,11 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
                          f"{100 * r.dram_bandwidth_utilization:.1f}% of peak bandwidth"),
         ("SRAM peak", units.format_bytes(r.sram_peak_bytes)),
     ]
+    if r.fused_groups:
+        saved = sum(g["est_dram_saved_bytes"] for g in r.fused_groups)
+        rows.append(("fused groups", f"{len(r.fused_groups)} (depth-first, "
+                                     f"{sum(len(g['layers']) for g in r.fused_groups)} layers); DRAM traffic saved "
+                                     f"{units.format_bytes(saved)} by the mapper's estimate"))
     mem = r.memory
     held = mem["stall_by_resource"]
     if sum(held.values()):
@@ -82,13 +87,17 @@ def print_result(r: Result, layers: bool = True, console: Console | None = None)
                         "cost its units); waiting = for producer rows (what it waited for, not a cost); span = first "
                         "compute start to last tile done; util = MACs / (chip MACs x span)")
     layer_j = {row["layer"]: row["energy_j"] for row in (r.energy or {}).get("by_layer", ())}
-    for col in ("layer", "op", "own", "busy", *OWN_CAUSES, "waiting", "span", "util", "DRAM rd", "DRAM wr", "energy"):
-        table.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    # fused group of each layer: "g<i>/<bands>" (mapping/fusion.py)
+    group_of = {n: f"g{i}/{g['bands']}" for i, g in enumerate(r.fused_groups) for n in g["layers"]}
+    fused_cols = ("fused",) if group_of else ()
+    for col in ("layer", "op", *fused_cols, "own", "busy", *OWN_CAUSES, "waiting", "span", "util", "DRAM rd", "DRAM wr",
+                "energy"):
+        table.add_column(col, justify="left" if col in ("layer", "op", "fused") else "right")
     for lr in r.layers:
         if lr.unit_kind == "none":
             continue
         op = f"{lr.op} (W{lr.winograd})" if lr.winograd else lr.op      # Winograd F(m x m, 3 x 3)
-        table.add_row(lr.name, op, f"{lr.own_cycles:,}", f"{lr.busy_cycles:,}",
+        table.add_row(lr.name, op, *((group_of.get(lr.name, ""),) if group_of else ()), f"{lr.own_cycles:,}", f"{lr.busy_cycles:,}",
                       *(f"{lr.stall_cycles[c]:,}" for c in OWN_CAUSES), f"{lr.wait_cycles:,}", f"{lr.cycles:,}",
                       f"{100 * lr.mac_utilization:.0f}%" if lr.macs else "",
                       units.format_bytes(lr.dram_read_bytes), units.format_bytes(lr.dram_write_bytes),

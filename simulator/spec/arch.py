@@ -247,6 +247,11 @@ class ComputeSpec(_Spec):
         default_factory=list, description="engines of other kinds beside the main arrays, each running whole "
                                           "images of the batch (mapping/unit_groups.py); empty: none")
 
+    fusion: Literal["none", "auto"] = Field(
+        "none", description="depth-first layer fusion (mapping/fusion.py): 'auto' runs groups of consecutive "
+                            "layers band by band with their intermediates in SRAM where that is estimated faster; "
+                            "'none' runs layer by layer (npusim run --fuse overrides)")
+
     @model_validator(mode="after")
     def _gpu_section_matches_kind(self) -> "ComputeSpec":
         if self.kind == "gpu" and self.gpu is None:

@@ -84,8 +84,9 @@ def test_more_sram_never_increases_dram_traffic(network, size):
 
 def test_more_dram_bandwidth_never_slows_a_dram_bound_network():
     """Doubling DRAM channels does not make a DRAM-bound run slower (tolerance 1%)."""
-    base = simulate("inferx_x1", "yolov3", input=(416, 416))
-    wide = simulate("inferx_x1", "yolov3", input=(416, 416), overrides={"memory.dram.channels": 2})
+    # layer by layer: depth-first fusion (inferx_x1's default) takes this run off the DRAM roof
+    base = simulate("inferx_x1", "yolov3", input=(416, 416), fuse="none")
+    wide = simulate("inferx_x1", "yolov3", input=(416, 416), overrides={"memory.dram.channels": 2}, fuse="none")
     assert base.dram_bandwidth_utilization > 0.5        # it is DRAM-bound
     assert wide.cycles <= base.cycles * 1.01
     assert wide.cycles < base.cycles
