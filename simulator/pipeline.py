@@ -18,7 +18,7 @@ from simulator.errors import SpecError
 from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
 from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
                                        memory_tables)
-from simulator.report.explain import layer_mapping
+from simulator.report.explain import fused_group_label, layer_mapping
 from simulator.result import LayerResult, Result, Timeline, fused_groups, spec_hash
 from simulator.spec import load_arch
 from simulator.workload import load_network
@@ -276,7 +276,8 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
             mac_utilization=macs / (spec.total_macs * span) if span else 0.0,
             latency_ms=1e3 * span / spec.effective_clock_hz,
             dram_bandwidth_utilization=(int(dram_r[i]) + int(dram_w[i])) / (dram_per_cycle * span) if span else 0.0,
-            winograd=int(mapped.layer_winograd[i]), mapping=layer_mapping(mapped.tilings.get(name))))
+            winograd=int(mapped.layer_winograd[i]), mapping=layer_mapping(mapped.tilings.get(name),
+                                                          fused_group_label(mapped.fusion, name))))
     h, w = net.input_size
     return Result(
         arch=spec.name, network=net.name, input=(h, w), batch=net.batch, ideal_memory=ideal,

@@ -31,7 +31,7 @@ def mapping_dict(t) -> dict | None:
         "split": t.split, "winograd": t.winograd, "tiles": t.n_tiles,
         "buffer_slot_bytes": dict(zip(OPERANDS, t.slots)) if t.slots else None,
         "buffer_banks": dict(zip(OPERANDS, t.buffer_banks)) if t.buffer_banks else None,
-        "fused_group": getattr(t, "fused_group", None),      # hook: depth-first fusion names its group here
+        "fused_group": None,               # layer_mapping names the depth-first group, if any
         "operand_homes": homes,
         "estimate": {"cycles": t.est_cycles, "bound_by": max(terms, key=terms.get),
                      "compute_cycles": t.est_compute_cycles, "dram_cycles": t.est_dram_cycles,
@@ -49,11 +49,27 @@ def _gpu_mapping_dict(t) -> dict:
             "raster": t.raster, "estimate": {"cycles": t.est_cycles}}
 
 
-def layer_mapping(t) -> dict | None:
-    """{'chosen': ..., 'runner_up': ...} for a MAC layer's tiling; None for a layer without one."""
+def layer_mapping(t, fused_group: str | None = None) -> dict | None:
+    """{'chosen': ..., 'runner_up': ...} for a MAC layer's tiling; None for a layer without one.
+
+    `fused_group` names the depth-first group the layer runs in (fused_group_label), if any."""
     if t is None:
         return None
-    return {"chosen": mapping_dict(t), "runner_up": mapping_dict(t.runner_up)}
+    chosen = mapping_dict(t)
+    if fused_group and "fused_group" in chosen:
+        chosen["fused_group"] = fused_group
+    return {"chosen": chosen, "runner_up": mapping_dict(t.runner_up)}
+
+
+def fused_group_label(plan, name: str) -> str | None:
+    """'group i of n: first .. last, b bands of r rows' for a layer in a fused group of `plan`
+    (mapping.fusion.FusionPlan), else None."""
+    i = plan.group_of.get(name) if plan is not None else None
+    if i is None:
+        return None
+    g = plan.groups[i]
+    return (f"group {i + 1} of {len(plan.groups)}: {g.layers[0]} .. {g.layers[-1]}, {g.bands} bands of "
+            f"{g.band_rows[name]} output rows")
 
 
 def check_layer_name(names, name: str, network: str, option: str = "--explain") -> None:

@@ -78,3 +78,15 @@ def test_a_gpu_layer_explains_its_thread_blocks_waves_and_runner_up():
     m = next(layer.mapping for layer in r.layers if layer.name == "conv_s2")
     assert m["chosen"]["kernel"] == "tensor_cores" and m["chosen"]["waves"] >= 1
     assert m["runner_up"]["estimate"]["cycles"] >= m["chosen"]["estimate"]["cycles"]
+
+
+def test_a_fused_layer_names_its_group_in_explain_and_json():
+    """A layer of a depth-first group: the group, its span and its bands, in the text and the JSON."""
+    r = simulate("inferx_x1", "yolov3", input=(608, 608))      # at 256 every tensor fits whole: no group
+    m = next(layer.mapping for layer in r.layers if layer.name == "conv2")
+    assert r.fused_groups, "inferx_x1 fuses YOLOv3's first layers"
+    first = r.fused_groups[0]["layers"]
+    assert "conv2" in first
+    assert m["chosen"]["fused_group"].startswith("group 1 of ") and f"{first[0]} .. {first[-1]}" in m["chosen"]["fused_group"]
+    out = _run("inferx_x1", "yolov3", "--input", "608x608", "--no-layer-table", "--explain", "conv2")
+    assert "fused group     group 1 of" in out.output
