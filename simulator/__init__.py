@@ -5,9 +5,20 @@
 Peak TOPS do not predict throughput; moving data does. `simulate` runs one inference of a
 network on a described chip and accounts for every MAC cycle.
 """
-from simulator.errors import MappingError, SpecError
-from simulator.spec import ArchSpec, load_arch
-from simulator.workload import Network, load_network
+import gc as _gc
+
+# Importing makes hundreds of thousands of long-lived objects (pydantic models, networkx, numpy; numba
+# in simulator.pipeline), and the cyclic collector's passes over them would cost about 40 ms of a
+# fresh process (docs/performance.md): it is paused while the package imports, then restored.
+_gc_was_on = _gc.isenabled()
+_gc.disable()
+try:
+    from simulator.errors import MappingError, SpecError
+    from simulator.spec import ArchSpec, load_arch
+    from simulator.workload import Network, load_network
+finally:
+    if _gc_was_on:
+        _gc.enable()
 
 __version__ = "0.1.0"
 
