@@ -51,6 +51,7 @@ def _install_engine_locators() -> None:
     and stamp it with a digest of engine/*.py.
     """
     stamp = _engine_sources_digest()
+    writable = set()
     made = []
     for name in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator"):
         base = getattr(caching, name, None) or getattr(caching, "_" + name, None)
@@ -66,6 +67,15 @@ def _install_engine_locators() -> None:
 
             def get_source_stamp(self):
                 return stamp
+
+            def ensure_cache_path(self):
+                # Numba checks the folder is writable (a temporary file made and deleted) for each
+                # cached function as it is decorated; the engine's functions share one folder
+                path = self.get_cache_path()
+                if path in writable and Path(path).is_dir():
+                    return
+                super().ensure_cache_path()
+                writable.add(path)
         made.append(EngineLocator)
     impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
     impl._locator_classes[:0] = made
