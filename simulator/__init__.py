@@ -13,9 +13,10 @@ import gc as _gc
 def _imports_without_cyclic_gc():
     """Import heavy modules with Python's cyclic garbage collector paused.
 
-    Importing numpy, numba, networkx and pydantic (and building the spec models) makes hundreds of
-    thousands of long-lived objects; the collector would scan them again and again as they are made,
-    about 20-40 ms of a fresh process (docs/performance.md). They are moved straight to the oldest
+    Importing numpy, networkx and pydantic (and building the spec models) here, and numba in
+    engine/jit.py (which does the same for it), makes hundreds of thousands of long-lived objects;
+    the collector would scan them again and again as they are made, about 60 ms of a fresh
+    process's CPU (docs/performance.md). They are moved straight to the oldest
     generation instead (freeze + unfreeze: two list splices, nothing scanned), where the next full
     collection finds them, as it would have. Skipped if the caller froze objects itself (unfreeze
     would release them).

@@ -5,27 +5,24 @@ import dataclasses
 import functools
 import gc
 
-from simulator import _imports_without_cyclic_gc
+import numpy as np
 
-with _imports_without_cyclic_gc():     # numba and the engine
-    import numpy as np
-
-    from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
-                                            HELD_NAMES, LOAD, RES_DRAM, RES_NOC, RES_SRAM, STORE)
-    from simulator.engine.core import run_program
-    from simulator.energy import estimate_energy
-    from simulator.engine.records import CycleDram
-    from simulator.mapping.program import MappedNetwork, build_program
-    from simulator.resources.dram import channel_stats
-    from simulator.errors import SpecError
-    from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
-    from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
-                                           memory_tables)
-    from simulator.result import LayerResult, Result, Timeline, spec_hash
-    from simulator.spec import load_arch
-    from simulator.workload import load_network
-    from simulator.workload.graph import INPUT_NODE, Network, network_from_layers
-    from simulator.workload.ops import input_layer
+from simulator.engine.constants import (ACC_DEPENDENCY, ACC_INPUTS, ACC_OUTPUTS, ACC_SETUP, ACC_WEIGHTS,
+                                        HELD_NAMES, LOAD, RES_DRAM, RES_NOC, RES_SRAM, STORE)
+from simulator.engine.core import run_program
+from simulator.energy import estimate_energy
+from simulator.engine.records import CycleDram
+from simulator.mapping.program import MappedNetwork, build_program
+from simulator.resources.dram import channel_stats
+from simulator.errors import SpecError
+from simulator.limits import DEFAULT_LIMITS, Limits, check_batch, check_events, check_memory, check_traffic
+from simulator.resources.memory import (dram_record, estimated_engine_seconds, estimated_events, memory_bytes,
+                                       memory_tables)
+from simulator.result import LayerResult, Result, Timeline, spec_hash
+from simulator.spec import load_arch
+from simulator.workload import load_network
+from simulator.workload.graph import INPUT_NODE, Network, network_from_layers
+from simulator.workload.ops import input_layer
 
 _ACC = {"dependency": ACC_DEPENDENCY, "weights": ACC_WEIGHTS, "inputs": ACC_INPUTS,
         "outputs": ACC_OUTPUTS, "setup": ACC_SETUP}

@@ -22,15 +22,27 @@ checks that a first run compiles every engine function once, and only the DRAM m
 No function uses Numba's `inline="always"`: it re-types the callee's IR at every call site, which
 made the cycle-level DRAM kernels take 10 s each to compile.
 """
+import gc
 import hashlib
 from pathlib import Path
 
-from llvmlite import binding as llvm
-from llvmlite import ir as llvm_ir
-from numba import njit
-from numba.core import caching
-from numba.core.runtime import rtsys
-from numba.extending import register_jitable
+# numba and llvmlite are most of what a run imports: imported with the cyclic GC's young
+# collections skipped, as simulator/__init__.py does for the rest (it says why)
+_gc_was_on = gc.isenabled()
+gc.disable()
+try:
+    from llvmlite import binding as llvm
+    from llvmlite import ir as llvm_ir
+    from numba import njit
+    from numba.core import caching
+    from numba.core.runtime import rtsys
+    from numba.extending import register_jitable
+finally:
+    if not gc.get_freeze_count():
+        gc.freeze()
+        gc.unfreeze()
+    if _gc_was_on:
+        gc.enable()
 
 ENGINE_DIR = Path(__file__).resolve().parent
 
