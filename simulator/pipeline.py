@@ -222,6 +222,29 @@ def _memory_report(spec, dram, out, mapped) -> dict:
     return out
 
 
+class _Groups:
+    """Tiles grouped by a key in 0..n-1 (a unit, a layer), for exact integer reductions per key.
+
+    `reduce(np.maximum, values, 0)` is `np.maximum.at(np.zeros(n), keys, values)` (rows of a 2-D
+    `values` reduced column by column), computed on the tiles sorted by key, which is 10 times
+    faster than ufunc.at and exact where a float bincount is exact only below 2**53.
+    """
+
+    def __init__(self, keys, n: int):
+        self.n = n
+        self.order = np.argsort(keys, kind="stable")
+        k = keys[self.order]
+        self.first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
+        self.keys = k[self.first]
+
+    def reduce(self, ufunc, values, initial):
+        values = np.asarray(values, np.int64)
+        out = np.full((self.n,) + values.shape[1:], initial, np.int64)
+        if len(self.first):
+            out[self.keys] = ufunc(out[self.keys], ufunc.reduceat(values[self.order], self.first, axis=0))
+        return out
+
+
 def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, events, ideal, resolved, version,
           memory, acc_res):
     p = mapped.program
@@ -229,14 +252,15 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     U = A + V
     L = len(mapped.layer_names)
     unit, layer = p.tile_unit, p.tile_layer
-    busy_u = np.bincount(unit, weights=p.tile_compute, minlength=U).astype(np.int64)
+    tiles_u, tiles_l = _Groups(unit, U), _Groups(layer, L)
+    busy_u = tiles_u.reduce(np.add, p.tile_compute, 0)
     per_unit = []
-    last_end = np.zeros(U, np.int64)
-    np.maximum.at(last_end, unit, times[:, 3])
+    last_end = tiles_u.reduce(np.maximum, times[:, 3], 0)
+    acc_u = tiles_u.reduce(np.add, acc, 0)
     for u in range(U):
         row = {"unit": f"array{u}" if u < A else f"vector{u - A}", "busy": int(busy_u[u])}
         for cause, col in _ACC.items():
-            row[cause] = int(acc[unit == u, col].sum())
+            row[cause] = int(acc_u[u, col])
         row["idle"] = int(makespan - last_end[u])
         per_unit.append(row)
     stall = {c: sum(r[c] for r in per_unit[:A]) for c in ("dependency", "weights", "inputs", "outputs", "setup", "idle")}
@@ -251,15 +275,13 @@ def _wrap(spec, net, mapped: MappedNetwork, times, acc, res_busy, makespan, even
     dram_w = by_layer((p.xfer_mem == RES_DRAM) & (p.xfer_dir == STORE))
     sram_r = by_layer((p.xfer_mem == RES_SRAM) & (p.xfer_dir == LOAD))
     sram_w = by_layer((p.xfer_mem == RES_SRAM) & (p.xfer_dir == STORE))
-    busy_l = np.bincount(layer, weights=p.tile_compute, minlength=L).astype(np.int64)
+    busy_l = tiles_l.reduce(np.add, p.tile_compute, 0)
     ntiles = np.bincount(layer, minlength=L)
-    start_l = np.full(L, np.iinfo(np.int64).max)
-    np.minimum.at(start_l, layer, times[:, 2] - p.tile_setup)
-    end_l = np.zeros(L, np.int64)
-    np.maximum.at(end_l, layer, times[:, 4])
-    acc_l = {c: np.bincount(layer, weights=acc[:, col], minlength=L).astype(np.int64) for c, col in _ACC.items()}
-    res_l = {n: np.bincount(layer, weights=acc_res[:, r], minlength=L).astype(np.int64)
-             for r, n in enumerate(HELD_NAMES)}
+    start_l = tiles_l.reduce(np.minimum, times[:, 2] - p.tile_setup, np.iinfo(np.int64).max)
+    end_l = tiles_l.reduce(np.maximum, times[:, 4], 0)
+    acc_all, res_all = tiles_l.reduce(np.add, acc, 0), tiles_l.reduce(np.add, acc_res, 0)
+    acc_l = {c: acc_all[:, col] for c, col in _ACC.items()}
+    res_l = {n: res_all[:, r] for r, n in enumerate(HELD_NAMES)}
     dram_per_cycle = spec.dram_peak_bytes_per_s / spec.effective_clock_hz
     layers = []
     for i, (name, op) in enumerate(zip(mapped.layer_names, mapped.layer_ops)):

@@ -70,8 +70,13 @@ def energy_table(spec) -> EnergyTable:
 
 
 def _xfer_bytes_per_tile(p, T: int, mask) -> np.ndarray:
-    xt = np.repeat(np.arange(T), np.diff(p.xfer_start))
-    return np.bincount(xt[mask], weights=p.xfer_bytes[mask], minlength=T)
+    """Bytes of the transfers `mask` selects, summed per tile ([T] float64, exact integers).
+
+    A tile's transfers are consecutive (p.xfer_start), so a running sum read at the bounds gives it.
+    """
+    run = np.zeros(len(mask) + 1, np.int64)
+    np.cumsum(np.where(mask, p.xfer_bytes, 0), out=run[1:])
+    return (run[p.xfer_start[1:]] - run[p.xfer_start[:-1]]).astype(np.float64)
 
 
 def local_buffer_bytes(spec, p, num_arrays: int) -> dict:

@@ -47,55 +47,59 @@ def queue_reserve(heap, ev, room):
 
 
 @kernel
-def _before(heap, a, b):
-    return heap[a, H_TIME] < heap[b, H_TIME] or (heap[a, H_TIME] == heap[b, H_TIME] and heap[a, H_SEQ] < heap[b, H_SEQ])
-
-
-@kernel
-def _swap(heap, a, b):
-    for c in range(4):
-        tmp = heap[a, c]
-        heap[a, c] = heap[b, c]
-        heap[b, c] = tmp
-
-
-@kernel
 def queue_push(heap, ev, time, kind, ident):
-    """Push one event (the caller has reserved room)."""
+    """Push one event (the caller has reserved room).
+
+    Sift up by moving a hole (each parent that comes later moves down one row; the event is written
+    once where the hole stops) rather than by swapping rows: the same heap, half the writes.
+    """
+    seq = ev[EV_SEQ]
     i = ev[EV_N]
-    heap[i, H_TIME] = time
-    heap[i, H_SEQ] = ev[EV_SEQ]
-    heap[i, H_KIND] = kind
-    heap[i, H_ID] = ident
     ev[EV_N] = i + 1
-    ev[EV_SEQ] += 1
+    ev[EV_SEQ] = seq + 1
     while i > 0:
         parent = (i - 1) >> 1
-        if _before(heap, parent, i):
+        pt = heap[parent, H_TIME]
+        if pt < time or (pt == time and heap[parent, H_SEQ] < seq):
             break
-        _swap(heap, parent, i)
+        for c in range(4):
+            heap[i, c] = heap[parent, c]
         i = parent
+    heap[i, H_TIME] = time
+    heap[i, H_SEQ] = seq
+    heap[i, H_KIND] = kind
+    heap[i, H_ID] = ident
 
 
 @kernel
 def queue_pop(heap, ev):
-    """Remove the earliest event; returns (time, kind, id)."""
+    """Remove the earliest event; returns (time, kind, id).
+
+    The last row fills the root's hole by sifting down (the earlier child moves up one row).
+    """
+    time, kind, ident = heap[0, H_TIME], heap[0, H_KIND], heap[0, H_ID]
     last = ev[EV_N] - 1
-    _swap(heap, 0, last)
     ev[EV_N] = last
+    lt, ls = heap[last, H_TIME], heap[last, H_SEQ]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= last:
+        child = 2 * i + 1
+        if child >= last:
             break
-        smallest = left
-        if left + 1 < last and _before(heap, left + 1, left):
-            smallest = left + 1
-        if _before(heap, i, smallest):
+        right = child + 1
+        if right < last and (heap[right, H_TIME] < heap[child, H_TIME] or (
+                heap[right, H_TIME] == heap[child, H_TIME] and heap[right, H_SEQ] < heap[child, H_SEQ])):
+            child = right
+        ct = heap[child, H_TIME]
+        if lt < ct or (lt == ct and ls < heap[child, H_SEQ]):
             break
-        _swap(heap, smallest, i)
-        i = smallest
-    return heap[last, H_TIME], heap[last, H_KIND], heap[last, H_ID]
+        for c in range(4):
+            heap[i, c] = heap[child, c]
+        i = child
+    if i != last:
+        for c in range(4):
+            heap[i, c] = heap[last, c]
+    return time, kind, ident
 
 
 @kernel
