@@ -142,7 +142,10 @@ P_ROW_HIT_CAP = P_MASK + NUM_FIELDS          # row hits before an older request 
 P_WRITE_BUFFER = P_ROW_HIT_CAP + 1          # write buffer entries; 0 = reads and writes share the queue
 P_WRITE_HIGH = P_WRITE_BUFFER + 1            # queued writes that start a write drain
 P_WRITE_LOW = P_WRITE_HIGH + 1               # queued writes at which a drain may stop (if reads wait)
-P_SIZE = P_WRITE_LOW + 1
+P_CMD_QUEUE = P_WRITE_LOW + 1                # entries of a per-bank command queue; 0 = one FR-FCFS queue (engine/dram_cmdq.py)
+P_WRITE_IDLE_DRAIN = P_CMD_QUEUE + 1         # command queues: a drain starts above this many writes when they are empty
+P_REF_PRE_PER_BANK = P_WRITE_IDLE_DRAIN + 1  # 1: an all-bank refresh closes the banks with one PRE each, not a PREA
+P_SIZE = P_REF_PRE_PER_BANK + 1
 
 # per-channel scalars sc: int64[C, SC_SIZE]
 SC_CUR = 0                 # first cycle not yet decided
@@ -236,6 +239,9 @@ class DramTables(NamedTuple):
     write_buffer: int         # 0 = none (one queue for reads and writes)
     write_high: int           # queued writes that start a drain
     write_low: int            # queued writes at which a drain may end
+    cmd_queue_size: int       # entries of a per-bank command queue; 0 = one FR-FCFS queue
+    write_idle_drain: int     # command queues: drain above this many writes when they are empty (0: never)
+    ref_pre_per_bank: int     # 1: an all-bank refresh closes the banks with a PRE each, not a PREA
     core_per_dram_num: int
     core_per_dram_den: int
 
@@ -410,12 +416,7 @@ def _next_decision(p, sc, bank, q, ch, t0):
         ref_b = -1                 # per-bank refresh pending for this bank
         if tnow >= ref_due:
             if not per_bank:
-                any_open = False
-                for b in range(nb):
-                    if bank[ch, b, BK_OPEN_ROW] >= 0:
-                        any_open = True
-                cmd = CMD_PREA if any_open else CMD_REF
-                return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
+                return _refresh_decision(p, sc, bank, ch, tnow)
             ref_b = sc[ch, SC_REF_BANK]
         change = ref_due if ref_b < 0 else NEVER    # the next moment the candidates change by themselves
         if last_vis > tnow:
@@ -483,6 +484,32 @@ def _next_decision(p, sc, bank, q, ch, t0):
             tnow = change
             continue
         return best_t, best_cmd, best_b, best_s
+
+
+@kernel
+def _refresh_decision(p, sc, bank, ch, tnow):
+    """All-bank refresh pending at tnow: (cycle, cmd, bank, -1) of its next command. PREA if a bank
+    is open, else REF; with per-bank precharge (P_REF_PRE_PER_BANK) a PRE of the open bank whose
+    PRE is legal first (ties: the lowest bank), as DRAMSim3 closes the banks before a refresh."""
+    nb = p[P_BANKS]
+    if p[P_REF_PRE_PER_BANK]:
+        best = NEVER
+        bb = -1
+        for b in range(nb):
+            if bank[ch, b, BK_OPEN_ROW] >= 0:
+                t = _earliest(p, sc, bank, ch, CMD_PRE, b)
+                if t < best:
+                    best = t
+                    bb = b
+        if bb >= 0:
+            return max(tnow, best), CMD_PRE, bb, -1
+        return max(tnow, _earliest(p, sc, bank, ch, CMD_REF, 0)), CMD_REF, -1, -1
+    any_open = False
+    for b in range(nb):
+        if bank[ch, b, BK_OPEN_ROW] >= 0:
+            any_open = True
+    cmd = CMD_PREA if any_open else CMD_REF
+    return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
 
 
 @kernel
