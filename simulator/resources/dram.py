@@ -25,7 +25,7 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
-                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP, P_WRITE_BUFFER, P_CMD_QUEUE, P_WRITE_IDLE_DRAIN, P_REF_PRE_PER_BANK, P_WRITE_HIGH, P_WRITE_LOW,
+                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP, P_WRITE_BUFFER, P_CMD_QUEUE, P_WRITE_IDLE_DRAIN, P_REF_PRE_PER_BANK, P_REF_POSTPONE, P_WRITE_HIGH, P_WRITE_LOW,
                                    P_MASK, P_POW2, P_REFRESH, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN, REFRESH_ALL_BANK, REFRESH_PER_BANK,
                                    BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_MODE, SC_MODE_ISSUE, SC_MODE_T, SC_REF_DUE, SC_SIZE, MODE_ALL, MODE_READ, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
@@ -136,6 +136,7 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         row_hit_cap=dram.controller.row_hit_cap, **_write_buffer(dram.controller),
         cmd_queue_size=dram.controller.cmd_queue_size, write_idle_drain=dram.controller.write_idle_drain_above,
         ref_pre_per_bank=int(dram.controller.refresh_precharge == "per_bank"),
+        ref_postpone=dram.controller.refresh_postpone,
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
     return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
                       field_size=size, **scalars)
@@ -161,7 +162,7 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_CORE_DEN, "core_per_dram_den"), (P_ROW_HIT_CAP, "row_hit_cap"),
                        (P_WRITE_BUFFER, "write_buffer"), (P_WRITE_HIGH, "write_high"), (P_WRITE_LOW, "write_low"),
                        (P_CMD_QUEUE, "cmd_queue_size"), (P_WRITE_IDLE_DRAIN, "write_idle_drain"),
-                       (P_REF_PRE_PER_BANK, "ref_pre_per_bank")):
+                       (P_REF_PRE_PER_BANK, "ref_pre_per_bank"), (P_REF_POSTPONE, "ref_postpone")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
     p[P_CHAN_ROW] = p[P_BANKS] + v["bank_groups"]

@@ -220,6 +220,13 @@ class DramControllerSpec(_Spec):
         "all", description="how an all-bank refresh closes the open banks: 'all', one PREA; 'per_bank', one PRE "
                            "per open bank, lowest bank first as each becomes legal (DRAMSim3)")
 
+    refresh_postpone: int = Field(
+        0, ge=0, le=8, description="all-bank REFs a busy channel may postpone: a due refresh waits while a request "
+                                   "is queued, until this many more tREFI have passed, then goes first (ACTs "
+                                   "cannot starve it); an idle channel pays what it owes back to back. JEDEC "
+                                   "DDR4 (JESD79-4) and LPDDR4 (JESD209-4) allow up to 8. 0: never postponed "
+                                   "(cycle model, one-level controller, all-bank refresh)")
+
     @model_validator(mode="before")
     @classmethod
     def _fill_from_preset(cls, data):
@@ -302,6 +309,10 @@ class DramSpec(_Spec):
             self._check_cycle_model()
         if self.controller.cmd_queue_size > 0:
             self._check_command_queues()
+        if self.controller.refresh_postpone and self.refresh != "all_bank":
+            raise PydanticCustomError("dram_preset", "{detail}", {
+                "key": "controller.refresh_postpone", "detail": f"{self.controller.refresh_postpone} with refresh "
+                f"{self.refresh!r}: postponement is modelled for all-bank refresh only; set it to 0"})
         if self.refresh == "per_bank" and not self.resolved_timing.per_bank_refresh_supported:
             raise PydanticCustomError(
                 "dram_preset", "{detail}",
@@ -334,11 +345,13 @@ class DramSpec(_Spec):
                               ("page_policy", self.page_policy != "open", "command queues are modelled with "
                                "open page only"),
                               ("refresh", self.refresh != "all_bank", "command queues are modelled with "
-                               "all-bank refresh only")):
+                               "all-bank refresh only"),
+                              ("controller.refresh_postpone", self.controller.refresh_postpone > 0,
+                               "DRAMSim3's controller does not postpone refresh")):
             if bad:
                 raise PydanticCustomError("dram_preset", "{detail}", {
                     "key": f"controller.cmd_queue_size", "detail": f"{self.controller.cmd_queue_size} with "
-                    f"{key} {getattr(self, key)!r}: {why}"})
+                    f"{key}: {why}"})
 
     @property
     def resolved_timing(self) -> "dram_standards.DramTiming":

@@ -1,5 +1,6 @@
-"""DRAMSim3's two-level controller (engine/dram_cmdq.py) against the cycle-stepped reference, and
-the refresh that closes each open bank with its own PRE (both controllers), hand-timed."""
+"""DRAMSim3's two-level controller (engine/dram_cmdq.py) against the cycle-stepped reference; the
+refresh that closes each open bank with its own PRE (both controllers) and refresh postponement,
+hand-timed."""
 from __future__ import annotations
 
 import sys
@@ -136,3 +137,62 @@ def test_refresh_pre_waits_for_tras_and_takes_the_ready_bank_first():
     ref = 990 + t.tras + t.trp
     assert [e for e in log if e[0] >= 1000] == [(1000, 1, 0), (990 + t.tras, 1, 1), (ref, 5, -1),
                                                 (ref + t.trfc, 0, 1), (ref + t.trfc + t.trcd_rd, 2, 1)]
+
+
+# ------------------------------------------------------------------ refresh postponement
+
+def _logged_run(spec, arr, addr, w):
+    """Completions of the njit model (checked equal to the reference's) and the reference's command log."""
+    tb = dram_tables(spec)
+    naive = NaiveDram(spec)
+    log = []
+    issue = naive.issue
+    naive.issue = lambda c, cmd, b, row, now: (log.append((now, cmd, b)), issue(c, cmd, b, row, now))
+    st = dram_state_new(tb)
+    got = simulate_requests(tb, arr, addr, w, st)
+    assert list(got) == naive.run(arr, addr, w)
+    assert st.stats[0, ST_REFRESHES] == naive.ch[0].refreshes
+    assert st.stats[0, ST_REFRESH_WAIT_CYCLES] == naive.ch[0].waits[2]
+    return log
+
+
+def test_a_busy_channel_postpones_refresh_until_it_owes_the_limit():
+    """refresh_postpone 2, tREFI 1000, a queue never empty: no refresh command before 3000 (= the
+    first due 1000 + 2 tREFI), column commands up to 2999, then PREA at the first legal cycle from
+    3000 and REF tRP after it; under load every later REF comes 2 tREFI after its due cycle."""
+    spec = preset_spec("DDR4-3200", timing={"trefi": 1000}, controller={"refresh_postpone": 2})
+    tb = dram_tables(spec)
+    t = spec.resolved_timing
+    n = 1200                                   # sequential reads of one bank: ~8 nCK each, > 9000 nCK
+    addr = np.array([addr_of(tb, bank=0, row=i // 128, col=i % 128) for i in range(n)])
+    log = _logged_run(spec, np.zeros(n, np.int64), addr, np.zeros(n, np.int64))
+    PREA, REF, RD = 4, 5, 2
+    refresh = [e for e in log if e[1] in (PREA, REF)]
+    assert refresh[0][0] >= 3000 and refresh[0][1] == PREA
+    last_rd = max(e[0] for e in log if e[1] == RD and e[0] < 3000)
+    assert last_rd >= 3000 - 2 * t.tccd_l                  # the channel was busy right up to 3000
+    assert refresh[0][0] == max(3000, last_rd + t.trtp)    # first legal PREA cycle from 3000
+    assert refresh[1] == (refresh[0][0] + t.trp, REF, -1)
+    refs = [e[0] for e in refresh if e[1] == REF]
+    assert all(r >= 1000 * (k + 3) for k, r in enumerate(refs))   # REF k (due 1000 (k + 1)) forced 2 tREFI late
+
+
+def test_an_idle_channel_pays_what_it_owes_back_to_back():
+    """refresh_postpone 4: reads keep the channel busy past the refreshes due at 1000, 2000 and
+    3000 (none forced before 5000); once idle it issues PREA, then three REFs tRFC (100) apart, and
+    the refresh due at 4000 on time."""
+    spec = preset_spec("DDR4-3200", timing={"trefi": 1000, "trfc": 100}, controller={"refresh_postpone": 4})
+    tb = dram_tables(spec)
+    t = spec.resolved_timing
+    n = 400                                    # ~3200 nCK of same-bank reads (8 nCK apart), and one at 4500
+    addr = np.array([addr_of(tb, bank=0, row=i // 128, col=i % 128) for i in range(n)] + [addr_of(tb, bank=1)])
+    arr = np.array([0] * n + [4500 * tb.tck_ps])
+    log = _logged_run(spec, arr, addr, np.zeros(n + 1, np.int64))
+    PREA, REF, RD = 4, 5, 2
+    last_rd = max(e[0] for e in log if e[1] == RD and e[0] < 4000)
+    refresh = [e for e in log if e[1] in (PREA, REF)]
+    assert 3000 < last_rd < 4000 - 3 * t.trfc - t.trp - t.trtp - 1
+    prea = max(last_rd + t.trtp, last_rd + 1)
+    assert refresh[:4] == [(prea, PREA, -1), (prea + t.trp, REF, -1), (prea + t.trp + t.trfc, REF, -1),
+                           (prea + t.trp + 2 * t.trfc, REF, -1)]
+    assert refresh[4] == (4000, REF, -1)

@@ -23,6 +23,10 @@ Each request's access (visible -> data finished) is split as the engine reports 
 bank timing from its first ACT/PRE to the column command, waiting in refresh between visible and
 the column command while the last refresh ran (from the cycle it fell due to the end of tRFC),
 the bank span's refresh cycles counted as refresh.
+With controller.refresh_postpone = N > 0, a due all-bank refresh is put off at every cycle where a
+queued request is visible, until N more tREFI have passed (ref_due + N tREFI): from then on it is
+pending whatever is queued. Its refresh window (for the waits) starts at that forced cycle if it
+issued then or later, else at ref_due.
 An all-bank refresh closes the open banks with one PREA, or (controller.refresh_precharge
 per_bank) with one PRE per open bank: each cycle the lowest open bank whose PRE is legal.
 Two-level controller (controller.cmd_queue_size > 0, DRAMSim3's), per channel and cycle: requests
@@ -120,6 +124,7 @@ class NaiveDram:
         self.cmd_queue_size = ctrl.cmd_queue_size
         self.write_idle_drain = ctrl.write_idle_drain_above
         self.ref_pre_per_bank = ctrl.refresh_precharge == "per_bank"
+        self.postpone = ctrl.refresh_postpone
         self.per_bank = dram_spec.refresh == "per_bank"
         self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
         self.mapping = dram_spec.address_mapping.split("_")
@@ -240,8 +245,9 @@ class NaiveDram:
                     ch.ref_due += self.t.trefi_pb
                     ch.ref_bank = (skip + 1) % len(ch.banks)
                 return
-        elif now >= ch.ref_due:
-            self._refresh_step(c, now)
+        elif now >= ch.ref_due and (now >= ch.ref_due + self.postpone * self.t.trefi
+                                    or not any(r.vis <= now for r in ch.queue)):
+            self._refresh_step(c, now)          # due, and not put off (busy, fewer than `postpone` owed)
             return
         vis = [r for r in ch.queue if r.vis <= now and r.bank != skip
                and (ch.mode == "all" or r.write == (ch.mode == "write"))]
@@ -293,7 +299,8 @@ class NaiveDram:
                 self.issue(c, PREA, -1, -1, now)
         elif self.can_issue(c, REF, -1, -1, now):
             self.issue(c, REF, -1, -1, now)
-            ch.ref_from, ch.ref_to = ch.ref_due, now + self.t.trfc
+            forced_at = ch.ref_due + self.postpone * self.t.trefi
+            ch.ref_from, ch.ref_to = forced_at if now >= forced_at else ch.ref_due, now + self.t.trfc
             ch.ref_due += self.t.trefi
 
     def step_two_level(self, c, now, flush=False):
