@@ -339,14 +339,14 @@ class DramSpec(_Spec):
     def _check_command_queues(self) -> None:
         """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram
         replay`, with open page and all-bank refresh (what DRAMSim3's reference runs use)."""
-        for key, bad, why in (("model", self.model == "cycle", "the engine's front end does not drive command "
+        for key, bad, why in (("model 'cycle'", self.model == "cycle", "the engine's front end does not drive command "
                                "queues yet; use them with `npusim dram replay` or the stream API, or set "
                                "controller.cmd_queue_size: 0"),
-                              ("page_policy", self.page_policy != "open", "command queues are modelled with "
+                              (f"page_policy {self.page_policy!r}", self.page_policy != "open", "command queues are modelled with "
                                "open page only"),
-                              ("refresh", self.refresh != "all_bank", "command queues are modelled with "
+                              (f"refresh {self.refresh!r}", self.refresh != "all_bank", "command queues are modelled with "
                                "all-bank refresh only"),
-                              ("controller.refresh_postpone", self.controller.refresh_postpone > 0,
+                              ("controller.refresh_postpone > 0", self.controller.refresh_postpone > 0,
                                "DRAMSim3's controller does not postpone refresh")):
             if bad:
                 raise PydanticCustomError("dram_preset", "{detail}", {
