@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/vs_dramsim3.py [--set KEY=VALUE ...]
 
 Replays the six streams x two injections of tests/fixtures/dramsim3/dramsim3_runs.csv through one
-channel of each preset (DDR4-3200, LPDDR4-2400) with DRAMSim3's address mapping and prints a
-markdown table: DRAMSim3's figure, npusim's, and the error, for finish cycles, bandwidth, mean
-read latency, activates and refreshes. `--set` changes a DramSpec key (queue_depth=64,
-controller.write_buffer=32).
+channel of each preset (DDR4-3200, LPDDR4-2400) with DRAMSim3's address mapping, with the default
+controller and with the `dramsim3` controller preset, and prints a markdown table: DRAMSim3's
+figure, npusim's under each controller and the errors, for finish cycles, bandwidth, mean read
+latency, activates and refreshes. `--set` changes a DramSpec key of the default controller's
+column (queue_depth=64, controller.write_buffer=32); `--one` prints the older one-controller table.
 """
 from __future__ import annotations
 
@@ -40,6 +41,27 @@ def _err(got, want) -> str:
     return f"{100 * (got - want) / want:+.1f}%" if want else "-"
 
 
+def side_by_side(default: list[dict], preset: list[dict]) -> str:
+    """The default controller's and the dramsim3 preset's errors against DRAMSim3, row by row."""
+    lines = ["| grade | stream | inj. | DRAMSim3 finish / mean read lat. | default: finish / GB/s / read lat. error "
+             "| dramsim3 preset: finish / GB/s / read lat. error | ACTs: DRAMSim3 / default / preset "
+             "| REFs: DRAMSim3 / default / preset |",
+             "|---|---|---|---|---|---|---|---|"]
+    for a, b in zip(default, preset):
+        ref = a["ref"]
+        lat_ref = ref["mean_read_latency_cycles"]
+
+        def errs(got):
+            lat = "-" if lat_ref == "-" else _err(got["mean_read_latency_cycles"], float(lat_ref))
+            return (f"{_err(got['finish_cycles'], int(ref['finish_cycles']))} / "
+                    f"{_err(got['bandwidth_gbs'], float(ref['bandwidth_gbs']))} / {lat}")
+        lines.append(f"| {ref['grade']} | {ref['stream']} | {ref['injection']} | {int(ref['finish_cycles']):,} / "
+                     f"{lat_ref} | {errs(a['got'])} | {errs(b['got'])} | {int(ref['activates']):,} / "
+                     f"{a['got']['activates']:,} / {b['got']['activates']:,} | {ref['refreshes']} / "
+                     f"{a['got']['refreshes']} / {b['got']['refreshes']} |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| grade | stream | inj. | finish: DRAMSim3 / npusim / error | GB/s error | mean read latency: "
              "DRAMSim3 / npusim / error | ACTs: DRAMSim3 / npusim | REFs: DRAMSim3 / npusim |",
@@ -60,6 +82,7 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--one", action="store_true", help="one controller (the default, with --set) only")
     a = ap.parse_args()
     fields: dict = {}
     for kv in a.sets:                          # e.g. queue_depth=64, controller.write_buffer=32
@@ -70,7 +93,10 @@ def main() -> None:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    print(table(compare(fields)))
+    if a.one:
+        print(table(compare(fields)))
+    else:
+        print(side_by_side(compare(fields), compare({"controller": {"preset": "dramsim3"}})))
 
 
 if __name__ == "__main__":

@@ -142,7 +142,11 @@ P_ROW_HIT_CAP = P_MASK + NUM_FIELDS          # row hits before an older request 
 P_WRITE_BUFFER = P_ROW_HIT_CAP + 1          # write buffer entries; 0 = reads and writes share the queue
 P_WRITE_HIGH = P_WRITE_BUFFER + 1            # queued writes that start a write drain
 P_WRITE_LOW = P_WRITE_HIGH + 1               # queued writes at which a drain may stop (if reads wait)
-P_SIZE = P_WRITE_LOW + 1
+P_CMD_QUEUE = P_WRITE_LOW + 1                # entries of a per-bank command queue; 0 = one FR-FCFS queue (engine/dram_cmdq.py)
+P_WRITE_IDLE_DRAIN = P_CMD_QUEUE + 1         # command queues: a drain starts above this many writes when they are empty
+P_REF_PRE_PER_BANK = P_WRITE_IDLE_DRAIN + 1  # 1: an all-bank refresh closes the banks with one PRE each, not a PREA
+P_REF_POSTPONE = P_REF_PRE_PER_BANK + 1      # all-bank REFs a busy channel may owe before one is forced
+P_SIZE = P_REF_POSTPONE + 1
 
 # per-channel scalars sc: int64[C, SC_SIZE]
 SC_CUR = 0                 # first cycle not yet decided
@@ -236,6 +240,10 @@ class DramTables(NamedTuple):
     write_buffer: int         # 0 = none (one queue for reads and writes)
     write_high: int           # queued writes that start a drain
     write_low: int            # queued writes at which a drain may end
+    cmd_queue_size: int       # entries of a per-bank command queue; 0 = one FR-FCFS queue
+    write_idle_drain: int     # command queues: drain above this many writes when they are empty (0: never)
+    ref_pre_per_bank: int     # 1: an all-bank refresh closes the banks with a PRE each, not a PREA
+    ref_postpone: int         # all-bank REFs a busy channel may owe before one is forced (0: none)
     core_per_dram_num: int
     core_per_dram_den: int
 
@@ -401,6 +409,8 @@ def _next_decision(p, sc, bank, q, ch, t0):
     per_bank = p[P_REFRESH] == REFRESH_PER_BANK
     cap = p[P_ROW_HIT_CAP]
     last_vis = sc[ch, SC_LAST_VIS]
+    postpone = p[P_REF_POSTPONE]
+    forced_at = ref_due + postpone * p[P_TREFI]   # a due refresh waits for an idle channel until then
     mode = _mode_until(p, sc, bank, q, ch, t0)
     tnow = t0
     while True:
@@ -408,16 +418,24 @@ def _next_decision(p, sc, bank, q, ch, t0):
         sc[ch, SC_DEC_MODE] = mode
         sc[ch, SC_DEC_MODE_T] = tnow
         ref_b = -1                 # per-bank refresh pending for this bank
+        change = ref_due           # the next moment the candidates change by themselves
         if tnow >= ref_due:
             if not per_bank:
-                any_open = False
-                for b in range(nb):
-                    if bank[ch, b, BK_OPEN_ROW] >= 0:
-                        any_open = True
-                cmd = CMD_PREA if any_open else CMD_REF
-                return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
-            ref_b = sc[ch, SC_REF_BANK]
-        change = ref_due if ref_b < 0 else NEVER    # the next moment the candidates change by themselves
+                if postpone == 0 or tnow >= forced_at or not _any_visible(p, bank, q, ch, tnow):
+                    t, cmd, b, s = _refresh_decision(p, sc, bank, ch, tnow)
+                    if postpone > 0 and tnow < forced_at:
+                        # idle now: a request becoming visible first puts the refresh off again
+                        stop = forced_at
+                        if last_vis > tnow:
+                            stop = min(stop, _first_vis_after(sc, bank, q, ch, nb, tnow))
+                        if t >= stop:
+                            tnow = stop
+                            continue
+                    return t, cmd, b, s
+                change = forced_at             # postponed: the requests go on until it is forced
+            else:
+                ref_b = sc[ch, SC_REF_BANK]
+                change = NEVER
         if last_vis > tnow:
             change = min(change, _first_vis_after(sc, bank, q, ch, nb, tnow))
         best_t = NEVER
@@ -483,6 +501,42 @@ def _next_decision(p, sc, bank, q, ch, t0):
             tnow = change
             continue
         return best_t, best_cmd, best_b, best_s
+
+
+@kernel
+def _refresh_decision(p, sc, bank, ch, tnow):
+    """All-bank refresh pending at tnow: (cycle, cmd, bank, -1) of its next command. PREA if a bank
+    is open, else REF; with per-bank precharge (P_REF_PRE_PER_BANK) a PRE of the open bank whose
+    PRE is legal first (ties: the lowest bank), as DRAMSim3 closes the banks before a refresh."""
+    nb = p[P_BANKS]
+    if p[P_REF_PRE_PER_BANK]:
+        best = NEVER
+        bb = -1
+        for b in range(nb):
+            if bank[ch, b, BK_OPEN_ROW] >= 0:
+                t = max(tnow, _earliest(p, sc, bank, ch, CMD_PRE, b))   # legal now: ties to the lowest bank
+                if t < best:
+                    best = t
+                    bb = b
+        if bb >= 0:
+            return best, CMD_PRE, bb, -1
+        return max(tnow, _earliest(p, sc, bank, ch, CMD_REF, 0)), CMD_REF, -1, -1
+    any_open = False
+    for b in range(nb):
+        if bank[ch, b, BK_OPEN_ROW] >= 0:
+            any_open = True
+    cmd = CMD_PREA if any_open else CMD_REF
+    return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
+
+
+@kernel
+def _any_visible(p, bank, q, ch, tnow):
+    """True if a queued request of channel ch is visible at tnow (its bank's oldest, if any is)."""
+    for b in range(p[P_BANKS]):
+        h = bank[ch, b, BK_HEAD]
+        if h >= 0 and q[ch, QF_VIS, h] <= tnow:
+            return True
+    return False
 
 
 @kernel
@@ -611,7 +665,10 @@ def _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, qi):
     _issue(p, sc, bank, stats, ch, cmd, b, row, t)
     if qi < 0:
         if cmd == CMD_REF:
-            sc[ch, SC_REF_FROM] = sc[ch, SC_REF_DUE]
+            # a postponed refresh held requests from the cycle it was forced (it ran on an idle
+            # channel before that: no request was waiting)
+            forced_at = sc[ch, SC_REF_DUE] + p[P_REF_POSTPONE] * p[P_TREFI]
+            sc[ch, SC_REF_FROM] = forced_at if t >= forced_at else sc[ch, SC_REF_DUE]
             sc[ch, SC_REF_TO] = t + p[P_TRFC]
             sc[ch, SC_REF_DUE] += p[P_TREFI]
         elif cmd == CMD_REFPB:
@@ -747,6 +804,8 @@ def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     """
     if p[P_WRITE_BUFFER] > 0:
         return False                        # a newcomer may change the mode: search again
+    if p[P_REF_POSTPONE] > 0 and sc[ch, SC_DEC + 4] < 0 and v <= sc[ch, SC_DEC + 1]:
+        return False                        # a newcomer may put a refresh off
     t_dec = sc[ch, SC_DEC + 1]
     if v > t_dec:
         return True

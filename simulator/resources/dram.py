@@ -25,11 +25,13 @@ from simulator.engine.dram import (CMD_ACT, CMD_PRE, CMD_PREA, CMD_RD, CMD_REF, 
                                    FIELD_BG, FIELD_CH, FIELD_CO, FIELD_RO, NUM_CMDS, NUM_FIELDS,
                                    NUM_SCOPES, NUM_STATS, P_BANKS, P_BANKS_PER_GROUP, P_BURST_BYTES,
                                    P_BURST_CYCLES, P_CHANNELS, P_CL, P_CHAN_ROW, P_CONS, P_CORE_DEN, P_CORE_NUM, P_CWL,
-                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP, P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_LOW,
+                                   P_FIELD_ORDER, P_FIELD_SIZE, P_INFLIGHT_CAP, P_POLICY, P_QUEUE_DEPTH, P_ROW_HIT_CAP, P_WRITE_BUFFER, P_CMD_QUEUE, P_WRITE_IDLE_DRAIN, P_REF_PRE_PER_BANK, P_REF_POSTPONE, P_WRITE_HIGH, P_WRITE_LOW,
                                    P_MASK, P_POW2, P_REFRESH, P_SHIFT, P_SIZE, P_TCK_PS, P_TFAW, P_TREFI, P_TRFC, POLICY_CLOSE, POLICY_OPEN, REFRESH_ALL_BANK, REFRESH_PER_BANK,
                                    BK_GROUP_ROW, BK_HEAD, BK_OPEN_ROW, BK_SIZE, BK_TAIL, QF_NEXT, QF_SIZE, SC_DEC, SC_FREE, SC_MODE, SC_MODE_ISSUE, SC_MODE_T, SC_REF_DUE, SC_SIZE, MODE_ALL, MODE_READ, ST_LAT_SUM_PS,
                                    ST_REFRESH_CYCLES, LAT_BINS, STAT_NAMES, DramState, DramTables, decode_all,
                                    simulate_stream)
+
+from simulator.engine.dram_cmdq import cmdq_simulate_stream, cmdq_state_new
 
 PS_PER_S = 10**12
 PAGE_POLICY_CODES = {"open": POLICY_OPEN, "close": POLICY_CLOSE}
@@ -132,6 +134,9 @@ def dram_tables(spec, core_clock_hz: int | None = None) -> DramTables:
         inflight_cap=dram.queue_depth + dram.controller.write_buffer + max(t.cl, t.cwl) + t.burst_cycles + 2,
         policy=PAGE_POLICY_CODES[dram.page_policy], refresh=REFRESH_CODES[dram.refresh],
         row_hit_cap=dram.controller.row_hit_cap, **_write_buffer(dram.controller),
+        cmd_queue_size=dram.controller.cmd_queue_size, write_idle_drain=dram.controller.write_idle_drain_above,
+        ref_pre_per_bank=int(dram.controller.refresh_precharge == "per_bank"),
+        ref_postpone=dram.controller.refresh_postpone,
         core_per_dram_num=ratio.numerator, core_per_dram_den=ratio.denominator)
     return DramTables(p=_packed(scalars, order, size, cons), cons=cons, field_order=order,
                       field_size=size, **scalars)
@@ -155,7 +160,9 @@ def _packed(v: dict, order: np.ndarray, size: np.ndarray, cons: np.ndarray) -> n
                        (P_QUEUE_DEPTH, "queue_depth"), (P_INFLIGHT_CAP, "inflight_cap"),
                        (P_POLICY, "policy"), (P_REFRESH, "refresh"), (P_CORE_NUM, "core_per_dram_num"),
                        (P_CORE_DEN, "core_per_dram_den"), (P_ROW_HIT_CAP, "row_hit_cap"),
-                       (P_WRITE_BUFFER, "write_buffer"), (P_WRITE_HIGH, "write_high"), (P_WRITE_LOW, "write_low")):
+                       (P_WRITE_BUFFER, "write_buffer"), (P_WRITE_HIGH, "write_high"), (P_WRITE_LOW, "write_low"),
+                       (P_CMD_QUEUE, "cmd_queue_size"), (P_WRITE_IDLE_DRAIN, "write_idle_drain"),
+                       (P_REF_PRE_PER_BANK, "ref_pre_per_bank"), (P_REF_POSTPONE, "ref_postpone")):
         p[index] = v[key]
     p[P_BANKS] = v["bank_groups"] * v["banks_per_group"]
     p[P_CHAN_ROW] = p[P_BANKS] + v["bank_groups"]
@@ -197,7 +204,8 @@ def dram_out_capacity(tables: DramTables) -> int:
 def dram_state_new(tables: DramTables) -> DramState:
     """A fresh state: every bank closed, queues empty, first refresh due at tREFI."""
     c, nb = tables.channels, tables.bank_groups * tables.banks_per_group
-    q, f = tables.queue_depth + tables.write_buffer, tables.inflight_cap
+    q = tables.queue_depth + tables.write_buffer + nb * tables.cmd_queue_size   # + command queues' entries
+    f = tables.inflight_cap
 
     sc = np.zeros((c, SC_SIZE), np.int64)
     sc[:, SC_REF_DUE] = tables.trefi
@@ -240,8 +248,17 @@ def simulate_requests(tables: DramTables, arrival_ps, addr, is_write,
     ch, bank, row = decode_many(tables, addr)
     if state is None:
         state = dram_state_new(tables)
-    done = simulate_stream(tables, state, arrival_ps, ch, bank, row, is_write)
+    if tables.cmd_queue_size:
+        done = cmdq_simulate_stream(tables, state, *cmdq_state_new_for(tables), arrival_ps, ch, bank, row, is_write)
+    else:
+        done = simulate_stream(tables, state, arrival_ps, ch, bank, row, is_write)
     return done * tables.tck_ps
+
+
+def cmdq_state_new_for(tables: DramTables):
+    """The two-level controller's (cs, tq) for these tables (engine/dram_cmdq.py)."""
+    return cmdq_state_new(tables.channels, tables.bank_groups * tables.banks_per_group,
+                          max(tables.queue_depth, tables.write_buffer))
 
 
 def channel_stats(tables: DramTables, state: DramState) -> list[dict]:

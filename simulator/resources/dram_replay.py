@@ -18,7 +18,8 @@ import numpy as np
 from simulator.engine.dram import (FIELD_BA, FIELD_BG, FIELD_CO, ST_ACTS, ST_CONFLICTS, ST_HITS,
                                    ST_MISSES, ST_READS, ST_REFRESHES, ST_WRITES, replay_stream)
 from simulator.errors import SpecError
-from simulator.resources.dram import decode_many, dram_state_new, dram_tables
+from simulator.engine.dram_cmdq import cmdq_replay_stream
+from simulator.resources.dram import cmdq_state_new_for, decode_many, dram_state_new, dram_tables
 
 STREAMS = ("a_seq_rd", "b_seq_wr", "c_rw_4to1", "d_random", "e_row_miss", "f_pingpong")
 INJECTIONS = ("sat", "fix")
@@ -65,8 +66,11 @@ def replay(dram_spec, addr, is_write, cycle) -> dict:
     tb = dram_tables(dram_spec, 10**9)
     ch, bank, row = decode_many(tb, addr)
     st = dram_state_new(tb)
-    done, accepted = replay_stream(tb, st, np.ascontiguousarray(cycle, np.int64), np.zeros_like(ch), bank, row,
-                                   np.ascontiguousarray(is_write, np.int64))
+    args = (np.ascontiguousarray(cycle, np.int64), np.zeros_like(ch), bank, row, np.ascontiguousarray(is_write, np.int64))
+    if tb.cmd_queue_size:
+        done, accepted = cmdq_replay_stream(tb, st, *cmdq_state_new_for(tb), *args)
+    else:
+        done, accepted = replay_stream(tb, st, *args)
     stats = st.stats.sum(axis=0)
     finish = int(done.max())
     reads = is_write == 0

@@ -29,6 +29,19 @@ SRAM_SHARING = ("shared", "per_array")
 PAGE_POLICIES = ("open", "close")
 REFRESH_MODES = ("all_bank", "per_bank")
 DRAM_MODELS = ("cycle", "bandwidth")
+REFRESH_PRECHARGES = ("all", "per_bank")
+# Controller presets: the structural keys of DramControllerSpec as a trusted simulator sets them.
+# dramsim3: umd-memsys/DRAMSim3 @ 2981759, configs/DDR4_8Gb_x8_3200.ini and LPDDR4_8Gb_x16_2400.ini
+# (queue_structure PER_BANK, cmd_queue_size 8, trans_queue_size 32) and src/controller.cc,
+# src/command_queue.cc (write buffer of trans_queue_size drained when full or, above 8 writes, when
+# the command queues are empty; row-hit limit 4), src/channel_state.cc (a refresh closes each open
+# bank with its own PRE); ../shared/refs/dramsim3_runs.md.
+CONTROLLER_PRESETS = {
+    "none": {},
+    "dramsim3": {"cmd_queue_size": 8, "row_hit_cap": 4, "write_buffer": 32, "write_high_watermark": 1.0,
+                 "write_low_watermark": 0.5, "write_idle_drain_above": 8, "refresh_precharge": "per_bank"},
+}
+CONTROLLER_PRESET_NAMES = tuple(CONTROLLER_PRESETS)
 # Address-mapping orders, MSB to LSB (ro = row, ba = bank, bg = bank group, co = column, ch = channel).
 ADDRESS_FIELDS = ("ro", "ba", "bg", "co", "ch")   # row, bank, bank group, column, channel
 
@@ -291,20 +304,65 @@ class InterconnectSpec(_Spec):
 
 
 class DramControllerSpec(_Spec):
-    """How the memory controller schedules (cycle model only)."""
+    """How the memory controller schedules (cycle model only).
+
+    `preset` fills the keys below with a trusted simulator's values (CONTROLLER_PRESETS); a key
+    written next to it wins over the preset's value.
+    """
+    preset: Literal[CONTROLLER_PRESET_NAMES] = Field(
+        "none", description="'dramsim3': DRAMSim3's controller (commit 2981759): a 32-read transaction queue and "
+                            "a 32-write buffer in front of 8-entry command queues per bank, row-hit limit 4, "
+                            "batched write drains, per-bank PREs before a refresh (sets cmd_queue_size, "
+                            "row_hit_cap, write_buffer, write_high_watermark, write_idle_drain_above, "
+                            "refresh_precharge); 'none': the keys' own defaults (one FR-FCFS queue)")
+    cmd_queue_size: int = Field(
+        0, ge=0, description="entries of a per-bank command queue (DRAMSim3 PER_BANK cmd_queue_size, 8). 0: one "
+                             "FR-FCFS queue of queue_depth requests per channel. >0: two levels as in DRAMSim3: "
+                             "requests wait in a transaction queue (queue_depth reads, plus write_buffer writes); "
+                             "one a cycle moves, after that cycle's command, into its bank's command queue if it "
+                             "has room (the oldest that fits); banks are served round robin from the one after "
+                             "the last served, each queue first-ready in FIFO order; only a queue's oldest "
+                             "request may precharge (stream drivers and npusim dram replay only)")
     row_hit_cap: int = Field(
         16, ge=0, description="column commands a bank may serve on its open row while an older request to another "
                               "row of the bank waits; then that request's PRE goes first (0: no cap: hits always "
-                              "first, which can starve it). 16 is gem5's max_accesses_per_row; DRAMSim3 uses 4")
+                              "first, which can starve it). 16 is gem5's max_accesses_per_row; DRAMSim3 uses 4. "
+                              "With command queues (cmd_queue_size > 0) DRAMSim3's rule: the PRE is allowed, "
+                              "not forced, once the open row has served this many, or when no request of the "
+                              "queue hits it")
     write_buffer: int = Field(
         0, ge=0, description="write buffer entries per channel: writes wait there, apart from the queue_depth "
                              "entries of reads, and are drained in batches (0: one queue for both, as FR-FCFS "
                              "sees it; DRAMSim3 and gem5 have 32 and 64)")
     write_high_watermark: float = Field(
-        0.85, gt=0, le=1, description="fraction of write_buffer at which a write drain starts (gem5: 85%); a drain "
-                                      "also starts when no read is queued")
+        0.85, gt=0, le=1, description="fraction of write_buffer at which a write drain starts (gem5: 85%; "
+                                      "DRAMSim3: 100%, a full buffer); without command queues a drain also starts "
+                                      "when no read is queued")
     write_low_watermark: float = Field(
-        0.5, ge=0, lt=1, description="fraction of write_buffer at which a drain stops if a read waits (gem5: 50%)")
+        0.5, ge=0, lt=1, description="fraction of write_buffer at which a drain stops if a read waits (gem5: 50%). "
+                                     "With command queues a drain moves the writes the buffer held when it "
+                                     "started, as DRAMSim3 does, and this key is not read")
+    write_idle_drain_above: int = Field(
+        0, ge=0, description="with command queues: a drain also starts when the write buffer holds more than this "
+                             "many writes and every command queue is empty (DRAMSim3: 8); 0: only at the high "
+                             "watermark (and, without command queues, when no read is queued)")
+    refresh_precharge: Literal[REFRESH_PRECHARGES] = Field(
+        "all", description="how an all-bank refresh closes the open banks: 'all', one PREA; 'per_bank', one PRE "
+                           "per open bank, lowest bank first as each becomes legal (DRAMSim3)")
+
+    refresh_postpone: int = Field(
+        0, ge=0, le=8, description="all-bank REFs a busy channel may postpone: a due refresh waits while a request "
+                                   "is queued, until this many more tREFI have passed, then goes first (ACTs "
+                                   "cannot starve it); an idle channel pays what it owes back to back. JEDEC "
+                                   "DDR4 (JESD79-4) and LPDDR4 (JESD209-4) allow up to 8. 0: never postponed "
+                                   "(cycle model, one-level controller, all-bank refresh)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data):
+        if isinstance(data, dict) and data.get("preset", "none") in CONTROLLER_PRESETS:
+            return {**CONTROLLER_PRESETS[data.get("preset", "none")], **data}
+        return data
 
     @model_validator(mode="after")
     def _low_below_high(self) -> "DramControllerSpec":
@@ -379,6 +437,12 @@ class DramSpec(_Spec):
                                                    "bytes; a channel is 8, 16, 32 or 64 bits wide (a multiple of 8)"})
         if self.model == "cycle":
             self._check_cycle_model()
+        if self.controller.cmd_queue_size > 0:
+            self._check_command_queues()
+        if self.controller.refresh_postpone and self.refresh != "all_bank":
+            raise PydanticCustomError("dram_preset", "{detail}", {
+                "key": "controller.refresh_postpone", "detail": f"{self.controller.refresh_postpone} with refresh "
+                f"{self.refresh!r}: postponement is modelled for all-bank refresh only; set it to 0"})
         if self.refresh == "per_bank" and not self.resolved_timing.per_bank_refresh_supported:
             raise PydanticCustomError(
                 "dram_preset", "{detail}",
@@ -401,6 +465,23 @@ class DramSpec(_Spec):
                 raise PydanticCustomError("dram_preset", "{detail}", {
                     "key": f"timing.{interval}", "detail": f"{interval} = {getattr(t, interval)} nCK is not longer "
                     f"than {busy} = {getattr(t, busy)} nCK: the channel would do nothing but refresh (cycle model)"})
+
+    def _check_command_queues(self) -> None:
+        """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram
+        replay`, with open page and all-bank refresh (what DRAMSim3's reference runs use)."""
+        for key, bad, why in (("model 'cycle'", self.model == "cycle", "the engine's front end does not drive command "
+                               "queues yet; use them with `npusim dram replay` or the stream API, or set "
+                               "controller.cmd_queue_size: 0"),
+                              (f"page_policy {self.page_policy!r}", self.page_policy != "open", "command queues are modelled with "
+                               "open page only"),
+                              (f"refresh {self.refresh!r}", self.refresh != "all_bank", "command queues are modelled with "
+                               "all-bank refresh only"),
+                              ("controller.refresh_postpone > 0", self.controller.refresh_postpone > 0,
+                               "DRAMSim3's controller does not postpone refresh")):
+            if bad:
+                raise PydanticCustomError("dram_preset", "{detail}", {
+                    "key": f"controller.cmd_queue_size", "detail": f"{self.controller.cmd_queue_size} with "
+                    f"{key}: {why}"})
 
     @property
     def resolved_timing(self) -> "dram_standards.DramTiming":

@@ -210,7 +210,9 @@ def random_stream(seed, grade):
                        controller={"row_hit_cap": (0, 1, 2, 4)[(seed // 4) % 4],
                                    "write_buffer": (0, 2, 5)[(seed // 16) % 3],
                                    "write_high_watermark": (0.85, 0.5, 1.0)[seed % 3],
-                                   "write_low_watermark": (0.5, 0.25, 0.0)[seed % 3]})
+                                   "write_low_watermark": (0.5, 0.25, 0.0)[seed % 3],
+                                   "refresh_precharge": ("all", "per_bank")[(seed // 3) % 2],
+                                   "refresh_postpone": 0 if per_bank else (0, 1, 3)[(seed // 7) % 3]})
     tb = dram_tables(spec)
     n = int(rng.integers(30, 90))
     nb = t.bank_groups * t.banks_per_group
@@ -224,7 +226,9 @@ def random_stream(seed, grade):
 
 @pytest.mark.parametrize("grade", ["DDR4-3200", "LPDDR4-3200"])
 def test_njit_equals_naive_on_random_streams(grade):
-    """120 seeded random streams: every completion time equals the cycle-stepped reference's;
+    """120 seeded random streams (all-bank refresh closing the banks with PREA or a PRE each, and
+    postponed by up to 0, 1 or 3 REFs): every
+    completion time equals the cycle-stepped reference's;
     so do the row hits, misses, conflicts, refreshes and the access / bank / refresh waits."""
     refresh_waited = 0
     for seed in range(120):

@@ -106,14 +106,17 @@ def small_dram(rng):
     timing = {"rows": 8, "trfc": 100, "trefi": 400 + int(rng.integers(0, 300))}
     if per_bank:
         timing.update(trfc_pb=40, trefi_pb=timing["trefi"] // 8)
-    spec = preset_spec(grade, channels=int(rng.integers(1, 3)), queue_depth=int(rng.integers(2, 9)),
-                       page_policy=str(rng.choice(["open", "close"])),
-                       address_mapping=str(rng.choice(["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ba_bg_ch_co"])),
-                       refresh="per_bank" if per_bank else "all_bank", timing=timing,
-                       controller={"row_hit_cap": int(rng.choice([0, 1, 4])),
-                                   "write_buffer": int(rng.choice([0, 0, 3, 6]))})
+    args = dict(channels=int(rng.integers(1, 3)), queue_depth=int(rng.integers(2, 9)),
+                page_policy=str(rng.choice(["open", "close"])),
+                address_mapping=str(rng.choice(["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ba_bg_ch_co"])),
+                refresh="per_bank" if per_bank else "all_bank", timing=timing,
+                controller={"row_hit_cap": int(rng.choice([0, 1, 4])),
+                            "write_buffer": int(rng.choice([0, 0, 3, 6]))})
     clock = int(rng.choice([GHZ, 933_000_000, 1_250_000_000, 700_000_000, 400_000_000, 250_000_000]))
-    return spec, clock
+    # the refresh policy: a PRE per bank or a PREA, and postponement (all-bank refresh only)
+    args["controller"]["refresh_precharge"] = str(rng.choice(["all", "per_bank"]))
+    args["controller"]["refresh_postpone"] = 0 if per_bank else int(rng.choice([0, 0, 1, 3]))
+    return preset_spec(grade, **args), clock
 
 
 def random_program(seed):

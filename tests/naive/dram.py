@@ -23,6 +23,30 @@ Each request's access (visible -> data finished) is split as the engine reports 
 bank timing from its first ACT/PRE to the column command, waiting in refresh between visible and
 the column command while the last refresh ran (from the cycle it fell due to the end of tRFC),
 the bank span's refresh cycles counted as refresh.
+With controller.refresh_postpone = N > 0, a due all-bank refresh is put off at every cycle where a
+queued request is visible, until N more tREFI have passed (ref_due + N tREFI): from then on it is
+pending whatever is queued. Its refresh window (for the waits) starts at that forced cycle if it
+issued then or later, else at ref_due.
+An all-bank refresh closes the open banks with one PREA, or (controller.refresh_precharge
+per_bank) with one PRE per open bank: each cycle the lowest open bank whose PRE is legal.
+Two-level controller (controller.cmd_queue_size > 0, DRAMSim3's), per channel and cycle: requests
+wait in a transaction queue (reads, or all without a write buffer; writes in the write buffer),
+then in per-bank command queues (FIFO lists); each cycle
+1. refresh pending: its PRE / PREA / REF as above, nothing else;
+2. else the bank queues from the one after the last that issued, round robin: in each, requests
+   oldest first, the first whose next command (ACT if its bank is closed, RD/WR if open to its
+   row, PRE if open to another) is legal now, where a PRE needs the request to be the queue's
+   first and either no request of the queue to hit the open row or row_hit_cap (> 0) column
+   commands served on it; the first queue with such a command issues it;
+3. then one move: a write drain starts if the write buffer holds write_high writes, or more than
+   write_idle_drain_above with every command queue empty, and moves as many writes as the buffer
+   held then; the oldest request of the queue being served (the write buffer during a drain,
+   else the read queue) whose bank's command queue has fewer than cmd_queue_size moves into it.
+   Once the whole stream is accepted, a drain also starts when the command queues are empty and
+   the buffer holds any write.
+Its front end accepts request i at the first cycle t >= arrival ps // tCK (and >= the previous
+acceptance, + 1 with one_per_cycle) at which its transaction queue has room, before cycle t's
+command; it is visible (for the statistics) from t + 1.
 Front end (whole streams): before deciding cycle t, requests enter their channel's queue in
 arrival order while the next one is visible (t > its arrival ps // tCK, i.e. t >= arrival // tCK
 + 1) and its queue has a free slot; the first that cannot enter blocks the rest.
@@ -74,6 +98,11 @@ class Channel:
     ref_from: int = 0       # the last all-bank refresh: due at, tRFC over at
     ref_to: int = 0
     ref_bank: int = 0       # per-bank refresh: whose turn is next
+    reads_q: list = field(default_factory=list)    # two-level controller: the transaction queue,
+    writes_q: list = field(default_factory=list)   # the write buffer,
+    cmd_q: list = field(default_factory=list)      # one command queue per bank,
+    last_served: int = 0                           # the bank that issued last,
+    drain: int = 0                                 # writes the drain has still to move
     kinds: dict = field(default_factory=lambda: {"hit": 0, "miss": 0, "conflict": 0})
     waits: list = field(default_factory=lambda: [0, 0, 0])   # summed access, on bank, in refresh
 
@@ -92,6 +121,10 @@ class NaiveDram:
         self.write_high = max(1, -(-round(ctrl.write_high_watermark * 1000) * ctrl.write_buffer // 1000))
         self.write_low = min(self.write_high - 1, round(ctrl.write_low_watermark * 1000) * ctrl.write_buffer // 1000)
         self.close_page = dram_spec.page_policy == "close"
+        self.cmd_queue_size = ctrl.cmd_queue_size
+        self.write_idle_drain = ctrl.write_idle_drain_above
+        self.ref_pre_per_bank = ctrl.refresh_precharge == "per_bank"
+        self.postpone = ctrl.refresh_postpone
         self.per_bank = dram_spec.refresh == "per_bank"
         self.burst_bytes = dram_spec.channel_width_bits // 8 * t.burst_length
         self.mapping = dram_spec.address_mapping.split("_")
@@ -100,7 +133,8 @@ class NaiveDram:
         self.ch = [Channel(banks=[Bank(group=b // t.banks_per_group)
                                   for b in range(t.bank_groups * t.banks_per_group)],
                            ref_due=t.trefi_pb if self.per_bank else t.trefi,
-                           mode="read" if dram_spec.controller.write_buffer else "all")
+                           mode="read" if dram_spec.controller.write_buffer else "all",
+                           cmd_q=[[] for _ in range(t.bank_groups * t.banks_per_group)])
                    for _ in range(dram_spec.channels)]
         self.done = {}
 
@@ -211,14 +245,9 @@ class NaiveDram:
                     ch.ref_due += self.t.trefi_pb
                     ch.ref_bank = (skip + 1) % len(ch.banks)
                 return
-        elif now >= ch.ref_due:
-            if any(o.open_row >= 0 for o in ch.banks):
-                if self.can_issue(c, PREA, -1, -1, now):
-                    self.issue(c, PREA, -1, -1, now)
-            elif self.can_issue(c, REF, -1, -1, now):
-                self.issue(c, REF, -1, -1, now)
-                ch.ref_from, ch.ref_to = ch.ref_due, now + self.t.trfc
-                ch.ref_due += self.t.trefi
+        elif now >= ch.ref_due and (now >= ch.ref_due + self.postpone * self.t.trefi
+                                    or not any(r.vis <= now for r in ch.queue)):
+            self._refresh_step(c, now)          # due, and not put off (busy, fewer than `postpone` owed)
             return
         vis = [r for r in ch.queue if r.vis <= now and r.bank != skip
                and (ch.mode == "all" or r.write == (ch.mode == "write"))]
@@ -256,6 +285,79 @@ class NaiveDram:
                     self.issue(c, PRE, b, -1, now)
                     return
 
+    def _refresh_step(self, c, now):
+        """All-bank refresh pending: close the banks (PREA, or a PRE each), then REF."""
+        ch = self.ch[c]
+        open_banks = [b for b, o in enumerate(ch.banks) if o.open_row >= 0]
+        if open_banks and self.ref_pre_per_bank:
+            for b in open_banks:
+                if self.can_issue(c, PRE, b, -1, now):
+                    self.issue(c, PRE, b, -1, now)
+                    return
+        elif open_banks:
+            if self.can_issue(c, PREA, -1, -1, now):
+                self.issue(c, PREA, -1, -1, now)
+        elif self.can_issue(c, REF, -1, -1, now):
+            self.issue(c, REF, -1, -1, now)
+            forced_at = ch.ref_due + self.postpone * self.t.trefi
+            ch.ref_from, ch.ref_to = forced_at if now >= forced_at else ch.ref_due, now + self.t.trfc
+            ch.ref_due += self.t.trefi
+
+    def step_two_level(self, c, now, flush=False):
+        """The two-level controller's cycle `now` on channel c: at most one command, then one move."""
+        ch = self.ch[c]
+        if now >= ch.ref_due:
+            self._refresh_step(c, now)
+        else:
+            self._queue_command(c, now)
+        if self.write_buffer:
+            nw = len(ch.writes_q)
+            idle = not any(ch.cmd_q) and nw > 0
+            if ch.drain == 0 and (nw >= self.write_high or (idle and (flush or (self.write_idle_drain
+                                                                                 and nw > self.write_idle_drain)))):
+                ch.drain = nw
+        source = ch.writes_q if ch.drain > 0 else ch.reads_q
+        for r in source:
+            if len(ch.cmd_q[r.bank]) < self.cmd_queue_size:
+                if source is ch.writes_q:
+                    ch.drain -= 1
+                source.remove(r)
+                ch.cmd_q[r.bank].append(r)
+                break
+
+    def _queue_command(self, c, now):
+        ch = self.ch[c]
+        nb = len(ch.banks)
+        for i in range(1, nb + 1):
+            b = (ch.last_served + i) % nb
+            queue = ch.cmd_q[b]
+            bank = ch.banks[b]
+            for k, r in enumerate(queue):
+                if bank.open_row < 0:
+                    cmd = ACT
+                elif bank.open_row == r.row:
+                    cmd = WR if r.write else RD
+                else:
+                    cmd = PRE
+                if not self.can_issue(c, cmd, b, r.row, now):
+                    continue
+                if cmd == PRE:
+                    if k > 0:                  # an older request of this bank comes first
+                        continue
+                    hits = any(x.row == bank.open_row for x in queue)
+                    if hits and not (self.row_hit_cap and bank.hits >= self.row_hit_cap):
+                        continue
+                ch.last_served = b
+                if cmd in (RD, WR):
+                    queue.remove(r)
+                    self._serve(c, r, cmd, now)
+                else:
+                    if not r.kind:
+                        r.kind = "miss" if cmd == ACT else "conflict"
+                        r.first = now
+                    self.issue(c, cmd, b, r.row, now)
+                return
+
     def _serve(self, c, r, cmd, now):
         ch = self.ch[c]
         if not r.kind:
@@ -275,6 +377,37 @@ class NaiveDram:
         t = self.t
         self.done[r.ident] = now + (t.cl if cmd == RD else t.cwl) + t.burst_cycles
 
+    def _tq_has_room(self, ch, write):
+        if write and self.write_buffer:
+            return len(ch.writes_q) < self.write_buffer
+        return len(ch.reads_q) < self.queue_depth
+
+    def run_two_level(self, arrival_ps, addr, is_write, one_per_cycle=False):
+        """Completion ps of each request through the two-level controllers (cmd_queue_size > 0);
+        self.accepted gets each request's acceptance cycle."""
+        reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps)
+                for i, (p, a, w) in enumerate(zip(arrival_ps, addr, is_write))]
+        self.accepted = [0] * len(reqs)
+        nxt = 0
+        now = 0
+        last = None
+        while nxt < len(reqs) or any(ch.queue for ch in self.ch):
+            while nxt < len(reqs):
+                i, c, b, row, w, arr = reqs[nxt]
+                if arr > now or (one_per_cycle and last == now) or not self._tq_has_room(self.ch[c], w):
+                    break
+                r = Request(i, b, row, w, now + 1)
+                self.ch[c].queue.append(r)
+                (self.ch[c].writes_q if w and self.write_buffer else self.ch[c].reads_q).append(r)
+                self.accepted[i] = now
+                last = now
+                nxt += 1
+            for c in range(self.channels):
+                self.step_two_level(c, now, flush=nxt == len(reqs))
+            now += 1
+        self.cycles = now
+        return [self.done[i] * self.t.tck_ps for i in range(len(reqs))]
+
     def _has_room(self, ch, write):
         if not self.write_buffer:
             return len(ch.queue) < self.queue_depth
@@ -283,6 +416,8 @@ class NaiveDram:
 
     def run(self, arrival_ps, addr, is_write):
         """Completion ps of each request of a stream sorted by arrival."""
+        if self.cmd_queue_size:
+            return self.run_two_level(arrival_ps, addr, is_write)
         reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps + 1)
                 for i, (p, a, w) in enumerate(zip(arrival_ps, addr, is_write))]
         nxt = 0

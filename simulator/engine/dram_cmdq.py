@@ -1,0 +1,270 @@
+"""DRAMSim3's two-level controller: a transaction queue in front of per-bank command queues.
+
+`memory.dram.controller.cmd_queue_size > 0` (the `dramsim3` controller preset sets 8). Per channel:
+- requests enter a *transaction queue*: reads (and, without a write buffer, writes) up to
+  queue_depth, writes up to write_buffer when there is one;
+- every cycle, after that cycle's command, at most one request *moves* into its bank's *command
+  queue* (cmd_queue_size entries): the oldest of the queue being served that fits. The write
+  buffer is served during a *drain*, which starts when the buffer reaches its high watermark, or
+  holds more than write_idle_drain_above writes while every command queue is empty, and moves the
+  writes the buffer held when it started (the read queue waits meanwhile);
+- the command of a cycle: while an all-bank refresh is pending (t >= ref_due), only the refresh's
+  (a PRE of the lowest open bank legal now with per-bank precharge, or one PREA; then REF), else
+  the bank queues are searched round robin from the one after the bank last served, and the
+  first queue with a command legal now issues it: its requests in FIFO order, each asking for
+  ACT (bank closed), RD/WR (row open to it) or PRE (another row open); only the queue's oldest
+  request may precharge, and only when no request of the queue hits the open row or the row
+  has served row_hit_cap column commands (a cap of 0: never for that reason).
+This is DRAMSim3's controller.cc (ClockTick, ScheduleTransaction), command_queue.cc
+(GetCommandToIssue, GetFirstReadyInQueue, ArbitratePrecharge) and channel_state.cc (refresh:
+GetReadyCommand of a rank command) at commit 2981759; the timing rules and the bank state are
+engine/dram.py's (`_can_issue`, `_issue_decision`), so only the scheduling differs.
+
+Not modelled from DRAMSim3: merging a read with a queued read or write of the same address, and
+the write-after-read hold of a write behind a read of the same column (the reference streams
+have neither). The kernel steps cycles (skipping those where every queue is empty and no refresh
+is due), and drives whole streams only: the engine's front end does not use it (arch.py refuses
+command queues with the cycle model). tests/naive/dram.py implements the same rules and agrees.
+
+State beside DramState: `cs[C, CS_SIZE + NB]` (scalars, then each bank's command-queue length) and
+`tq[C, 2, TQ]` (the transaction queue's slots, oldest first: [0] reads or all, [1] writes).
+A request keeps its DramState queue slot from entering the transaction queue to its column
+command; in a command queue it is on its bank's list (BK_HEAD ... QF_NEXT).
+"""
+import numpy as np
+from numba import njit
+
+from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, BK_TAIL, BK_WRITES, CMD_ACT, CMD_PRE,
+                                   CMD_PREA, CMD_RD, CMD_REF, CMD_WR, P_BANKS, P_CHANNELS, P_CMD_QUEUE,
+                                   P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS, P_WRITE_BUFFER,
+                                   P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_AGE, QF_ARR_PS, QF_ARR_UP, QF_BANK,
+                                   QF_CLASS, QF_FIRST, QF_ID, QF_NEXT, QF_ROW, QF_VIS, QF_WRITE, SC_AGE,
+                                   SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES, SC_REF_DUE, CLASS_NONE,
+                                   _can_issue, _issue_decision, _ready)
+from simulator.engine.jit import kernel
+
+# cs: int64[C, CS_SIZE + NB]
+CS_RR = 0          # bank whose queue issued the last queue command (the search starts after it)
+CS_DRAIN = 1       # writes the current drain has still to move; 0 = serving reads
+CS_TQ_N = 2        # transaction queue entries: [CS_TQ_N] reads (or all), [CS_TQ_N + 1] writes
+CS_TQ_W = 3
+CS_CQ_N = 4        # requests in the command queues
+CS_SIZE = 5        # then: CS_SIZE + b = length of bank b's command queue
+
+
+def cmdq_state_new(channels: int, banks: int, tq_capacity: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cs, tq) of empty queues (the search starts at bank 1, as DRAMSim3's queue index is 0)."""
+    return (np.zeros((channels, CS_SIZE + banks), np.int64),
+            np.zeros((channels, 2, max(tq_capacity, 1)), np.int64))
+
+
+@kernel
+def _cq_has_room(p, cs, ch, is_write):
+    """True if channel ch's transaction queue (for writes with a write buffer: the buffer) takes one more."""
+    if is_write and p[P_WRITE_BUFFER] > 0:
+        return cs[ch, CS_TQ_W] < p[P_WRITE_BUFFER]
+    return cs[ch, CS_TQ_N] < p[P_QUEUE_DEPTH]
+
+
+@kernel
+def _cq_enqueue(p, sc, q, cs, tq, ch, req_id, b, row, is_write, vis, arr_ps, arr_up):
+    """Put a decoded request at the end of channel ch's transaction queue (room checked by the caller)."""
+    s = sc[ch, SC_FREE]
+    sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
+    w = 1 if is_write else 0
+    q[ch, QF_ID, s] = req_id
+    q[ch, QF_BANK, s] = b
+    q[ch, QF_ROW, s] = row
+    q[ch, QF_WRITE, s] = w
+    q[ch, QF_VIS, s] = vis
+    q[ch, QF_ARR_PS, s] = arr_ps
+    q[ch, QF_ARR_UP, s] = arr_up
+    q[ch, QF_CLASS, s] = CLASS_NONE
+    q[ch, QF_NEXT, s] = -1
+    q[ch, QF_AGE, s] = sc[ch, SC_AGE]
+    q[ch, QF_FIRST, s] = -1
+    sc[ch, SC_AGE] += 1
+    sc[ch, SC_LAST_VIS] = vis
+    sc[ch, SC_Q_N] += 1
+    sc[ch, SC_Q_WRITES] += w
+    kind = 1 if (w == 1 and p[P_WRITE_BUFFER] > 0) else 0
+    tq[ch, kind, cs[ch, CS_TQ_N + kind]] = s
+    cs[ch, CS_TQ_N + kind] += 1
+
+
+@kernel
+def _cq_command(p, sc, bank, q, cs, ch, t):
+    """(cmd, bank, slot) channel ch issues at cycle t, or (-1, -1, -1): the refresh's while one is
+    pending, else the first legal command of the bank queues searched round robin."""
+    nb = p[P_BANKS]
+    if t >= sc[ch, SC_REF_DUE]:
+        any_open = False
+        for b in range(nb):
+            if bank[ch, b, BK_OPEN_ROW] >= 0:
+                any_open = True
+                if p[P_REF_PRE_PER_BANK] and _can_issue(p, sc, bank, ch, CMD_PRE, b, -1, t):
+                    return CMD_PRE, b, -1
+        if not any_open:
+            if _can_issue(p, sc, bank, ch, CMD_REF, 0, -1, t):
+                return CMD_REF, -1, -1
+        elif not p[P_REF_PRE_PER_BANK] and _can_issue(p, sc, bank, ch, CMD_PREA, 0, -1, t):
+            return CMD_PREA, -1, -1
+        return -1, -1, -1
+    cap = p[P_ROW_HIT_CAP]
+    rr = cs[ch, CS_RR]
+    for i in range(1, nb + 1):
+        b = (rr + i) % nb
+        h = bank[ch, b, BK_HEAD]
+        if h < 0:
+            continue
+        r = bank[ch, b, BK_OPEN_ROW]
+        if r < 0:                       # every request asks for the ACT: the oldest's is the one
+            if _can_issue(p, sc, bank, ch, CMD_ACT, b, q[ch, QF_ROW, h], t):
+                return CMD_ACT, b, h
+            continue
+        rd_ok = t >= _ready(p, bank, ch, b, CMD_RD)
+        wr_ok = t >= _ready(p, bank, ch, b, CMD_WR)
+        s = h
+        while s >= 0:
+            if q[ch, QF_ROW, s] == r:
+                if wr_ok if q[ch, QF_WRITE, s] else rd_ok:
+                    return (CMD_WR if q[ch, QF_WRITE, s] else CMD_RD), b, s
+            elif s == h and t >= _ready(p, bank, ch, b, CMD_PRE):
+                allowed = cap > 0 and bank[ch, b, BK_HITS] >= cap
+                if not allowed:         # no request of the queue hits the open row
+                    allowed = True
+                    x = h
+                    while x >= 0:
+                        if q[ch, QF_ROW, x] == r:
+                            allowed = False
+                            break
+                        x = q[ch, QF_NEXT, x]
+                if allowed:
+                    return CMD_PRE, b, h
+            s = q[ch, QF_NEXT, s]
+    return -1, -1, -1
+
+
+@kernel
+def _cq_move(p, bank, q, cs, tq, ch, flush):
+    """After the cycle's command: move the oldest request of the queue being served whose bank's
+    command queue has room (at most one); start a write drain first if one is due. `flush`: the
+    stream has no request left to offer, so a drain also starts, whatever the buffer holds, once
+    the command queues are empty (else the last few writes would wait for ever)."""
+    kind = 0
+    if p[P_WRITE_BUFFER] > 0:
+        if cs[ch, CS_DRAIN] == 0:
+            nw = cs[ch, CS_TQ_W]
+            idle = p[P_WRITE_IDLE_DRAIN]
+            if nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle))):
+                cs[ch, CS_DRAIN] = nw
+        if cs[ch, CS_DRAIN] > 0:
+            kind = 1
+    n = cs[ch, CS_TQ_N + kind]
+    cap = p[P_CMD_QUEUE]
+    for k in range(n):
+        s = tq[ch, kind, k]
+        b = q[ch, QF_BANK, s]
+        if cs[ch, CS_SIZE + b] < cap:
+            if kind == 1:
+                cs[ch, CS_DRAIN] -= 1
+            for j in range(k, n - 1):
+                tq[ch, kind, j] = tq[ch, kind, j + 1]
+            cs[ch, CS_TQ_N + kind] = n - 1
+            tail = bank[ch, b, BK_TAIL]
+            if tail < 0:
+                bank[ch, b, BK_HEAD] = s
+            else:
+                q[ch, QF_NEXT, tail] = s
+            bank[ch, b, BK_TAIL] = s
+            bank[ch, b, BK_WRITES] += q[ch, QF_WRITE, s]
+            cs[ch, CS_SIZE + b] += 1
+            cs[ch, CS_CQ_N] += 1
+            return
+
+
+@kernel
+def _cq_cycle(p, sc, bank, q, cs, tq, stats, hist, ch, t, done, flush):
+    """Channel ch's cycle t: its command (a column command writes its request's finish cycle to
+    done[id]), then the move. True if the channel still holds requests."""
+    cmd, b, s = _cq_command(p, sc, bank, q, cs, ch, t)
+    if cmd >= 0:
+        d, rid, _, _, _ = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, s)
+        if s >= 0:
+            cs[ch, CS_RR] = b
+        if d >= 0:
+            done[rid] = d
+            cs[ch, CS_SIZE + b] -= 1
+            cs[ch, CS_CQ_N] -= 1
+    _cq_move(p, bank, q, cs, tq, ch, flush)
+    return sc[ch, SC_Q_N] > 0
+
+
+@kernel
+def _cq_stream(p, sc, bank, q, cs, tq, stats, hist, arrival_ps, ch_of, bank_of, row_of, is_write, done,
+               accepted, min_gap):
+    """A whole stream through the two-level controllers, cycle by cycle.
+
+    Front end in order: request i is accepted at the first cycle t >= its arrival cycle (arrival
+    ps // tCK) and >= the acceptance of request i-1 plus min_gap (1: one a cycle, as DRAMSim3's
+    trace front end) at which its transaction queue has room, checked before cycle t's command;
+    it may move at the end of cycle t and issue from t + 1 (its `vis`). A refused request blocks
+    the ones behind it. Idle stretches (every queue empty, no refresh due) are skipped. Once every
+    request is accepted, the write buffer drains whatever it holds when the command queues empty.
+    """
+    tck = p[P_TCK_PS]
+    nch = p[P_CHANNELS]
+    n = arrival_ps.shape[0]
+    i = 0
+    last = -(1 << 40)
+    t = 0
+    while True:
+        while i < n:
+            a = max(arrival_ps[i] // tck, last + min_gap)
+            if a > t:
+                break
+            ch = ch_of[i]
+            if not _cq_has_room(p, cs, ch, is_write[i] != 0):
+                break
+            _cq_enqueue(p, sc, q, cs, tq, ch, i, bank_of[i], row_of[i], is_write[i] != 0, t + 1, arrival_ps[i],
+                        -(-arrival_ps[i] // tck))
+            accepted[i] = t
+            last = t
+            i += 1
+        busy = False
+        for ch in range(nch):
+            if _cq_cycle(p, sc, bank, q, cs, tq, stats, hist, ch, t, done, i == n):
+                busy = True
+        if not busy:
+            if i == n:
+                break
+            nxt = max(arrival_ps[i] // tck, last + min_gap)
+            for ch in range(nch):
+                nxt = min(nxt, sc[ch, SC_REF_DUE])
+            t = max(t + 1, nxt)
+        else:
+            t += 1
+    for ch in range(nch):
+        sc[ch, SC_CUR] = max(sc[ch, SC_CUR], t + 1)
+
+
+@njit(cache=True)
+def cmdq_simulate_stream(tb, st, cs, tq, arrival_ps, ch_of, bank_of, row_of, is_write):
+    """simulate_stream (engine/dram.py) through the two-level controller: each request's finish cycle."""
+    n = arrival_ps.shape[0]
+    done = np.full(n, -1, np.int64)
+    accepted = np.zeros(n, np.int64)
+    _cq_stream(tb.p, st.sc, st.bank, st.q, cs, tq, st.stats, st.lat_hist, arrival_ps, ch_of, bank_of, row_of,
+               is_write, done, accepted, 0)
+    return done
+
+
+@njit(cache=True)
+def cmdq_replay_stream(tb, st, cs, tq, cycle, ch_of, bank_of, row_of, is_write):
+    """replay_stream (engine/dram.py) through the two-level controller: (finish, accepted) cycles."""
+    n = cycle.shape[0]
+    done = np.full(n, -1, np.int64)
+    accepted = np.zeros(n, np.int64)
+    _cq_stream(tb.p, st.sc, st.bank, st.q, cs, tq, st.stats, st.lat_hist, cycle * tb.p[P_TCK_PS], ch_of, bank_of,
+               row_of, is_write, done, accepted, 1)
+    return done, accepted
