@@ -390,9 +390,9 @@ class DramSpec(_Spec):
     queue_depth: int = Field(32, gt=0, description="controller request queue entries per channel")
     controller: DramControllerSpec = Field(default_factory=DramControllerSpec,
                                            description="scheduling rules of the controller (cycle model)")
-    model: Literal[DRAM_MODELS] = Field("bandwidth", description="'bandwidth': a server at the channels' peak rate "
-                                        "with the unloaded row-miss latency (fast, the default); 'cycle': banks, rows, "
-                                        "FR-FCFS and refresh, every burst simulated (about 0.2 us per burst)")
+    model: Literal[DRAM_MODELS] = Field("cycle", description="'cycle' (the default): banks, rows, FR-FCFS and "
+                                        "refresh, every burst simulated; 'bandwidth': a server at the channels' peak "
+                                        "rate with the unloaded row-miss latency (faster, for large sweeps)")
     timing: Annotated[dict[str, int | bool], WithJsonSchema(_TIMING_SCHEMA)] = Field(
         default_factory=dict, description="overrides of preset fields: timings in DRAM command-clock "
                                           "cycles (nCK), tck_ps in ps, organisation counts (e.g. trcd_rd: 20)")
@@ -435,6 +435,11 @@ class DramSpec(_Spec):
                 "dram_preset", "{detail}",
                 {"key": "channel_width", "detail": f"{self.channel_width_bits} bits is not a whole number of "
                                                    "bytes; a channel is 8, 16, 32 or 64 bits wide (a multiple of 8)"})
+        if self.refresh == "per_bank" and not self.resolved_timing.per_bank_refresh_supported:
+            raise PydanticCustomError(
+                "dram_preset", "{detail}",
+                {"key": "refresh", "detail": f"{self.resolved_timing.speed_grade} has no per-bank refresh "
+                                             "(its preset has no trfc_pb / trefi_pb); use all_bank"})
         if self.model == "cycle":
             self._check_cycle_model()
         if self.controller.cmd_queue_size > 0:
@@ -443,11 +448,6 @@ class DramSpec(_Spec):
             raise PydanticCustomError("dram_preset", "{detail}", {
                 "key": "controller.refresh_postpone", "detail": f"{self.controller.refresh_postpone} with refresh "
                 f"{self.refresh!r}: postponement is modelled for all-bank refresh only; set it to 0"})
-        if self.refresh == "per_bank" and not self.resolved_timing.per_bank_refresh_supported:
-            raise PydanticCustomError(
-                "dram_preset", "{detail}",
-                {"key": "refresh", "detail": f"{self.resolved_timing.speed_grade} has no per-bank refresh "
-                                             "(its preset has no trfc_pb / trefi_pb); use all_bank"})
         return self
 
     def _check_cycle_model(self) -> None:
@@ -459,20 +459,24 @@ class DramSpec(_Spec):
             raise PydanticCustomError("dram_preset", "{detail}", {
                 "key": "timing.columns", "detail": f"{t.columns} columns is not a multiple of the burst length "
                                                    f"{t.burst_length}; the cycle model needs whole bursts per row"})
-        pairs = [("trefi", "trfc")] + ([("trefi_pb", "trfc_pb")] if self.refresh == "per_bank" else [])
-        for interval, busy in pairs:
-            if getattr(t, interval) <= getattr(t, busy):
-                raise PydanticCustomError("dram_preset", "{detail}", {
-                    "key": f"timing.{interval}", "detail": f"{interval} = {getattr(t, interval)} nCK is not longer "
-                    f"than {busy} = {getattr(t, busy)} nCK: the channel would do nothing but refresh (cycle model)"})
+        if t.trefi <= t.trfc:
+            raise PydanticCustomError("dram_preset", "{detail}", {
+                "key": "timing.trefi", "detail": f"trefi = {t.trefi} nCK is not longer than trfc = {t.trfc} nCK: "
+                "the channel would do nothing but refresh (cycle model)"})
+        # per-bank refresh: banks take turns, so REFpb commands may overlap (HBM2: tREFI_pb < tRFC_pb);
+        # the channel stalls for good only when every bank is always refreshing
+        banks = t.bank_groups * t.banks_per_group
+        if self.refresh == "per_bank" and t.trefi_pb * banks <= t.trfc_pb:
+            raise PydanticCustomError("dram_preset", "{detail}", {
+                "key": "timing.trefi_pb", "detail": f"trefi_pb = {t.trefi_pb} nCK x {banks} banks is not longer than "
+                f"trfc_pb = {t.trfc_pb} nCK: every bank would always be refreshing (cycle model)"})
 
     def _check_command_queues(self) -> None:
         """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram
-        replay`, with open page and all-bank refresh (what DRAMSim3's reference runs use)."""
-        for key, bad, why in (("model 'cycle'", self.model == "cycle", "the engine's front end does not drive command "
-                               "queues yet; use them with `npusim dram replay` or the stream API, or set "
-                               "controller.cmd_queue_size: 0"),
-                              (f"page_policy {self.page_policy!r}", self.page_policy != "open", "command queues are modelled with "
+        replay`, with open page and all-bank refresh (what DRAMSim3's reference runs use); a
+        simulation refuses them (resources/memory.dram_record: the engine's front end does not
+        drive them yet)."""
+        for key, bad, why in ((f"page_policy {self.page_policy!r}", self.page_policy != "open", "command queues are modelled with "
                                "open page only"),
                               (f"refresh {self.refresh!r}", self.refresh != "all_bank", "command queues are modelled with "
                                "all-bank refresh only"),

@@ -140,8 +140,10 @@ def test_dramsim3_controller_preset_within_5_percent_on_every_stream(ref):
 
 
 def test_dramsim3_preset_refused_by_the_engine():
-    """The engine's front end does not drive command queues: the cycle model with them is a
-    SpecError-style validation error naming controller.cmd_queue_size, not a wrong run."""
-    from pydantic import ValidationError
-    with pytest.raises(ValidationError, match="cmd_queue_size"):
-        preset_spec("DDR4-3200", model="cycle", controller={"preset": "dramsim3"})
+    """The engine's front end does not drive command queues: simulating with them is a SpecError
+    naming memory.dram.controller.cmd_queue_size (exit 2 on the CLI), not a wrong run; the spec
+    itself is valid (replay and the stream API run it)."""
+    from simulator.errors import SpecError
+    from simulator.pipeline import simulate
+    with pytest.raises(SpecError, match="cmd_queue_size"):
+        simulate("teaching", "conv_micro", overrides=["memory.dram.controller.preset=dramsim3"])

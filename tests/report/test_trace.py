@@ -134,7 +134,10 @@ def test_layer_lanes_and_dram_busy_do_not_overlap(yolo416, tmp_path):
         for a, b in zip(evs, evs[1:]):
             assert a["ts"] + a["dur"] <= b["ts"] + 1e-6
     assert sum(e["args"]["bytes"] for e in dram) == yolo416.dram_read_bytes + yolo416.dram_write_bytes
-    assert yolo416.memory["dram"]["server_busy_cycles"] <= sum(e["args"]["busy_cycles"] for e in dram) <= yolo416.cycles
+    busy = sum(e["args"]["busy_cycles"] for e in dram)
+    assert busy <= yolo416.cycles
+    if "server_busy_cycles" in yolo416.memory["dram"]:      # the bandwidth model: one server's busy time
+        assert yolo416.memory["dram"]["server_busy_cycles"] <= busy
 
 
 def test_spread_conserves_amounts():

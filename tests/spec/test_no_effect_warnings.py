@@ -18,7 +18,7 @@ def _warnings(overrides):
                                         ("queue_depth", "8"), ("controller.row_hit_cap", "2")])
 def test_cycle_model_keys_warn_under_the_bandwidth_model(key, value):
     """Set under model: bandwidth, each cycle-model key is named in one warning."""
-    got = _warnings([f"memory.dram.{key}={value}"])
+    got = _warnings(["memory.dram.model=bandwidth", f"memory.dram.{key}={value}"])
     assert len(got) == 1 and f"memory.dram.{key} has no effect" in got[0]
 
 
@@ -34,7 +34,7 @@ def test_the_cli_prints_the_warning_as_one_line():
     import sys
     from pathlib import Path
     p = subprocess.run([sys.executable, "-m", "simulator", "run", "teaching", "conv_micro",
-                        "--set", "memory.dram.queue_depth=4"], capture_output=True, text=True,
+                        "--set", "memory.dram.model=bandwidth", "--set", "memory.dram.queue_depth=4"], capture_output=True, text=True,
                        cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert p.returncode == 0
     lines = [ln for ln in p.stderr.splitlines() if "queue_depth" in ln]
