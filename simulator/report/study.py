@@ -52,14 +52,17 @@ SENSITIVITY = (
                                   "compute.array.rows": 32, "compute.array.cols": 32,
                                   "compute.array.pipeline_latency": 0},
      "InferX X1 as before issue #13: 32x32 systolic tiles, no Winograd"),
+) + (
+    ("inferx_x1", "yolov3", 608, {"compute.fusion": "none"},
+     "InferX X1 layer by layer (no depth-first fusion, as before issue #14)"),
 ) + tuple(
-    (chip, "yolov3", 608, {"memory.dram.model": "cycle"},
-     f"{label} with every DRAM burst timed (banks, rows, refresh) instead of the bandwidth server")
+    (chip, "yolov3", 608, {"memory.dram.model": "bandwidth"},
+     f"{label} with the bandwidth server instead of every DRAM burst timed (banks, rows, refresh)")
     for chip, label in (("inferx_x1", "InferX X1"), ("xavier_nx", "Xavier NX"), ("tesla_t4", "T4"),
                         ("blaize_el_cano", "El Cano"))
 ) + (
-    ("inferx_x1", "yolov3", 608, {"memory.dram.model": "cycle", "memory.dram.refresh": "per_bank"},
-     "InferX X1, every burst timed, with per-bank refresh"),
+    ("inferx_x1", "yolov3", 608, {"memory.dram.refresh": "per_bank"},
+     "InferX X1 with per-bank refresh"),
 )
 
 
