@@ -83,7 +83,8 @@ import numpy as np
 from simulator.mapping import winograd as wg
 from simulator.mapping.array_timing import feed_cycles, tile_cycles, tile_macs
 
-ORDERS = ("weights_resident", "inputs_resident", "reduction_split", "partials_resident")
+ORDERS = ("weights_resident", "inputs_resident", "reduction_split", "partials_resident", "band_major")
+PIXEL_OUTER = (1, 4)        # orders whose pixel-block loop is outside the channel-block loop
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class ConvTiling:
     homes: tuple = ()            # (inputs on chip, weights level 0 DRAM / 1 staged / 2 on chip, outputs on chip)
     slots: tuple = ()            # (weights, inputs, outputs) slot bytes the tile was sized for
     buffer_banks: tuple = ()     # (weights, inputs, outputs) banks of a shared local buffer; () if separate
+    in_stage_bytes: int = 0      # SRAM the staged input blocks in use take (0: the input is not staged)
 
 
 def _halving(n: int) -> list[int]:
@@ -250,7 +252,9 @@ class CandidateTable:
 
     Columns (int64 numpy arrays): gb, kc, cr, ph, qw, nb, m (Winograd m or 0), order (index into
     ORDERS), split (index into SPLITS), compute (busiest array's cycles), w_traffic, i_traffic
-    (bytes the arrays load, from wherever the operand lives), n_tiles. `w_total`, `out_total`:
+    (bytes the arrays load, from wherever the operand lives), i_stage (SRAM an input stage needs for
+    this candidate to read each input block from DRAM once; 0: it loads each block once anyway),
+    i_once (its input bytes, each block once, halos included), n_tiles. `w_total`, `out_total`:
     the layer's weight and output bytes. What depends on where the operands live (DRAM bytes, the
     estimate) is computed from these by `_score`.
     """
@@ -373,7 +377,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
     A = ctx.arrays
     kernel = (layer.r, layer.s)
     out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
-                           "i_traffic", "n_tiles", "split_id")}
+                           "i_traffic", "i_stage", "i_once", "n_tiles", "split_id")}
+    in_total = layer.n * int(np.prod(layer.in_shapes[0])) * ob
     for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *k in parts:
         k = k[0] if k else np.zeros_like(gb)
         if shared:      # each row's own split: its slots and ports
@@ -410,17 +415,25 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                 px_per_unit = -(-n_sp // A)
             compute = per_unit * n_cr * one_tile
             partials_fit = gb * kc * px_per_unit * pr * pq * nb * ctx.acc_bytes <= o_slot
-            for slot in (0, 1):
-                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident
-                order = np.where(reduce_split, 2 + slot, slot)
-                valid = ~(reduce_split & (slot == 1) & ~partials_fit)
+            # an input stage holds the blocks in use: one pixel block (all channels of the tile's groups)
+            # on each array loading its own, double-buffered, for the pixel-outer orders; the whole input
+            # for the others (they re-load a block once per channel block, a whole layer apart)
+            block = gb * C * rows_in * cols_in * nb * ob
+            live = np.minimum(in_total, 2 * block * (1 if split == "channels" else A))
+            for slot in (0, 1, 2):
+                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident;
+                # slot 2: band_major (reduction split only: with the whole reduction, inputs_resident)
+                order = np.where(reduce_split, 2 + slot, slot) if slot < 2 else np.full_like(gb, 4)
+                valid = ~(reduce_split & (slot == 1) & ~partials_fit) & (reduce_split | (slot < 2))
                 w_res = (order == 0) | (order == 3)
                 w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
                 i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
-                cells.append((valid, order, s, compute, w_tr, i_tr))
+                pixel_outer = (order == 1) | (order == 4)
+                need = np.where(i_tr > in_once, np.where(pixel_outer, live, in_total), 0)
+                cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once))
         n = len(gb)
         valid = np.stack([c[0] for c in cells], axis=1).ravel()
-        rep = lambda v: np.repeat(np.asarray(v, np.int64), 4)[valid]
+        rep = lambda v: np.repeat(np.asarray(v, np.int64), len(cells))[valid]
         stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
         for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
                      ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
@@ -430,18 +443,25 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         out["compute"].append(stack(3))
         out["w_traffic"].append(stack(4))
         out["i_traffic"].append(stack(5))
+        out["i_stage"].append(stack(6))
+        out["i_once"].append(stack(7))
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
     if not shared:
         del cols["split_id"]
     return CandidateTable(cols, int(w_total), int(out_total))
 
 
-def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool):
-    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes."""
+def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool,
+           in_stage: int = 0):
+    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes.
+
+    `in_stage`: SRAM bytes of the input stage (mapping/placement.py); a candidate whose blocks in use
+    fit it reads each input block from DRAM once and re-loads it from the SRAM copy."""
     c = tab.cols
     w_tr, i_tr = c["w_traffic"], c["i_traffic"]
     w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
-    dram = w_from_dram + (i_tr if in_dram else 0) + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
+    dram = w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
     total = w_tr + i_tr + tab.out_total
     sram = total - dram
     t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
@@ -471,10 +491,11 @@ def candidate_table(layer, ctx: TileContext, max_rows: int | None = None) -> Can
 
 
 def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False, max_rows: int | None = None) -> ConvTiling:
+                       w_staged: bool = False, max_rows: int | None = None, in_stage: int = 0) -> ConvTiling:
     """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
 
     `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    `in_stage`: SRAM bytes (a power of two, mapping/placement.py) of the stage of an input in DRAM; 0: none.
     `max_rows`: pixel blocks of at most this many output rows (a hook for depth-first fusion).
     """
     tab = candidate_table(layer, ctx, max_rows)
@@ -490,32 +511,58 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     # (batch_matmul) DRAM; staged weights unstaged ones.
     w_level = 2 if not w_dram else (1 if w_staged else 0)
     w_levels = ((0, 2) if layer.stationary_per_image else (2,)) if w_level == 2 else tuple(range(w_level + 1))
-    state = (int(not in_dram), w_level, int(not out_dram))
+    state = (int(not in_dram), w_level, int(not out_dram), _stage_level(tab, in_stage) if in_dram else -1)
     return _choose(tab, ctx, state, w_levels)[0]
 
 
-def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], w_levels: tuple[int, ...]):
-    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on chip).
+def _stage_level(tab: CandidateTable, in_stage: int) -> int:
+    """The input stage as a level: log2 of its bytes, capped where every candidate's stage fits;
+    -1 where none fits (no stage)."""
+    need = tab.cols["i_stage"]
+    need = need[need > 0]
+    if in_stage <= 0 or not len(need) or in_stage < int(need.min()):
+        return -1
+    return min(int(in_stage).bit_length() - 1, int(need.max() - 1).bit_length())
+
+
+def _stage_of(level: int) -> int:
+    return (1 << level) if level >= 0 else 0
+
+
+def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int], w_levels: tuple[int, ...]):
+    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on
+    chip, input stage level: log2 of its bytes, -1 for none).
 
     The fastest estimate among the candidates that move no more DRAM bytes than the choice at any
-    state with fewer operands on chip (module docstring: monotone in SRAM size). Memoized per table.
+    state with fewer operands on chip (module docstring: monotone in SRAM size). The stage levels
+    form a chain below the input on chip: level s is capped by level s - 1 (down to no stage), and
+    the input on chip by the top level (every candidate's stage fits), so a larger stage, or the
+    input moved on chip, never moves more DRAM bytes. Memoized per table.
     """
     memo = tab.choices
     if state in memo:
         return memo[state]
-    i_on, w_lv, o_on = state
+    i_on, w_lv, o_on, s_lv = state
     cap = None
-    for lower in ((0, w_lv, o_on) if i_on else None, (i_on, w_lv, 0) if o_on else None,
-                  *((i_on, lv, o_on) for lv in w_levels if lv < w_lv)):
+    top = _stage_level(tab, 1 << 62)
+    lower_in = (0, w_lv, o_on, top) if i_on else ((0, w_lv, o_on, _stage_level(tab, _stage_of(s_lv - 1)))
+                                                  if s_lv >= 0 else None)
+    for lower in (lower_in, (i_on, w_lv, 0, s_lv) if o_on else None,
+                  *((i_on, lv, o_on, s_lv) for lv in w_levels if lv < w_lv)):
         if lower is not None:
             d = _choose(tab, ctx, lower, w_levels)[1]
             cap = d if cap is None else min(cap, d)
-    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1)
-    ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
-    best = int(ranked[0])
-    t = _tiling(tab, score, best, state)
-    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
+    stage = _stage_of(s_lv) if not i_on else 0
+    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
+    # band_major re-loads blocks like reduction_split: it is a candidate only where a stage serves them
+    allowed = np.ones(len(tab), bool) if stage else c["order"] != 4
+    if cap is not None:
+        allowed &= score[1] <= cap
+    ranked = _rank(tab, score, allowed)
+    best = int(ranked[0])
+    t = _tiling(tab, score, best, state[:3], stage)
+    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
     keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
         + (("split",) if ctx.arrays > 1 else ())
     head = ranked[1:]
@@ -523,7 +570,7 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], 
     for k in keys:
         other |= c[k][head] != c[k][best]
     if other.any():
-        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state))
+        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state[:3], stage))
     memo[state] = (t, int(score[1][best]))
     return memo[state]
 
@@ -544,8 +591,9 @@ def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray
     return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), r))]
 
 
-def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling:
+def _tiling(tab: CandidateTable, score, i: int, state: tuple = (), stage: int = 0) -> ConvTiling:
     c = tab.cols
+    need = int(c["i_stage"][i]) if "i_stage" in c else 0
     est, dram, sram, t_dram, t_sram, t_ic = (v[i] if np.ndim(v) else v for v in score)
     sid = int(c["split_id"][i]) if "split_id" in c else 0
     return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
@@ -553,7 +601,8 @@ def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling
                       int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]),
                       est_dram_cycles=float(t_dram), est_sram_cycles=float(t_sram), est_ic_cycles=float(t_ic),
                       est_dram_bytes=int(dram), est_sram_bytes=int(sram), homes=state,
-                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid])
+                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid],
+                      in_stage_bytes=need if 0 < need <= stage else 0)
 
 
 def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
@@ -564,7 +613,9 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     in_row_hi (input rows read, for dependencies), out_row_lo, out_row_hi, in_offset, w_offset,
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
     of its weight block in the whole layer, which a staged layer reads from DRAM), w_block (its weight
-    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band).
+    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band),
+    i_block and i_first (its input block's index, and whether it is the block's first load in the
+    layer: a staged input's first load reads DRAM, every later one the SRAM stage).
     """
     ctx = split_context(ctx, t.buffer_banks)      # a shared buffer: the ports of the chosen split
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
@@ -576,7 +627,7 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     N, nb = layer.n, t.nb
     cin, hin, win = layer.in_shapes[0]
     # index grids in loop order ("img" indexes blocks of nb images)
-    if t.order == "inputs_resident":
+    if t.order in ("inputs_resident", "band_major"):
         dims = ("img", "ph", "qw", "g", "kc", "cr")
     elif t.order == "partials_resident":
         dims = ("g", "kc", "cr", "img", "ph", "qw")
@@ -636,6 +687,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     if per_image:
         w_block = w_block + idx["img"] * (n_g * n_kc * n_cr)
     w_first = _first_occurrence(w_block)
+    # the layer's input blocks (a pixel block of an image block, a group block, a channel chunk)
+    i_block = (((img_block * n_ph + idx["ph"]) * n_qw + idx["qw"]) * n_g + idx["g"]) * n_cr + idx["cr"]
     # reuse: the resident operand is loaded by the first tile of its block on each array
     if t.order in ("weights_resident", "partials_resident"):
         first = _first_occurrence(w_block * ctx.arrays + unit)
@@ -649,7 +702,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
             "in_row_lo": row_lo, "in_row_hi": row_hi,
             "out_row_lo": p0, "out_row_hi": p0 + p_len, "in_offset": in_offset, "w_offset": w_offset,
             "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph),
-            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob}
+            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob,
+            "i_block": i_block, "i_first": _first_occurrence(i_block)}
 
 
 def _first_occurrence(key: np.ndarray) -> np.ndarray:
