@@ -335,7 +335,18 @@ def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = Non
         first = np.ones(opts.shape, bool)
         first[:, 1:] = opts[:, 1:] != opts[:, :-1]
         ei, ej = np.nonzero(first)
-        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], opts[ei, ej]
+        e_extra = np.zeros(len(ei), bool)
+        if not fc:
+            # stage-only candidates: every lower block height, so that a small input stage can hold the
+            # blocks in use (mapping/placement.py); ranked only where the input is staged
+            lower = (p_opts[None, :] < pf[:, None]) & (p_opts[None, :, None] != opts[:, None, :]).all(axis=2)
+            xi, xj = np.nonzero(lower)
+            ei = np.concatenate([ei, xi])
+            e_extra = np.concatenate([e_extra, np.ones(len(xi), bool)])
+            ph_all = np.concatenate([opts[np.nonzero(first)], p_opts[xj]])
+        else:
+            ph_all = opts[ei, ej]
+        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], ph_all
         e_qw = q_opts[e_q]
         e_gb, e_kc, e_cr = gb[e_s], kc[e_s], cr[e_s]
         e_cols = cols_in[e_q]
@@ -360,7 +371,7 @@ def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = Non
         second[1:] = idx[1:] == idx[:-1]
         nbx[second] = 1                                                     # [top, 1]: the fold first
         parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx],
-                      e_k[idx]))
+                      e_k[idx], e_extra[idx]))
     return _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs)
 
 
@@ -377,10 +388,11 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
     A = ctx.arrays
     kernel = (layer.r, layer.s)
     out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
-                           "i_traffic", "i_stage", "i_once", "n_tiles", "split_id")}
+                           "i_traffic", "i_stage", "i_once", "n_tiles", "split_id", "stage_only")}
     in_total = layer.n * int(np.prod(layer.in_shapes[0])) * ob
-    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *k in parts:
-        k = k[0] if k else np.zeros_like(gb)
+    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *rest in parts:
+        k = rest[0] if rest else np.zeros_like(gb)
+        extra = rest[1] if len(rest) > 1 else np.zeros(len(gb), bool)
         if shared:      # each row's own split: its slots and ports
             fctx = dataclasses.replace(ctx, **{f: v[k] for f, v in feeds.items() if f != "outputs_slot_bytes"})
             o_slot = feeds["outputs_slot_bytes"][k]
@@ -429,6 +441,7 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                 w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
                 i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
                 pixel_outer = (order == 1) | (order == 4)
+                valid = valid & (pixel_outer | ~extra)          # a lower block height only to fit a band stage
                 need = np.where(i_tr > in_once, np.where(pixel_outer, live, in_total), 0)
                 cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once))
         n = len(gb)
@@ -439,6 +452,9 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                      ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
             out[k].append(rep(v))
         out["order"].append(stack(1))
+        # band_major re-loads blocks like reduction_split, the lower block heights are slower: both count
+        # only where an input stage serves them
+        out["stage_only"].append(rep(extra) | (stack(1) == 4))
         out["split"].append(stack(2))
         out["compute"].append(stack(3))
         out["w_traffic"].append(stack(4))
@@ -555,8 +571,7 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
     stage = _stage_of(s_lv) if not i_on else 0
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
-    # band_major re-loads blocks like reduction_split: it is a candidate only where a stage serves them
-    allowed = np.ones(len(tab), bool) if stage else c["order"] != 4
+    allowed = np.ones(len(tab), bool) if stage else c["stage_only"] == 0     # stage-only rows (_expand)
     if cap is not None:
         allowed &= score[1] <= cap
     ranked = _rank(tab, score, allowed)
@@ -581,6 +596,8 @@ def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray
     row tied with the last of them included, so the head is the same as a full sort's."""
     est, dram, sram = score[:3]
     c = tab.cols
+    if allowed is None and "stage_only" in c:
+        allowed = c["stage_only"] == 0
     rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
     key = lambda v: np.broadcast_to(v, est.shape)[rows]
     r = key(np.round(est))
