@@ -21,13 +21,18 @@ Staged inputs: a MAC layer whose input tensor lives in DRAM gets an *input stage
 where the blocks of the input its tiles load (a pixel block's rows, halo included, all channels of
 the tile's groups; or the whole input) are kept after the first load, so that every later load of
 the same block (another channel block, another array) reads the SRAM copy. Its budget is what the
-SRAM leaves at that step beside every ranked activation live there but the input itself (placed or
-not: the input is in DRAM here, and where a larger SRAM places it the layer reads it on chip) and
-beside the layer's weights (counted whether staged or not), rounded down to a power of two
-(`stage_bytes`). The budget depends on nothing but the SRAM size and grows with it, and the
-power-of-two ladder lets the tiling keep its choice monotone (mapping/tiling.py: a stage level is
-one more operand home, capped by the level below it). The tiling uses the stage only where its
-loop order re-loads input blocks and the blocks in use fit the stage (`ConvTiling.in_stage_bytes`).
+SRAM leaves at that step beside every ranked activation live there but the input itself, placed or
+not, and at most the input's size: the stage takes (part of) the input's own place in the ranking,
+which is free because the input is in DRAM (where a larger SRAM places the input, the layer reads
+it on chip). It ranks above the layer's weight stage, which still fits: weights are staged only
+where every ranked activation fits beside them, the input included, and by then the stage has
+reached the input's size and stops growing. An input that is not ranked (the graph input) gets
+what is left beside every ranked activation and the layer's weights, counted staged or not. The
+budget is rounded down to a rung of the ladder ceil(input bytes / 2^j) (`stage_bytes`). It depends
+on nothing but the SRAM size and grows with it, and the ladder lets the tiling keep its choice
+monotone (mapping/tiling.py: each rung is one more operand home, capped by the rung below). The
+tiling uses the stage only where its loop order re-loads input blocks and the blocks in use fit
+it (`ConvTiling.in_stage_bytes`); the SRAM peak counts what it uses.
 
 Fused groups (mapping/fusion.py): an intermediate of a fused group is a ring of band rows in SRAM,
 its size the ring's; the rings and the group's staged weights are *reserved* before any ranked
@@ -70,9 +75,16 @@ class Placement:
     step_of: dict = None                 # layer name -> its step
 
 
-def stage_bytes(budget: int) -> int:
-    """The input stage a budget allows: the largest power of two of bytes not above it (0 if none)."""
-    return 1 << (int(budget).bit_length() - 1) if budget > 0 else 0
+def stage_bytes(budget: int, input_bytes: int) -> int:
+    """The input stage a budget allows: the largest rung of the ladder ceil(input / 2^j), j >= 0, not
+    above it (0 if none). The ladder is closed under halving (ceil(ceil(x / 2^j) / 2) = ceil(x / 2^(j+1))),
+    which the tiling's chain of stage levels uses (mapping/tiling.py)."""
+    stage = int(input_bytes)
+    while stage > budget:
+        if stage <= 1:
+            return 0
+        stage = -(-stage // 2)
+    return stage
 
 
 def _align(n: int) -> int:
@@ -180,10 +192,16 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
         t_in = tensor_of[layer.inputs[0]]
         if memory[t_in] != DRAM:
             continue
-        own = sizes[t_in] if (t_in in order_set) else 0       # counted in `occupancy` iff ranked
-        # the weights: pinned ones are outside `capacity`, a fused group's are in `occupancy` (reserved)
-        w = 0 if (pin_weights or layer.name in group_weights) else weight_bytes.get(layer.name, 0)
-        budget = stage_bytes(capacity - (int(occupancy[step]) - own) - w)
+        in_bytes = layer.n * int(np.prod(layer.in_shapes[0])) * operand_bytes   # as tiling.CandidateTable.in_total
+        if t_in in order_set:
+            # ranked: counted in `occupancy`; the stage takes at most the input's own place
+            budget = min(in_bytes, capacity - (int(occupancy[step]) - sizes[t_in]))
+        else:
+            # the graph input (or a graph output read on): below the weights, counted staged or not
+            # (pinned ones are outside `capacity`, a fused group's in `occupancy`)
+            w = 0 if (pin_weights or layer.name in group_weights) else weight_bytes.get(layer.name, 0)
+            budget = min(in_bytes, capacity - int(occupancy[step]) - w)
+        budget = stage_bytes(budget, in_bytes)
         if budget > 0:
             in_budget[layer.name] = budget
 

@@ -264,6 +264,7 @@ class CandidateTable:
     choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
     splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
     slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
+    in_total: int = 0           # the layer's input bytes (the first input: the one a stage holds)
 
     def __len__(self) -> int:
         return len(self.cols["gb"])
@@ -464,7 +465,7 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
     if not shared:
         del cols["split_id"]
-    return CandidateTable(cols, int(w_total), int(out_total))
+    return CandidateTable(cols, int(w_total), int(out_total), in_total=int(in_total))
 
 
 def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool,
@@ -527,51 +528,47 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     # (batch_matmul) DRAM; staged weights unstaged ones.
     w_level = 2 if not w_dram else (1 if w_staged else 0)
     w_levels = ((0, 2) if layer.stationary_per_image else (2,)) if w_level == 2 else tuple(range(w_level + 1))
-    state = (int(not in_dram), w_level, int(not out_dram), _stage_level(tab, in_stage) if in_dram else -1)
+    state = (int(not in_dram), w_level, int(not out_dram), _stage_level(tab, in_stage) if in_dram else 0)
     return _choose(tab, ctx, state, w_levels)[0]
 
 
 def _stage_level(tab: CandidateTable, in_stage: int) -> int:
-    """The input stage as a level: log2 of its bytes, capped where every candidate's stage fits;
-    -1 where none fits (no stage)."""
+    """The input stage `in_stage` (a rung of placement.stage_bytes' ladder), or 0 where no candidate's
+    stage fits it."""
     need = tab.cols["i_stage"]
     need = need[need > 0]
-    if in_stage <= 0 or not len(need) or in_stage < int(need.min()):
-        return -1
-    return min(int(in_stage).bit_length() - 1, int(need.max() - 1).bit_length())
-
-
-def _stage_of(level: int) -> int:
-    return (1 << level) if level >= 0 else 0
+    return int(in_stage) if len(need) and in_stage >= int(need.min()) else 0
 
 
 def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int], w_levels: tuple[int, ...]):
     """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on
-    chip, input stage level: log2 of its bytes, -1 for none).
+    chip, input stage bytes: a rung of placement.stage_bytes' ladder, 0 for none).
 
     The fastest estimate among the candidates that move no more DRAM bytes than the choice at any
-    state with fewer operands on chip (module docstring: monotone in SRAM size). The stage levels
-    form a chain below the input on chip: level s is capped by level s - 1 (down to no stage), and
-    the input on chip by the top level (every candidate's stage fits), so a larger stage, or the
-    input moved on chip, never moves more DRAM bytes. Memoized per table.
+    state with fewer operands on chip (module docstring: monotone in SRAM size). The stage rungs
+    form a chain below the input on chip: a stage of S bytes is capped by one of ceil(S / 2) (down
+    to no stage), and the input on chip by the whole input staged (every candidate's stage fits), so
+    a larger stage, or the input moved on chip, never moves more DRAM bytes. Memoized per table.
     """
     memo = tab.choices
     if state in memo:
         return memo[state]
-    i_on, w_lv, o_on, s_lv = state
+    i_on, w_lv, o_on, stage = state
     cap = None
-    top = _stage_level(tab, 1 << 62)
-    lower_in = (0, w_lv, o_on, top) if i_on else ((0, w_lv, o_on, _stage_level(tab, _stage_of(s_lv - 1)))
-                                                  if s_lv >= 0 else None)
-    for lower in (lower_in, (i_on, w_lv, 0, s_lv) if o_on else None,
-                  *((i_on, lv, o_on, s_lv) for lv in w_levels if lv < w_lv)):
+    lower_in = (0, w_lv, o_on, _stage_level(tab, tab.in_total)) if i_on else \
+        ((0, w_lv, o_on, _stage_level(tab, -(-stage // 2))) if stage else None)
+    for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
+                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)):
         if lower is not None:
             d = _choose(tab, ctx, lower, w_levels)[1]
             cap = d if cap is None else min(cap, d)
-    stage = _stage_of(s_lv) if not i_on else 0
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
-    allowed = np.ones(len(tab), bool) if stage else c["stage_only"] == 0     # stage-only rows (_expand)
+    # stage-only rows (_expand): where the input is on chip, or where they use the input's stage
+    if i_on:
+        allowed = np.ones(len(tab), bool)
+    else:
+        allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage))
     if cap is not None:
         allowed &= score[1] <= cap
     ranked = _rank(tab, score, allowed)
