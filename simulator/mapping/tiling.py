@@ -237,6 +237,13 @@ def _batch_fold(n: int, fits) -> list[int]:
 
 
 SPLITS = ("channels", "spatial")
+# Also try, for the pixel-outer orders, every block height below the largest that fits, so that a small
+# input stage can hold the blocks in use (ranked only where they use the stage). Off: the estimate
+# favours them where they do not pay (conv_micro at 16 x 16 on a 4 x 4 input-stationary array with
+# 256 KiB -> 1 MiB of SRAM: conv_s2 chose 2 x 2 blocks, 10,000 tiles, estimated faster, simulated 4%
+# slower; allowed only where they use a stage, a staged layer got them and ran faster than with its
+# input on chip), and they grow the candidate table 4x.
+STAGE_BLOCK_HEIGHTS = False
 # Also try balanced non-power-of-two channel blocks: the halvings of the filters, and equal blocks of
 # as many folds as each power-of-two block (filters over columns, channels x kernel over rows). Off:
 # it changes 772 of the 2,828 layer choices of the bundled chips x networks (estimates down by up to
@@ -337,7 +344,7 @@ def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = Non
         first[:, 1:] = opts[:, 1:] != opts[:, :-1]
         ei, ej = np.nonzero(first)
         e_extra = np.zeros(len(ei), bool)
-        if not fc:
+        if not fc and STAGE_BLOCK_HEIGHTS:
             # stage-only candidates: every lower block height, so that a small input stage can hold the
             # blocks in use (mapping/placement.py); ranked only where the input is staged
             lower = (p_opts[None, :] < pf[:, None]) & (p_opts[None, :, None] != opts[:, None, :]).all(axis=2)
@@ -564,11 +571,8 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
             cap = d if cap is None else min(cap, d)
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
-    # stage-only rows (_expand): where the input is on chip, or where they use the input's stage
-    if i_on:
-        allowed = np.ones(len(tab), bool)
-    else:
-        allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage))
+    # stage-only rows (_expand): only where they use the input's stage
+    allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
     if cap is not None:
         allowed &= score[1] <= cap
     ranked = _rank(tab, score, allowed)
