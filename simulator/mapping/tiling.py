@@ -213,6 +213,24 @@ def _span(out_len: int, stride: int, k: int, dil: int, in_len: int) -> int:
     return min(in_len, (out_len - 1) * stride + (k - 1) * dil + 1)
 
 
+def _extent_sum(layer, axis: int, block: np.ndarray) -> np.ndarray:
+    """Per block size: the input rows (axis 0) or columns (1) all output blocks of that size read, each
+    block's span clipped at the input's edges (the padding) as conv_tiles clips it."""
+    out_len = (layer.p, layer.q)[axis]
+    stride, dil, k = layer.stride[axis], layer.dilation[axis], (layer.r, layer.s)[axis]
+    pad, in_len = layer.padding[axis], layer.in_shapes[0][1 + axis]
+    block = np.asarray(block, np.int64)
+    sizes, inv = np.unique(block, return_inverse=True)
+    sums = np.empty(len(sizes), np.int64)
+    for i, b in enumerate(sizes):
+        o0 = np.arange(0, out_len, int(b), dtype=np.int64)
+        o1 = np.minimum(o0 + b, out_len)
+        lo = np.maximum(0, o0 * stride - pad)
+        hi = np.minimum(in_len, (o1 - 1) * stride - pad + (k - 1) * dil + 1)
+        sums[i] = int(np.maximum(hi - lo, 0).sum())
+    return sums[inv].reshape(block.shape)
+
+
 def conv_shape_key(layer) -> tuple:
     """Everything of a layer that choose_conv_tiling reads: layers with equal keys tile alike."""
     return (layer.op, layer.groups, layer.k, layer.c, layer.r, layer.s, layer.p, layer.q, layer.n,
@@ -244,6 +262,12 @@ SPLITS = ("channels", "spatial")
 # slower; allowed only where they use a stage, a staged layer got them and ran faster than with its
 # input on chip), and they grow the candidate table 4x.
 STAGE_BLOCK_HEIGHTS = False
+# The input bytes of a candidate as conv_tiles loads them: each block's span clipped at the image's
+# edges and the last block partial (on: exact), rather than every block a full span (off: the
+# estimate before staged inputs). Exact bytes keep the DRAM cap honest when it compares a candidate
+# that re-reads its input (inflated n_kc times when the span is not clipped) with one that reads it
+# once from a stage and re-reads its weights instead.
+EXACT_HALOS = True
 # Also try balanced non-power-of-two channel blocks: the halvings of the filters, and equal blocks of
 # as many folds as each power-of-two block (filters over columns, channels x kernel over rows). Off:
 # it changes 772 of the 2,828 layer choices of the bundled chips x networks (estimates down by up to
@@ -415,7 +439,10 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         else:
             n_px = (-(-layer.p // ph)) * (-(-layer.q // qw))
             n_sp = n_ib * n_px
-            in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            if EXACT_HALOS:
+                in_once = layer.n * G * C * _extent_sum(layer, 0, ph) * _extent_sum(layer, 1, qw) * ob
+            else:
+                in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
             pr, pq = ph, qw
         macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
         one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
