@@ -262,12 +262,6 @@ SPLITS = ("channels", "spatial")
 # slower; allowed only where they use a stage, a staged layer got them and ran faster than with its
 # input on chip), and they grow the candidate table 4x.
 STAGE_BLOCK_HEIGHTS = False
-# The input bytes of a candidate as conv_tiles loads them: each block's span clipped at the image's
-# edges and the last block partial (on: exact), rather than every block a full span (off: the
-# estimate before staged inputs). Exact bytes keep the DRAM cap honest when it compares a candidate
-# that re-reads its input (inflated n_kc times when the span is not clipped) with one that reads it
-# once from a stage and re-reads its weights instead.
-EXACT_HALOS = True
 # Also try balanced non-power-of-two channel blocks: the halvings of the filters, and equal blocks of
 # as many folds as each power-of-two block (filters over columns, channels x kernel over rows). Off:
 # it changes 772 of the 2,828 layer choices of the bundled chips x networks (estimates down by up to
@@ -420,7 +414,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
     A = ctx.arrays
     kernel = (layer.r, layer.s)
     out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
-                           "i_traffic", "i_stage", "i_once", "n_tiles", "split_id", "stage_only")}
+                           "i_traffic", "i_stage", "i_once", "i_traffic_x", "i_once_x", "n_tiles", "split_id",
+                           "stage_only")}
     in_total = layer.n * int(np.prod(layer.in_shapes[0])) * ob
     for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *rest in parts:
         k = rest[0] if rest else np.zeros_like(gb)
@@ -435,14 +430,13 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         if fc:
             n_sp = n_ib
             in_once = np.full_like(gb, layer.input_elems * ob)
+            in_exact = in_once
             pr = pq = np.ones_like(gb)
         else:
             n_px = (-(-layer.p // ph)) * (-(-layer.q // qw))
             n_sp = n_ib * n_px
-            if EXACT_HALOS:
-                in_once = layer.n * G * C * _extent_sum(layer, 0, ph) * _extent_sum(layer, 1, qw) * ob
-            else:
-                in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            in_exact = layer.n * G * C * _extent_sum(layer, 0, ph) * _extent_sum(layer, 1, qw) * ob
             pr, pq = ph, qw
         macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
         one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
@@ -478,7 +472,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                 pixel_outer = (order == 1) | (order == 4)
                 valid = valid & (pixel_outer | ~extra)          # a lower block height only to fit a band stage
                 need = np.where(i_tr > in_once, np.where(pixel_outer, live, in_total), 0)
-                cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once))
+                i_x = i_tr // np.maximum(in_once, 1) * in_exact           # the same loads, exact bytes
+                cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once, i_x, in_exact))
         n = len(gb)
         valid = np.stack([c[0] for c in cells], axis=1).ravel()
         rep = lambda v: np.repeat(np.asarray(v, np.int64), len(cells))[valid]
@@ -496,6 +491,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         out["i_traffic"].append(stack(5))
         out["i_stage"].append(stack(6))
         out["i_once"].append(stack(7))
+        out["i_traffic_x"].append(stack(8))
+        out["i_once_x"].append(stack(9))
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
     if not shared:
         del cols["split_id"]
@@ -518,6 +515,19 @@ def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, o
     t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
     est = np.maximum(np.maximum(c["compute"].astype(np.float64), t_dram), np.maximum(t_sram, t_ic))
     return est, dram, sram, t_dram, t_sram, t_ic
+
+
+def _dram_exact(tab: CandidateTable, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool, in_stage: int = 0):
+    """The DRAM bytes of every candidate as conv_tiles moves them: `_score`'s, with each input block's
+    span clipped at the image's edges and the last blocks partial (the estimate counts full spans).
+    The DRAM cap compares these, so that the simulated bytes, not only the estimate's, never grow with
+    the SRAM: a candidate that re-reads its input n_kc times carries n_kc times the estimate's excess,
+    one that reads it once from a stage and re-reads its weights instead does not."""
+    c = tab.cols
+    w_tr, i_tr = c["w_traffic"], c["i_traffic_x"]
+    w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
+    i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once_x"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
+    return w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
 
 
 _TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers repeat shapes
@@ -597,11 +607,12 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
             d = _choose(tab, ctx, lower, w_levels)[1]
             cap = d if cap is None else min(cap, d)
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+    exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
     # stage-only rows (_expand): only where they use the input's stage
     allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
     if cap is not None:
-        allowed &= score[1] <= cap
+        allowed &= exact <= cap
     ranked = _rank(tab, score, allowed)
     best = int(ranked[0])
     t = _tiling(tab, score, best, state[:3], stage)
@@ -614,7 +625,7 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
         other |= c[k][head] != c[k][best]
     if other.any():
         t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state[:3], stage))
-    memo[state] = (t, int(score[1][best]))
+    memo[state] = (t, int(exact[best]))
     return memo[state]
 
 
