@@ -14,7 +14,7 @@ weight tile is loaded once per nb images (never for a per-image stationary opera
 Candidates: nb = 1 and the largest nb whose inputs and partial sums fit the slots, balanced over
 the batch.
 
-Four loop orders decide what is reused between consecutive tiles of an array:
+Five loop orders decide what is reused between consecutive tiles of an array:
 - weights_resident (whole reduction in one tile): for each channel block, all pixel blocks;
   the block's weights are loaded once per array, the inputs once per channel block.
 - inputs_resident (whole reduction in one tile): for each pixel block, all channel blocks; the
@@ -26,8 +26,16 @@ Four loop orders decide what is reused between consecutive tiles of an array:
   through it, the inputs once per channel block. The partial sums of every pixel block the array
   runs for the channel block stay in the accumulator buffer across the chunks, so the candidate
   exists only when they fit the outputs slot.
+- band_major (reduction split in chunks): for each pixel block, each channel block, the `cr` chunks;
+  every tile loads its weights and inputs. Without an input stage it is reduction_split with the
+  weights re-read per pixel block, so it is a candidate only where a stage serves its re-loads.
 Weights of a layer the placement stages in SRAM (`w_staged`, mapping/placement.py) are read from
 DRAM once, by the first tile that needs each weight block; every later load of it reads the SRAM.
+Likewise a staged input (`in_stage`, its SRAM bytes): a candidate whose input blocks in use fit the
+stage (`i_stage`: two pixel blocks with all channels of the tile's groups per array loading its own,
+for the pixel-outer orders; the whole input for the orders that loop over channel blocks outside
+the pixel blocks) reads each input block from DRAM once, by its first load, and re-loads it from
+SRAM; the halo rows consecutive blocks share are read by both.
 Output tiles are split across arrays by channel block or by pixel block, whichever balances
 better.
 
@@ -57,8 +65,15 @@ DRAM, SRAM and interconnect times (their traffic over the peak rates); candidate
 that estimate (rounded to a cycle), then traffic (DRAM bytes x 4 + SRAM bytes), then compute,
 then tiles, then enumeration order. The mapper keeps the best-ranked candidate among those that
 move no more DRAM bytes than the choice at every state with fewer operands on chip (its own state
-with one operand moved to DRAM, or its weights unstaged; `_choose`, recursively, so the cap is the
-least DRAM traffic of all lower states' choices). At the all-in-DRAM state there is no cap. Why:
+with one operand moved to DRAM, its input's stage halved, or its weights unstaged; `_choose`,
+recursively, so the cap is the least DRAM traffic of all lower states' choices). The input stage's
+rungs ceil(input / 2^j) (placement.stage_bytes) form a chain: a stage is capped by the next smaller
+rung, down to none, and the input on chip by the whole input staged. The bytes the cap compares are
+what conv_tiles moves (`_dram_exact`: each block's input span clipped at the image's edges); the
+estimate's DRAM term counts every block's full span, which inflates a candidate that re-reads its
+input n_kc times by n_kc times the excess, so comparing estimates let a staged candidate that
+re-read its weights instead move more simulated bytes (conv_micro at 16 x 16 on two 8 x 4
+output-stationary arrays, 128 -> 512 KiB: +0.6%). At the all-in-DRAM state there is no cap. Why:
 the placement is monotone (a larger SRAM keeps a superset of tensors and stages a superset of
 layers), and a candidate's DRAM bytes cannot grow when an operand moves on chip; ranking by
 estimate alone then let a candidate with a marginally better estimate and more DRAM bytes win once
