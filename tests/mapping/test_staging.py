@@ -15,7 +15,7 @@ from simulator.spec import load_arch
 from simulator.spec.registry import bundled_archs
 from simulator.workload import load_network
 
-TEACHING = yaml.safe_load(open(bundled_archs()["teaching"]).read()) if isinstance(bundled_archs(), dict) else None
+TEACHING = yaml.safe_load(bundled_archs()["teaching"].read_text())
 
 
 def _arch(sram_kib: int):
@@ -73,7 +73,8 @@ def test_a_staged_input_is_read_from_dram_once_and_reloaded_from_sram(k, c, h, s
     n_kc = k // t.kc
     assert _input_loads(mapped, DRAM) == once
     assert _input_loads(mapped, SRAM) == (n_kc - 1) * once
-    assert t.est_dram_bytes - (k * c * 9 * 0) >= once        # the estimate counts the input once too
+    assert t.est_dram_bytes >= once                          # the estimate reads it once too (full spans)
+    assert mapped.placement.sram_peak_bytes >= t.in_stage_bytes       # the peak counts the stage in use
     # without the stage (a smaller SRAM) every channel block re-reads the input from DRAM
     small = build_program(_arch(40), _conv(k, c, h))
     assert small.tilings["conv"].in_stage_bytes == 0
@@ -148,3 +149,10 @@ def test_the_tiling_moves_no_more_dram_bytes_with_a_larger_stage():
                        for s in ladder]
                 got.append(tiling.choose_conv_tiling(layer, ctx, False, w_dram, o_dram).est_dram_bytes)
                 assert all(b <= a for a, b in zip(got, got[1:])), (layer.name, w_dram, o_dram, got)
+
+
+def test_explain_names_a_staged_input():
+    """--explain and the JSON's mappings say where a staged layer's input lives."""
+    from simulator.report.explain import mapping_dict
+    mapped = build_program(_arch(128), _conv(64, 64, 32))
+    assert mapping_dict(mapped.tilings["conv"])["operand_homes"]["inputs"] == "dram, staged in sram"
