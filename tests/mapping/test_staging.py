@@ -156,3 +156,30 @@ def test_explain_names_a_staged_input():
     from simulator.report.explain import mapping_dict
     mapped = build_program(_arch(128), _conv(64, 64, 32))
     assert mapping_dict(mapped.tilings["conv"])["operand_homes"]["inputs"] == "dram, staged in sram"
+
+
+@pytest.mark.parametrize("network", ["conv_micro", "alexnet"])
+def test_no_change_when_everything_fits(network, monkeypatch):
+    """With every activation on chip (64 MiB of SRAM), only a layer reading the graph input (in DRAM)
+    may use a stage: every other layer's tiling is the one without input stages, and conv_micro's
+    whole program (its first layer loads each block once) is unchanged."""
+    import dataclasses
+
+    import simulator.mapping.program as program
+    net = load_network(network)
+    staged = build_program(_arch(64 * 1024), net)
+    p = staged.placement
+    assert all(p.memory[t] == SRAM for t in range(1, len(p.names)) if t not in
+               {p.tensor_of[l.name] for l in net.layers if not net.consumers(l.name) or l.op == "detect"})
+    place = program.place_tensors
+    monkeypatch.setattr(program, "place_tensors",
+                        lambda *a, **k: dataclasses.replace(place(*a, **k), inputs_staged={}))
+    plain = build_program(_arch(64 * 1024), net)
+    for layer in net.layers:
+        if layer.is_mac_op and layer.inputs[0] != "input":
+            assert staged.tilings[layer.name] == plain.tilings[layer.name], layer.name
+    if network == "conv_micro":
+        for f in staged.program._fields:
+            assert np.array_equal(getattr(staged.program, f), getattr(plain.program, f)), f
+    else:
+        assert staged.tilings["conv1"].in_stage_bytes > 0        # AlexNet's conv1 re-reads the image per channel block
