@@ -592,11 +592,17 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
 
 
 def _stage_level(tab: CandidateTable, in_stage: int) -> int:
-    """The input stage `in_stage` (a rung of placement.stage_bytes' ladder), or 0 where no candidate's
-    stage fits it."""
+    """The input stage `in_stage` (a rung of placement.stage_bytes' ladder) as the smallest rung below it
+    that the same candidates fit (the same choice, so one memo entry and a short chain), or 0 where
+    no candidate's stage fits it."""
     need = tab.cols["i_stage"]
-    need = need[need > 0]
-    return int(in_stage) if len(need) and in_stage >= int(need.min()) else 0
+    need = need[(need > 0) & (need <= in_stage)]
+    if not len(need):
+        return 0
+    top, stage = int(need.max()), int(in_stage)
+    while stage > 1 and -(-stage // 2) >= top:
+        stage = -(-stage // 2)
+    return stage
 
 
 def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int], w_levels: tuple[int, ...]):
