@@ -17,6 +17,23 @@ ranked activations live at that step, placed or not. Stages rank below every act
 never displace one, and the rule reads nothing that depends on the SRAM size but the size itself:
 a larger SRAM stages a superset of layers, and placement stays monotone.
 
+Staged inputs: a MAC layer whose input tensor lives in DRAM gets an *input stage* at its step: SRAM
+where the blocks of the input its tiles load (a pixel block's rows, halo included, all channels of
+the tile's groups; or the whole input) are kept after the first load, so that every later load of
+the same block (another channel block, another array) reads the SRAM copy. Its budget is what the
+SRAM leaves at that step beside every ranked activation live there but the input itself, placed or
+not, and at most the input's size: the stage takes (part of) the input's own place in the ranking,
+which is free because the input is in DRAM (where a larger SRAM places the input, the layer reads
+it on chip). It ranks above the layer's weight stage, which still fits: weights are staged only
+where every ranked activation fits beside them, the input included, and by then the stage has
+reached the input's size and stops growing. An input that is not ranked (the graph input) gets
+what is left beside every ranked activation and the layer's weights, counted staged or not. The
+budget is rounded down to a rung of the ladder ceil(input bytes / 2^j) (`stage_bytes`). It depends
+on nothing but the SRAM size and grows with it, and the ladder lets the tiling keep its choice
+monotone (mapping/tiling.py: each rung is one more operand home, capped by the rung below). The
+tiling uses the stage only where its loop order re-loads input blocks and the blocks in use fit
+it (`ConvTiling.in_stage_bytes`); the SRAM peak counts what it uses.
+
 Fused groups (mapping/fusion.py): an intermediate of a fused group is a ring of band rows in SRAM,
 its size the ring's; the rings and the group's staged weights are *reserved* before any ranked
 tensor (for the ring's life and the group's steps respectively), and the ranking above runs in the
@@ -52,6 +69,22 @@ class Placement:
     sram_peak_bytes: int                 # peak SRAM occupancy (activations + pinned weights)
     sram_activation_capacity_bytes: int
     fused: np.ndarray = None             # bool per tensor: a fused group's intermediate (a ring in SRAM)
+    # MAC layers whose DRAM input may be staged -> (SRAM address, stage budget: a power of two of bytes)
+    inputs_staged: dict = None
+    step_occupancy: np.ndarray = None    # placed SRAM bytes per step (1 = first layer): tensors, rings, weight stages
+    step_of: dict = None                 # layer name -> its step
+
+
+def stage_bytes(budget: int, input_bytes: int) -> int:
+    """The input stage a budget allows: the largest rung of the ladder ceil(input / 2^j), j >= 0, not
+    above it (0 if none). The ladder is closed under halving (ceil(ceil(x / 2^j) / 2) = ceil(x / 2^(j+1))),
+    which the tiling's chain of stage levels uses (mapping/tiling.py)."""
+    stage = int(input_bytes)
+    while stage > budget:
+        if stage <= 1:
+            return 0
+        stage = -(-stage // 2)
+    return stage
 
 
 def _align(n: int) -> int:
@@ -126,6 +159,7 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     # Rank: smallest first, ties by birth: each tensor's threshold counts higher-ranked tensors.
     order = sorted((t for t in range(n) if not is_output[t] and t != 0 and not fused[t]),
                    key=lambda t: (sizes[t], birth[t]))
+    order_set = set(order)
     for t in order:
         life = slice(birth[t], death[t] + 1)
         need = int(occupancy[life].max()) + sizes[t]     # this tensor + all higher-ranked live ones
@@ -149,6 +183,27 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
             elif 0 < w and occupancy[step] + w <= capacity:
                 staged_bytes[layer.name] = (step, w)
                 placed_occupancy[step] += w
+
+    # input stages: below every activation but the layer's own input, and below its weights (module docstring)
+    in_budget: dict[str, int] = {}
+    for step, layer in enumerate(layers, start=1):
+        if not layer.is_mac_op:
+            continue
+        t_in = tensor_of[layer.inputs[0]]
+        if memory[t_in] != DRAM:
+            continue
+        in_bytes = layer.n * int(np.prod(layer.in_shapes[0])) * operand_bytes   # as tiling.CandidateTable.in_total
+        if t_in in order_set:
+            # ranked: counted in `occupancy`; the stage takes at most the input's own place
+            budget = min(in_bytes, capacity - (int(occupancy[step]) - sizes[t_in]))
+        else:
+            # the graph input (or a graph output read on): below the weights, counted staged or not
+            # (pinned ones are outside `capacity`, a fused group's in `occupancy`)
+            w = 0 if (pin_weights or layer.name in group_weights) else weight_bytes.get(layer.name, 0)
+            budget = min(in_bytes, capacity - int(occupancy[step]) - w)
+        budget = stage_bytes(budget, in_bytes)
+        if budget > 0:
+            in_budget[layer.name] = budget
 
     # Addresses: DRAM tensors and weights in a bump allocator (page-aligned); SRAM tensors get
     # a bump address modulo the SRAM size (used only for the bank interleave).
@@ -174,8 +229,13 @@ def place_tensors(net, sram_bytes: int, operand_bytes: int, pin_weights: bool,
     for name, (_, nbytes) in staged_bytes.items():
         weights_staged[name] = sram_next % max(sram_bytes, 1)
         sram_next += nbytes
+    inputs_staged = {}
+    for name, nbytes in in_budget.items():
+        inputs_staged[name] = (sram_next % max(sram_bytes, 1), nbytes)
+        sram_next += nbytes
     peak = int(placed_occupancy.max()) + (total_weights if pin_weights else 0)
     return Placement(tensor_of=tensor_of, names=tuple(names), size_bytes=size, memory=memory,
                      address=address, weights_memory=SRAM if pin_weights else DRAM,
                      weights_address=weights_address, weights_staged=weights_staged, sram_peak_bytes=peak,
-                     sram_activation_capacity_bytes=capacity, fused=fused)
+                     sram_activation_capacity_bytes=capacity, fused=fused, inputs_staged=inputs_staged,
+                     step_occupancy=placed_occupancy, step_of=step_of)

@@ -16,6 +16,7 @@ DRAM), and a layer's setup is charged once per unit (on its first tile), not onc
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +186,7 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
     names, ops, macs_per_layer, wino = [], [], [], []
     seq_parts: list[np.ndarray] = []          # global sequence position of each tile
     fused = _GroupOrder()
+    stage_peak = 0                            # SRAM occupancy at a step with an input stage in use
     for layer_id, layer in enumerate(net.layers):
         names.append(layer.name)
         ops.append(layer.op)
@@ -215,10 +217,12 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
                       else placement.weights_address[layer.name])
             staged = placement.weights_staged.get(layer.name, -1) if not layer.stationary_per_image else -1
             flags = (placement.memory[in_ts[0]] == DRAM, w_mem == DRAM, out_mem == DRAM)
-            key = (conv_shape_key(layer), *flags, staged >= 0, max_rows)   # YOLOv3 repeats its residual blocks' shapes
+            in_stage_addr, in_stage = (placement.inputs_staged or {}).get(layer.name, (0, 0))
+            key = (conv_shape_key(layer), *flags, staged >= 0, max_rows, in_stage)   # YOLOv3 repeats its shapes
             t = tiling_memo.get(key)
             if t is None:
-                t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags, w_staged=staged >= 0, max_rows=max_rows)
+                t = tiling_memo[key] = choose_conv_tiling(layer, ctx, *flags, w_staged=staged >= 0, max_rows=max_rows,
+                                                          in_stage=in_stage)
             tilings[layer.name] = t
             cols = conv_tiles(layer, t, ctx)
             wino[-1] = t.winograd
@@ -235,12 +239,13 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
             if layer.stationary_per_image:
                 _add_region_deps(b, ids, regions.get(in_ts[1]), cols["img"], cols["in_row_lo"], cols["in_row_hi"], True,
                                  img_last=cols["img_last"])
-            w_first, w_bytes = cols["w_first"], cols["w_bytes"]
+            w_first, w_bytes, i_first = cols["w_first"], cols["w_bytes"], cols["i_first"]
             if group is not None:
                 ckey = fused.stage(group, layer.name, cols["img"], cols["out_row_lo"], dep_ranges)
                 # bands interleave the layers: a weight block is reloaded by each band (from the staged copy)
                 local = np.lexsort((np.arange(len(ids)), ckey))
                 w_first = _first_in(cols["w_block"], local)
+                i_first = _first_in(cols["i_block"], local)
                 if t.order in ("weights_resident", "partials_resident"):
                     reuse = (ckey * (int(cols["w_block"].max()) + 1) + cols["w_block"]) * A + cols["unit"]
                     w_bytes = np.where(_first_in(reuse, local), cols["w_bytes_each"], 0)
@@ -249,8 +254,14 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
                 w_mem = np.where(w_first, DRAM, SRAM).astype(np.int8)
                 w_addr = np.where(w_first, w_addr, staged)
             b.add_xfers(ids, KIND_WEIGHTS, LOAD, w_mem, w_bytes, w_addr + cols["w_offset"])
-            b.add_xfers(ids, KIND_INPUTS, LOAD, placement.memory[in_ts[0]], cols["in_bytes"],
-                        in_addr[0](cols["in_offset"]))
+            in_mem, in_at = placement.memory[in_ts[0]], in_addr[0](cols["in_offset"])
+            if t.in_stage_bytes and in_mem == DRAM:
+                # a staged input: each block's first load reads the DRAM, every later one the SRAM stage
+                in_mem = np.where(i_first, DRAM, SRAM).astype(np.int8)
+                in_at = np.where(i_first, in_at, in_stage_addr + cols["in_offset"] % t.in_stage_bytes)
+                stage_peak = max(stage_peak, int(placement.step_occupancy[placement.step_of[layer.name]])
+                                 + t.in_stage_bytes)
+            b.add_xfers(ids, KIND_INPUTS, LOAD, in_mem, cols["in_bytes"], in_at)
             b.add_xfers(ids, KIND_OUTPUTS, STORE, out_mem, cols["out_bytes"], out_addr(cols["out_offset"]))
             regions[out_t] = (rbase, n_blocks, t.ph, rows, t.nb)
         else:
@@ -276,12 +287,20 @@ def build_program(arch, net, ideal_memory: bool = False, source: str = "", fuse:
                 seq_parts.append(fused.finish(b, placement))
         else:
             seq_parts.append(ids)
+    if stage_peak:                            # the input stages in use count in the SRAM peak (pinned weights too)
+        pinned = net_weight_bytes(net, ob) if placement.weights_memory == SRAM else 0
+        placement = dataclasses.replace(placement, sram_peak_bytes=max(placement.sram_peak_bytes, stage_peak + pinned))
     seq = np.concatenate(seq_parts) if seq_parts and plan.groups else None
     program = b.finish(A + V, arch.overheads.layer_setup_cycles, arch.compute.array.prefetch_depth, seq=seq)
     return MappedNetwork(program=program, layer_names=tuple(names), layer_ops=tuple(ops),
                          layer_macs=np.array(macs_per_layer, np.int64), layer_winograd=tuple(wino),
                          num_arrays=A, num_vector_units=V,
                          placement=placement, tilings=tilings, fusion=plan)
+
+
+def net_weight_bytes(net, ob: int) -> int:
+    """The network's weight bytes (pinned weights count in the SRAM peak)."""
+    return sum(layer.weight_elems * ob for layer in net.layers if layer.is_mac_op)
 
 
 def _addr_fn(placement: Placement, t: int):

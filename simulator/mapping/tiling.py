@@ -14,7 +14,7 @@ weight tile is loaded once per nb images (never for a per-image stationary opera
 Candidates: nb = 1 and the largest nb whose inputs and partial sums fit the slots, balanced over
 the batch.
 
-Four loop orders decide what is reused between consecutive tiles of an array:
+Five loop orders decide what is reused between consecutive tiles of an array:
 - weights_resident (whole reduction in one tile): for each channel block, all pixel blocks;
   the block's weights are loaded once per array, the inputs once per channel block.
 - inputs_resident (whole reduction in one tile): for each pixel block, all channel blocks; the
@@ -26,8 +26,16 @@ Four loop orders decide what is reused between consecutive tiles of an array:
   through it, the inputs once per channel block. The partial sums of every pixel block the array
   runs for the channel block stay in the accumulator buffer across the chunks, so the candidate
   exists only when they fit the outputs slot.
+- band_major (reduction split in chunks): for each pixel block, each channel block, the `cr` chunks;
+  every tile loads its weights and inputs. Without an input stage it is reduction_split with the
+  weights re-read per pixel block, so it is a candidate only where a stage serves its re-loads.
 Weights of a layer the placement stages in SRAM (`w_staged`, mapping/placement.py) are read from
 DRAM once, by the first tile that needs each weight block; every later load of it reads the SRAM.
+Likewise a staged input (`in_stage`, its SRAM bytes): a candidate whose input blocks in use fit the
+stage (`i_stage`: two pixel blocks with all channels of the tile's groups per array loading its own,
+for the pixel-outer orders; the whole input for the orders that loop over channel blocks outside
+the pixel blocks) reads each input block from DRAM once, by its first load, and re-loads it from
+SRAM; the halo rows consecutive blocks share are read by both.
 Output tiles are split across arrays by channel block or by pixel block, whichever balances
 better.
 
@@ -57,8 +65,15 @@ DRAM, SRAM and interconnect times (their traffic over the peak rates); candidate
 that estimate (rounded to a cycle), then traffic (DRAM bytes x 4 + SRAM bytes), then compute,
 then tiles, then enumeration order. The mapper keeps the best-ranked candidate among those that
 move no more DRAM bytes than the choice at every state with fewer operands on chip (its own state
-with one operand moved to DRAM, or its weights unstaged; `_choose`, recursively, so the cap is the
-least DRAM traffic of all lower states' choices). At the all-in-DRAM state there is no cap. Why:
+with one operand moved to DRAM, its input's stage halved, or its weights unstaged; `_choose`,
+recursively, so the cap is the least DRAM traffic of all lower states' choices). The input stage's
+rungs ceil(input / 2^j) (placement.stage_bytes) form a chain: a stage is capped by the next smaller
+rung, down to none, and the input on chip by the whole input staged. The bytes the cap compares are
+what conv_tiles moves (`_dram_exact`: each block's input span clipped at the image's edges); the
+estimate's DRAM term counts every block's full span, which inflates a candidate that re-reads its
+input n_kc times by n_kc times the excess, so comparing estimates let a staged candidate that
+re-read its weights instead move more simulated bytes (conv_micro at 16 x 16 on two 8 x 4
+output-stationary arrays, 128 -> 512 KiB: +0.6%). At the all-in-DRAM state there is no cap. Why:
 the placement is monotone (a larger SRAM keeps a superset of tensors and stages a superset of
 layers), and a candidate's DRAM bytes cannot grow when an operand moves on chip; ranking by
 estimate alone then let a candidate with a marginally better estimate and more DRAM bytes win once
@@ -83,7 +98,8 @@ import numpy as np
 from simulator.mapping import winograd as wg
 from simulator.mapping.array_timing import feed_cycles, tile_cycles, tile_macs
 
-ORDERS = ("weights_resident", "inputs_resident", "reduction_split", "partials_resident")
+ORDERS = ("weights_resident", "inputs_resident", "reduction_split", "partials_resident", "band_major")
+PIXEL_OUTER = (1, 4)        # orders whose pixel-block loop is outside the channel-block loop
 
 
 @dataclass(frozen=True)
@@ -194,6 +210,7 @@ class ConvTiling:
     homes: tuple = ()            # (inputs on chip, weights level 0 DRAM / 1 staged / 2 on chip, outputs on chip)
     slots: tuple = ()            # (weights, inputs, outputs) slot bytes the tile was sized for
     buffer_banks: tuple = ()     # (weights, inputs, outputs) banks of a shared local buffer; () if separate
+    in_stage_bytes: int = 0      # SRAM the staged input blocks in use take (0: the input is not staged)
 
 
 def _halving(n: int) -> list[int]:
@@ -209,6 +226,24 @@ def _halving(n: int) -> list[int]:
 def _span(out_len: int, stride: int, k: int, dil: int, in_len: int) -> int:
     """Input extent needed for `out_len` outputs (halo included), at most the input size."""
     return min(in_len, (out_len - 1) * stride + (k - 1) * dil + 1)
+
+
+def _extent_sum(layer, axis: int, block: np.ndarray) -> np.ndarray:
+    """Per block size: the input rows (axis 0) or columns (1) all output blocks of that size read, each
+    block's span clipped at the input's edges (the padding) as conv_tiles clips it."""
+    out_len = (layer.p, layer.q)[axis]
+    stride, dil, k = layer.stride[axis], layer.dilation[axis], (layer.r, layer.s)[axis]
+    pad, in_len = layer.padding[axis], layer.in_shapes[0][1 + axis]
+    block = np.asarray(block, np.int64)
+    sizes, inv = np.unique(block, return_inverse=True)
+    sums = np.empty(len(sizes), np.int64)
+    for i, b in enumerate(sizes):
+        o0 = np.arange(0, out_len, int(b), dtype=np.int64)
+        o1 = np.minimum(o0 + b, out_len)
+        lo = np.maximum(0, o0 * stride - pad)
+        hi = np.minimum(in_len, (o1 - 1) * stride - pad + (k - 1) * dil + 1)
+        sums[i] = int(np.maximum(hi - lo, 0).sum())
+    return sums[inv].reshape(block.shape)
 
 
 def conv_shape_key(layer) -> tuple:
@@ -235,6 +270,13 @@ def _batch_fold(n: int, fits) -> list[int]:
 
 
 SPLITS = ("channels", "spatial")
+# Also try, for the pixel-outer orders, every block height below the largest that fits, so that a small
+# input stage can hold the blocks in use (ranked only where they use the stage). Off: the estimate
+# favours them where they do not pay (conv_micro at 16 x 16 on a 4 x 4 input-stationary array with
+# 256 KiB -> 1 MiB of SRAM: conv_s2 chose 2 x 2 blocks, 10,000 tiles, estimated faster, simulated 4%
+# slower; allowed only where they use a stage, a staged layer got them and ran faster than with its
+# input on chip), and they grow the candidate table 4x.
+STAGE_BLOCK_HEIGHTS = False
 # Also try balanced non-power-of-two channel blocks: the halvings of the filters, and equal blocks of
 # as many folds as each power-of-two block (filters over columns, channels x kernel over rows). Off:
 # it changes 772 of the 2,828 layer choices of the bundled chips x networks (estimates down by up to
@@ -250,7 +292,9 @@ class CandidateTable:
 
     Columns (int64 numpy arrays): gb, kc, cr, ph, qw, nb, m (Winograd m or 0), order (index into
     ORDERS), split (index into SPLITS), compute (busiest array's cycles), w_traffic, i_traffic
-    (bytes the arrays load, from wherever the operand lives), n_tiles. `w_total`, `out_total`:
+    (bytes the arrays load, from wherever the operand lives), i_stage (SRAM an input stage needs for
+    this candidate to read each input block from DRAM once; 0: it loads each block once anyway),
+    i_once (its input bytes, each block once, halos included), n_tiles. `w_total`, `out_total`:
     the layer's weight and output bytes. What depends on where the operands live (DRAM bytes, the
     estimate) is computed from these by `_score`.
     """
@@ -260,6 +304,7 @@ class CandidateTable:
     choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
     splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
     slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
+    in_total: int = 0           # the layer's input bytes (the first input: the one a stage holds)
 
     def __len__(self) -> int:
         return len(self.cols["gb"])
@@ -331,7 +376,18 @@ def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = Non
         first = np.ones(opts.shape, bool)
         first[:, 1:] = opts[:, 1:] != opts[:, :-1]
         ei, ej = np.nonzero(first)
-        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], opts[ei, ej]
+        e_extra = np.zeros(len(ei), bool)
+        if not fc and STAGE_BLOCK_HEIGHTS:
+            # stage-only candidates: every lower block height, so that a small input stage can hold the
+            # blocks in use (mapping/placement.py); ranked only where the input is staged
+            lower = (p_opts[None, :] < pf[:, None]) & (p_opts[None, :, None] != opts[:, None, :]).all(axis=2)
+            xi, xj = np.nonzero(lower)
+            ei = np.concatenate([ei, xi])
+            e_extra = np.concatenate([e_extra, np.ones(len(xi), bool)])
+            ph_all = np.concatenate([opts[np.nonzero(first)], p_opts[xj]])
+        else:
+            ph_all = opts[ei, ej]
+        e_k, e_s, e_q, e_ph = ki[ei], si[ei], qi[ei], ph_all
         e_qw = q_opts[e_q]
         e_gb, e_kc, e_cr = gb[e_s], kc[e_s], cr[e_s]
         e_cols = cols_in[e_q]
@@ -356,7 +412,7 @@ def _table(layer, ctx: TileContext, split_ctxs: list, max_rows: int | None = Non
         second[1:] = idx[1:] == idx[:-1]
         nbx[second] = 1                                                     # [top, 1]: the fold first
         parts.append((m, e_gb[idx], e_kc[idx], e_cr[idx], e_ph[idx], e_qw[idx], nbx, e_rows[idx], e_cols[idx],
-                      e_k[idx]))
+                      e_k[idx], e_extra[idx]))
     return _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs)
 
 
@@ -373,9 +429,12 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
     A = ctx.arrays
     kernel = (layer.r, layer.s)
     out = {k: [] for k in ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order", "split", "compute", "w_traffic",
-                           "i_traffic", "n_tiles", "split_id")}
-    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *k in parts:
-        k = k[0] if k else np.zeros_like(gb)
+                           "i_traffic", "i_stage", "i_once", "i_traffic_x", "i_once_x", "n_tiles", "split_id",
+                           "stage_only")}
+    in_total = layer.n * int(np.prod(layer.in_shapes[0])) * ob
+    for m, gb, kc, cr, ph, qw, nb, rows_in, cols_in, *rest in parts:
+        k = rest[0] if rest else np.zeros_like(gb)
+        extra = rest[1] if len(rest) > 1 else np.zeros(len(gb), bool)
         if shared:      # each row's own split: its slots and ports
             fctx = dataclasses.replace(ctx, **{f: v[k] for f, v in feeds.items() if f != "outputs_slot_bytes"})
             o_slot = feeds["outputs_slot_bytes"][k]
@@ -386,11 +445,13 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         if fc:
             n_sp = n_ib
             in_once = np.full_like(gb, layer.input_elems * ob)
+            in_exact = in_once
             pr = pq = np.ones_like(gb)
         else:
             n_px = (-(-layer.p // ph)) * (-(-layer.q // qw))
             n_sp = n_ib * n_px
             in_once = layer.n * n_px * G * C * rows_in * cols_in * ob
+            in_exact = layer.n * G * C * _extent_sum(layer, 0, ph) * _extent_sum(layer, 1, qw) * ob
             pr, pq = ph, qw
         macs = tile_macs(kernel, gb, kc, cr, pr, pq, m, images=nb)
         one_tile = np.maximum(tile_cycles(ctx, kernel, gb, kc, cr, pr, pq, m, images=nb),
@@ -410,43 +471,78 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                 px_per_unit = -(-n_sp // A)
             compute = per_unit * n_cr * one_tile
             partials_fit = gb * kc * px_per_unit * pr * pq * nb * ctx.acc_bytes <= o_slot
-            for slot in (0, 1):
-                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident
-                order = np.where(reduce_split, 2 + slot, slot)
-                valid = ~(reduce_split & (slot == 1) & ~partials_fit)
+            # an input stage holds the blocks in use: one pixel block (all channels of the tile's groups)
+            # on each array loading its own, double-buffered, for the pixel-outer orders; the whole input
+            # for the others (they re-load a block once per channel block, a whole layer apart)
+            block = gb * C * rows_in * cols_in * nb * ob
+            live = np.minimum(in_total, 2 * block * (1 if split == "channels" else A))
+            for slot in (0, 1, 2):
+                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident;
+                # slot 2: band_major (reduction split only: with the whole reduction, inputs_resident)
+                order = np.where(reduce_split, 2 + slot, slot) if slot < 2 else np.full_like(gb, 4)
+                valid = ~(reduce_split & (slot == 1) & ~partials_fit) & (reduce_split | (slot < 2))
                 w_res = (order == 0) | (order == 3)
                 w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
                 i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
-                cells.append((valid, order, s, compute, w_tr, i_tr))
+                pixel_outer = (order == 1) | (order == 4)
+                valid = valid & (pixel_outer | ~extra)          # a lower block height only to fit a band stage
+                need = np.where(i_tr > in_once, np.where(pixel_outer, live, in_total), 0)
+                i_x = i_tr // np.maximum(in_once, 1) * in_exact           # the same loads, exact bytes
+                cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once, i_x, in_exact))
         n = len(gb)
         valid = np.stack([c[0] for c in cells], axis=1).ravel()
-        rep = lambda v: np.repeat(np.asarray(v, np.int64), 4)[valid]
+        rep = lambda v: np.repeat(np.asarray(v, np.int64), len(cells))[valid]
         stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
         for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
                      ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
             out[k].append(rep(v))
         out["order"].append(stack(1))
+        # band_major re-loads blocks like reduction_split, the lower block heights are slower: both count
+        # only where an input stage serves them
+        out["stage_only"].append(rep(extra) | (stack(1) == 4))
         out["split"].append(stack(2))
         out["compute"].append(stack(3))
         out["w_traffic"].append(stack(4))
         out["i_traffic"].append(stack(5))
+        out["i_stage"].append(stack(6))
+        out["i_once"].append(stack(7))
+        out["i_traffic_x"].append(stack(8))
+        out["i_once_x"].append(stack(9))
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
     if not shared:
         del cols["split_id"]
-    return CandidateTable(cols, int(w_total), int(out_total))
+    return CandidateTable(cols, int(w_total), int(out_total), in_total=int(in_total))
 
 
-def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool):
-    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes."""
+def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool,
+           in_stage: int = 0):
+    """(estimate, DRAM bytes, on-chip bytes, their time terms) of every candidate for these operand homes.
+
+    `in_stage`: SRAM bytes of the input stage (mapping/placement.py); a candidate whose blocks in use
+    fit it reads each input block from DRAM once and re-loads it from the SRAM copy."""
     c = tab.cols
     w_tr, i_tr = c["w_traffic"], c["i_traffic"]
     w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
-    dram = w_from_dram + (i_tr if in_dram else 0) + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
+    dram = w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
     total = w_tr + i_tr + tab.out_total
     sram = total - dram
     t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
     est = np.maximum(np.maximum(c["compute"].astype(np.float64), t_dram), np.maximum(t_sram, t_ic))
     return est, dram, sram, t_dram, t_sram, t_ic
+
+
+def _dram_exact(tab: CandidateTable, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool, in_stage: int = 0):
+    """The DRAM bytes of every candidate as conv_tiles moves them: `_score`'s, with each input block's
+    span clipped at the image's edges and the last blocks partial (the estimate counts full spans).
+    The DRAM cap compares these, so that the simulated bytes, not only the estimate's, never grow with
+    the SRAM: a candidate that re-reads its input n_kc times carries n_kc times the estimate's excess,
+    one that reads it once from a stage and re-reads its weights instead does not."""
+    c = tab.cols
+    w_tr, i_tr = c["w_traffic"], c["i_traffic_x"]
+    w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
+    i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once_x"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
+    return w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
 
 
 _TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers repeat shapes
@@ -471,10 +567,11 @@ def candidate_table(layer, ctx: TileContext, max_rows: int | None = None) -> Can
 
 
 def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out_dram: bool,
-                       w_staged: bool = False, max_rows: int | None = None) -> ConvTiling:
+                       w_staged: bool = False, max_rows: int | None = None, in_stage: int = 0) -> ConvTiling:
     """Pick tile sizes, loop order, array split and batch fold for a conv/fc layer (module docstring).
 
     `w_staged`: the layer's weights are staged in SRAM (read from DRAM once, re-reads from SRAM).
+    `in_stage`: SRAM bytes (a power of two, mapping/placement.py) of the stage of an input in DRAM; 0: none.
     `max_rows`: pixel blocks of at most this many output rows (a hook for depth-first fusion).
     """
     tab = candidate_table(layer, ctx, max_rows)
@@ -490,32 +587,57 @@ def choose_conv_tiling(layer, ctx: TileContext, in_dram: bool, w_dram: bool, out
     # (batch_matmul) DRAM; staged weights unstaged ones.
     w_level = 2 if not w_dram else (1 if w_staged else 0)
     w_levels = ((0, 2) if layer.stationary_per_image else (2,)) if w_level == 2 else tuple(range(w_level + 1))
-    state = (int(not in_dram), w_level, int(not out_dram))
+    state = (int(not in_dram), w_level, int(not out_dram), _stage_level(tab, in_stage) if in_dram else 0)
     return _choose(tab, ctx, state, w_levels)[0]
 
 
-def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], w_levels: tuple[int, ...]):
-    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on chip).
+def _stage_level(tab: CandidateTable, in_stage: int) -> int:
+    """The input stage `in_stage` (a rung of placement.stage_bytes' ladder) as the smallest rung below it
+    that the same candidates fit (the same choice, so one memo entry and a short chain), or 0 where
+    no candidate's stage fits it."""
+    need = tab.cols["i_stage"]
+    need = need[(need > 0) & (need <= in_stage)]
+    if not len(need):
+        return 0
+    top, stage = int(need.max()), int(in_stage)
+    while stage > 1 and -(-stage // 2) >= top:
+        stage = -(-stage // 2)
+    return stage
+
+
+def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int], w_levels: tuple[int, ...]):
+    """(tiling, its DRAM bytes) at operand homes `state` = (input on chip, weights level, output on
+    chip, input stage bytes: a rung of placement.stage_bytes' ladder, 0 for none).
 
     The fastest estimate among the candidates that move no more DRAM bytes than the choice at any
-    state with fewer operands on chip (module docstring: monotone in SRAM size). Memoized per table.
+    state with fewer operands on chip (module docstring: monotone in SRAM size). The stage rungs
+    form a chain below the input on chip: a stage of S bytes is capped by one of ceil(S / 2) (down
+    to no stage), and the input on chip by the whole input staged (every candidate's stage fits), so
+    a larger stage, or the input moved on chip, never moves more DRAM bytes. Memoized per table.
     """
     memo = tab.choices
     if state in memo:
         return memo[state]
-    i_on, w_lv, o_on = state
+    i_on, w_lv, o_on, stage = state
     cap = None
-    for lower in ((0, w_lv, o_on) if i_on else None, (i_on, w_lv, 0) if o_on else None,
-                  *((i_on, lv, o_on) for lv in w_levels if lv < w_lv)):
+    lower_in = (0, w_lv, o_on, _stage_level(tab, tab.in_total)) if i_on else \
+        ((0, w_lv, o_on, _stage_level(tab, -(-stage // 2))) if stage else None)
+    for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
+                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)):
         if lower is not None:
             d = _choose(tab, ctx, lower, w_levels)[1]
             cap = d if cap is None else min(cap, d)
-    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1)
-    ranked = _rank(tab, score, None if cap is None else score[1] <= cap)
-    best = int(ranked[0])
-    t = _tiling(tab, score, best, state)
-    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
+    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+    exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     c = tab.cols
+    # stage-only rows (_expand): only where they use the input's stage
+    allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
+    if cap is not None:
+        allowed &= exact <= cap
+    ranked = _rank(tab, score, allowed)
+    best = int(ranked[0])
+    t = _tiling(tab, score, best, state[:3], stage)
+    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
     keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
         + (("split",) if ctx.arrays > 1 else ())
     head = ranked[1:]
@@ -523,8 +645,8 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int], 
     for k in keys:
         other |= c[k][head] != c[k][best]
     if other.any():
-        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state))
-    memo[state] = (t, int(score[1][best]))
+        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state[:3], stage))
+    memo[state] = (t, int(exact[best]))
     return memo[state]
 
 
@@ -534,6 +656,8 @@ def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray
     row tied with the last of them included, so the head is the same as a full sort's."""
     est, dram, sram = score[:3]
     c = tab.cols
+    if allowed is None and "stage_only" in c:
+        allowed = c["stage_only"] == 0
     rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
     key = lambda v: np.broadcast_to(v, est.shape)[rows]
     r = key(np.round(est))
@@ -544,8 +668,9 @@ def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray
     return rows[np.lexsort((rows, key(c["n_tiles"]), key(c["compute"]), key(dram * 4 + sram), r))]
 
 
-def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling:
+def _tiling(tab: CandidateTable, score, i: int, state: tuple = (), stage: int = 0) -> ConvTiling:
     c = tab.cols
+    need = int(c["i_stage"][i]) if "i_stage" in c else 0
     est, dram, sram, t_dram, t_sram, t_ic = (v[i] if np.ndim(v) else v for v in score)
     sid = int(c["split_id"][i]) if "split_id" in c else 0
     return ConvTiling(int(c["gb"][i]), int(c["kc"][i]), int(c["cr"][i]), int(c["ph"][i]), int(c["qw"][i]),
@@ -553,7 +678,8 @@ def _tiling(tab: CandidateTable, score, i: int, state: tuple = ()) -> ConvTiling
                       int(c["compute"][i]), int(c["n_tiles"][i]), int(c["m"][i]), int(c["nb"][i]),
                       est_dram_cycles=float(t_dram), est_sram_cycles=float(t_sram), est_ic_cycles=float(t_ic),
                       est_dram_bytes=int(dram), est_sram_bytes=int(sram), homes=state,
-                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid])
+                      slots=tab.slots[sid] if tab.slots else (), buffer_banks=tab.splits[sid],
+                      in_stage_bytes=need if 0 < need <= stage else 0)
 
 
 def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
@@ -564,7 +690,9 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     in_row_hi (input rows read, for dependencies), out_row_lo, out_row_hi, in_offset, w_offset,
     out_offset (byte offsets into the tensors, for addresses), and w_first (bool: the first load
     of its weight block in the whole layer, which a staged layer reads from DRAM), w_block (its weight
-    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band).
+    block's index) and w_bytes_each (its weight bytes before reuse: a fused group reloads per band),
+    i_block and i_first (its input block's index, and whether it is the block's first load in the
+    layer: a staged input's first load reads DRAM, every later one the SRAM stage).
     """
     ctx = split_context(ctx, t.buffer_banks)      # a shared buffer: the ports of the chosen split
     ob, G, C = ctx.operand_bytes, layer.groups, layer.c
@@ -576,7 +704,7 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     N, nb = layer.n, t.nb
     cin, hin, win = layer.in_shapes[0]
     # index grids in loop order ("img" indexes blocks of nb images)
-    if t.order == "inputs_resident":
+    if t.order in ("inputs_resident", "band_major"):
         dims = ("img", "ph", "qw", "g", "kc", "cr")
     elif t.order == "partials_resident":
         dims = ("g", "kc", "cr", "img", "ph", "qw")
@@ -636,6 +764,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
     if per_image:
         w_block = w_block + idx["img"] * (n_g * n_kc * n_cr)
     w_first = _first_occurrence(w_block)
+    # the layer's input blocks (a pixel block of an image block, a group block, a channel chunk)
+    i_block = (((img_block * n_ph + idx["ph"]) * n_qw + idx["qw"]) * n_g + idx["g"]) * n_cr + idx["cr"]
     # reuse: the resident operand is loaded by the first tile of its block on each array
     if t.order in ("weights_resident", "partials_resident"):
         first = _first_occurrence(w_block * ctx.arrays + unit)
@@ -649,7 +779,8 @@ def conv_tiles(layer, t: ConvTiling, ctx: TileContext) -> dict[str, np.ndarray]:
             "in_row_lo": row_lo, "in_row_hi": row_hi,
             "out_row_lo": p0, "out_row_hi": p0 + p_len, "in_offset": in_offset, "w_offset": w_offset,
             "out_offset": out_offset, "region_rows": np.full_like(p0, t.ph),
-            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob}
+            "w_block": w_block, "w_bytes_each": g_len * k_len * c_len * layer.r * layer.s * ob,
+            "i_block": i_block, "i_first": _first_occurrence(i_block)}
 
 
 def _first_occurrence(key: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ def mapping_dict(t) -> dict | None:
     homes = None
     if t.homes:
         i_on, w_level, o_on = t.homes
-        homes = {"inputs": "sram" if i_on else "dram", "weights": WEIGHT_HOMES[w_level],
+        homes = {"inputs": "sram" if i_on else ("dram, staged in sram" if t.in_stage_bytes else "dram"),
+                 "weights": WEIGHT_HOMES[w_level],
                  "outputs": "sram" if o_on else "dram"}
     return {
         "gb": t.gb, "kc": t.kc, "cr": t.cr, "ph": t.ph, "qw": t.qw, "nb": t.nb, "order": t.order,
