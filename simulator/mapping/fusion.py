@@ -42,6 +42,14 @@ a band-major order exposes); unfused, each tensor placement leaves in DRAM is wr
 and weights read once; fused, intermediates move through SRAM (written once, read once) and
 weights are read from SRAM once per band. So `auto` is never slower than `none` by this estimate.
 
+Computing the choice. A layer's need, band rows, ring and banded compute depend on the group's last
+layer j but not on its first layer i (every consumer of a layer lies after it, so it is in the
+group exactly when it is at or before j); so `_Tail` evaluates all band heights of j once, for all
+layers back to the first start that reaches j, and each group seq[i..j] reads its totals as suffix
+sums from i. Only the bytes of inputs made before i depend on i; they grow with j one layer at a
+time. This gives the same plans as evaluating every (i, j, H) from scratch
+(tests/mapping/test_fusion_plan_speed.py keeps that version as the reference).
+
 Fusion applies only with real memory: in ideal-memory mode (SCALE-Sim compatible) it is off.
 """
 from __future__ import annotations
@@ -119,6 +127,7 @@ class LayerCost:
 
 
 def _halving(n: int) -> list[int]:
+    """The band heights tried for a last layer of n rows: ceil(n/2), ceil(n/4), ..., 1."""
     out, v = [], n
     while v > 1:
         v = -(-v // 2)
@@ -168,7 +177,8 @@ class _Tail:
         band_rows = np.zeros((n, nh), np.int64)
         ring = np.zeros((n, nh), np.int64)
         banded_c = np.zeros((n, nh), np.float64)
-        scal = np.zeros((n, 5), np.int64)      # dram_u, sram_u, dram_f, sram_f (outputs + DRAM weights), weights
+        # per layer: dram_u, sram_u, dram_f, sram_f (its output's bytes and its DRAM weights), weights
+        scal = np.zeros((n, 5), np.int64)
         comp_u = np.zeros(n, np.float64)
         tall = np.zeros((n, nh), np.int64)
         self.is_ring = [False] * n
@@ -186,7 +196,8 @@ class _Tail:
                 v = zeros_n
                 for pc, C, idx in inside:
                     v = np.maximum(v, rows_in(C, idx, zeros_n, self.need[pc - lo])[1])
-                # the reference's np.maximum.accumulate, per segment (v >= 0 and below the offset)
+                # need never decreases from band to band: np.maximum.accumulate within each
+                # segment (0 <= v < _SEG_OFFSET, so the offsets keep the segments apart)
                 need = np.minimum(np.maximum.accumulate(v + seg_shift) - seg_shift, L.out_shape[1])
             self.need[r] = need
             d = np.diff(need)
