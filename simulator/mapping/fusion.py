@@ -176,7 +176,6 @@ class _Tail:
         self.need: list = [None] * n
         band_rows = np.zeros((n, nh), np.int64)
         ring = np.zeros((n, nh), np.int64)
-        banded_c = np.zeros((n, nh), np.float64)
         # per layer: dram_u, sram_u, dram_f, sram_f (its output's bytes and its DRAM weights), weights
         scal = np.zeros((n, 5), np.int64)
         comp_u = np.zeros(n, np.float64)
@@ -205,7 +204,6 @@ class _Tail:
             br = np.maximum(np.maximum.reduceat(d, starts), 1)
             band_rows[r] = br
             tall[r] = np.maximum(br + wm, costs[L.name].tile_rows)
-            banded_c[r] = [plan.banded(L.name, x) for x in br.tolist()]
             boundary = k == j or plan.is_output[k] or plan.last_cons[k] > j
             self.is_ring[r] = not boundary
             if not boundary:
@@ -236,9 +234,26 @@ class _Tail:
         suf = lambda a: np.cumsum(a[::-1], axis=0)[::-1]
         self.band_rows, self.ring = band_rows, ring
         self.ring_suf = suf(ring).tolist()
-        self.banded_suf = suf(banded_c).tolist()
+        # the banded compute of band height h, summed from layer lo + r to j: filled on demand
+        # (`compute`), as a height that never fits needs none (each value may cost a tiling search)
+        self.j, self.banded = j, plan.banded
+        self.names = [L.name for L in seq[lo:j + 1]]
+        self.banded_suf: list[list] = [[] for _ in range(nh)]
         self.scal_suf = suf(scal).tolist()
         self.comp_u_suf = suf(comp_u).tolist()
+
+
+    def compute(self, h: int, i: int) -> float:
+        """The banded compute of layers i..j with band height h (suffix sum, from j down)."""
+        col = self.banded_suf[h]
+        r = i - self.lo
+        n = len(self.names)
+        if n - r > len(col):                     # col[m]: the sum over the last m + 1 layers
+            acc = col[-1] if col else 0.0
+            for q in range(n - 1 - len(col), r - 1, -1):
+                acc = acc + self.banded(self.names[q], int(self.band_rows[q, h]))
+                col.append(acc)
+        return col[n - 1 - r]
 
 
 class _Planner:
@@ -339,20 +354,30 @@ def plan_fusion(net, placement, costs: dict[str, LayerCost], banded, ctx, capaci
             dram_u, sram_u, dram_f, sram_f, wsum = t.scal_suf[r]
             dram_u, sram_u, dram_f, sram_f = dram_u + d_in, sram_u + s_in, dram_f + d_in, sram_f + s_in
             weights = 0 if pin_weights else wsum
-            rings, compute = t.ring_suf[r], t.banded_suf[r]
+            rings = t.ring_suf[r]
+            # the heights that fit, each with the memory part of its estimate (a floor under it)
+            fit = [(max(dram_f / dbw, (sram_f + wsum * bands) / sbw), bands, h)
+                   for h, bands in enumerate(t.bands) if rings[h] + weights <= capacity]
+            if not fit:
+                break                                         # a longer group only needs more SRAM
+            est_u = max(t.comp_u_suf[r], dram_u / dbw, sram_u / sbw)
+            # every estimate is at least the least floor, so the group gains at most est_u - that
+            # (float subtraction is monotone): when that is negative or below the best gain so
+            # far, no height can be kept and their computes (tiling searches) are not needed
+            most = est_u - min(fit)[0]
+            if most < 0 or (best is not None and most < best[0][0]):
+                continue
             # the band height with the least estimate among those that fit, ties to fewer bands
-            # (the first in _halving's order, as min() over them would pick)
+            # (the first in _halving's order, as min() over them would pick); a height whose floor
+            # is above the least estimate so far cannot be it
             pick = None
-            for h, bands in enumerate(t.bands):
-                if rings[h] + weights > capacity:
+            for floor, bands, h in fit:
+                if pick is not None and floor > pick[0]:
                     continue
-                e = max(compute[h], dram_f / dbw, (sram_f + wsum * bands) / sbw)
+                e = max(t.compute(h, i), dram_f / dbw, (sram_f + wsum * bands) / sbw)
                 if pick is None or (e, bands) < pick[:2]:
                     pick = (e, bands, h)
-            if pick is None:
-                break                                         # a longer group only needs more SRAM
             est = pick[0]
-            est_u = max(t.comp_u_suf[r], dram_u / dbw, sram_u / sbw)
             gain = (est_u - est, dram_u - dram_f)
             # neither slower nor more DRAM traffic by the estimate, and better in one
             if min(gain) >= 0 and gain > (0, 0) and (best is None or gain > best[0]):
