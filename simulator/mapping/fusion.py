@@ -203,10 +203,13 @@ class _Tail:
             d[cross] = 0
             br = np.maximum(np.maximum.reduceat(d, starts), 1)
             band_rows[r] = br
+            # the tallest tile of each layer: its band, or its own tile height if that is taller (a
+            # vector layer's tiles are sized by its buffer; a Winograd layer's are aligned up to m rows)
             tall[r] = np.maximum(br + wm, costs[L.name].tile_rows)
             boundary = k == j or plan.is_output[k] or plan.last_cons[k] > j
             self.is_ring[r] = not boundary
             if not boundary:
+                # low[b]: the first row consumers of band b and later still read
                 low = np.full(N, np.iinfo(np.int64).max, np.int64)
                 extra = zeros_h
                 for pc, C, idx in inside:
@@ -214,14 +217,18 @@ class _Tail:
                     prev[1:] = self.need[pc - lo][:-1]
                     prev[starts] = 0
                     low = np.minimum(low, rows_in(C, idx, prev, prev + 1)[0])
+                    # a producer tile runs up to its height past need; a consumer tile taller than
+                    # its band holds the rows it reads until its last row's band
                     tc, bc = tall[pc - lo], band_rows[pc - lo]
                     a, b = rows_in(C, idx, zeros_h, tc)
                     extra = np.maximum(extra, np.where(tc > bc, b - a, 0))
                 low[starts] = 0
+                # while band s is produced, consumers of bands <= s - RING_LAG_BANDS are done
                 mx = np.maximum.reduceat(need - low[lag_idx], starts)
                 c, h, w = L.out_shape
                 ring[r] = np.minimum(h, mx + tall[r] + extra) * (c * w * ob)
-            # the estimate's bytes that do not depend on the band height or on i (module docstring)
+            # the estimate's bytes that do not depend on the band height or on i (module docstring):
+            # unfused, its output written once and read once per consumer where placement put it
             t = plan.tensor_of[L.name]
             size = int(plan.placement.size_bytes[t]) * (1 + len(inside))
             in_dram = plan.placement.memory[t] == DRAM
@@ -234,14 +241,15 @@ class _Tail:
         suf = lambda a: np.cumsum(a[::-1], axis=0)[::-1]
         self.band_rows, self.ring = band_rows, ring
         self.ring_suf = suf(ring).tolist()
-        # the banded compute of band height h, summed from layer lo + r to j: filled on demand
-        # (`compute`), as a height that never fits needs none (each value may cost a tiling search)
-        self.j, self.banded = j, plan.banded
+        # fused compute: each layer tiled to its band, plus one tile's time per layer and band
+        # (band-major order exposes the last tile's latency once per layer and band): `banded`.
+        # The banded compute of band height h, summed from layer lo + r to j: filled on demand
+        # (`compute`): a height that never fits, or cannot win, needs none (each may cost a tiling search)
+        self.banded = plan.banded
         self.names = [L.name for L in seq[lo:j + 1]]
         self.banded_suf: list[list] = [[] for _ in range(nh)]
         self.scal_suf = suf(scal).tolist()
         self.comp_u_suf = suf(comp_u).tolist()
-
 
     def compute(self, h: int, i: int) -> float:
         """The banded compute of layers i..j with band height h (suffix sum, from j down)."""

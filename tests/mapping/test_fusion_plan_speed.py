@@ -172,7 +172,7 @@ def _ref_plan_fusion(net, placement, costs, banded, ctx, capacity, pin_weights) 
 def plans_differ(a: fu.FusionPlan, b: fu.FusionPlan) -> str:
     """'' when the plans are the same (cycle estimates to 1e-12 relative), else what differs first."""
     if len(a.groups) != len(b.groups):
-        return f"{len(a.groups)} groups vs {len(b.groups)}: {[g.layers for g in a.groups]} vs {[g.layers for g in b.groups]}"
+        return f"groups: {[g.layers for g in a.groups]} vs {[g.layers for g in b.groups]}"
     if a.group_of != b.group_of:
         return "group_of"
     for k, (g, r) in enumerate(zip(a.groups, b.groups)):
