@@ -42,6 +42,14 @@ a band-major order exposes); unfused, each tensor placement leaves in DRAM is wr
 and weights read once; fused, intermediates move through SRAM (written once, read once) and
 weights are read from SRAM once per band. So `auto` is never slower than `none` by this estimate.
 
+Computing the choice. A layer's need, band rows, ring and banded compute depend on the group's last
+layer j but not on its first layer i (every consumer of a layer lies after it, so it is in the
+group exactly when it is at or before j); so `_Tail` evaluates all band heights of j once, for all
+layers back to the first start that reaches j, and each group seq[i..j] reads its totals as suffix
+sums from i. Only the bytes of inputs made before i depend on i; they grow with j one layer at a
+time. This gives the same plans as evaluating every (i, j, H) from scratch
+(tests/mapping/test_fusion_plan_speed.py keeps that version as the reference).
+
 Fusion applies only with real memory: in ideal-memory mode (SCALE-Sim compatible) it is off.
 """
 from __future__ import annotations
@@ -110,28 +118,6 @@ def rows_in(layer, idx: int, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
     return _input_rows(layer, idx, lo, hi - lo)
 
 
-def _needs(layers, tensor_of, bands: int, H: int) -> dict[str, np.ndarray]:
-    """Rows of each layer's output that bands 0..b of the last layer need (module docstring)."""
-    last = layers[-1]
-    b = np.arange(bands, dtype=np.int64)
-    need = {last.name: np.minimum(last.out_shape[1], (b + 1) * H)}
-    for i in range(len(layers) - 2, -1, -1):
-        L = layers[i]
-        t = tensor_of[L.name]
-        v = np.zeros(bands, np.int64)
-        for C in layers[i + 1:]:
-            for idx, inp in enumerate(C.inputs):
-                if tensor_of[inp] == t:
-                    v = np.maximum(v, rows_in(C, idx, np.zeros(bands, np.int64), need[C.name])[1])
-        need[L.name] = np.minimum(np.maximum.accumulate(v), L.out_shape[1])
-    return need
-
-
-def _band_rows(need: np.ndarray) -> int:
-    inc = np.diff(need)
-    return int(max(1, inc.max())) if len(inc) else int(need[0])
-
-
 @dataclass(frozen=True)
 class LayerCost:
     """A layer's own estimate inputs: compute cycles (whole chip) and bytes of each operand."""
@@ -140,93 +126,197 @@ class LayerCost:
     tile_rows: int = 0          # output rows of the layer's tiles when not bounded by the band (vector layers)
 
 
-def _evaluate(layers, tensor_of, consumers_in, boundary, costs, banded, H: int, ctx, placement, pin_weights: bool):
-    """The group with band height H: (FusedGroup, footprint) or None when no band fits (rows)."""
-    P = layers[-1].out_shape[1]
-    bands = -(-P // H)
-    if bands < 2:
-        return None
-    need = _needs(layers, tensor_of, bands, H)
-    band_rows = {L.name: _band_rows(need[L.name]) for L in layers}
-    names = {L.name for L in layers}
-    ob = ctx.operand_bytes
-    # the tallest tile of each layer: its band, or its own tile height if that is taller (a vector
-    # layer's tiles are sized by its buffer; a Winograd layer's are aligned up to m rows)
-    tall = {L.name: max(band_rows[L.name] + max(ctx.winograd_m - 1, 0), costs[L.name].tile_rows) for L in layers}
-    rings: dict[str, int] = {}
-    for L in layers[:-1]:
-        if L.name in boundary:
-            continue
-        # low[j]: the first row consumers of band j and later still read
-        low = np.full(bands, np.iinfo(np.int64).max, np.int64)
-        for C, idx in consumers_in[L.name]:
-            prev = np.concatenate(([0], need[C.name][:-1]))
-            low = np.minimum(low, rows_in(C, idx, prev, prev + 1)[0])
-        low[0] = 0
-        # while band s is produced, consumers of bands <= s - RING_LAG_BANDS are done
-        lagged = low[np.maximum(np.arange(bands) - RING_LAG_BANDS + 1, 0)]
-        # a producer tile runs up to its height past need; a consumer tile taller than its band
-        # holds the rows it reads until its last row's band
-        extra = max([0] + [int(np.diff(rows_in(C, idx, [0], [tall[C.name]]), axis=0)[0, 0])
-                           for C, idx in consumers_in[L.name] if tall[C.name] > band_rows[C.name]])
-        c, h, w = L.out_shape
-        rows = min(h, int((need[L.name] - lagged).max()) + tall[L.name] + extra)
-        rings[L.name] = rows * c * w * ob
-    weights = 0 if pin_weights else sum(costs[n].weight_bytes for n in names)
-    # estimates (module docstring)
-    compute_u = sum(costs[n].compute for n in names)
-    # fused: each layer tiled to its band, plus one tile's time per layer and band (band-major
-    # order: a unit reaches layer l+1's band only after layer l's band, so the last tile's latency
-    # is exposed once per layer and band)
-    compute = sum(banded(n, band_rows[n]) for n in names)
-    group_out = {tensor_of[n] for n in names}
-    dram_u = dram_f = sram_u = sram_f = 0
-    w_dram = placement.weights_memory == DRAM and not pin_weights
-    for L in layers:
-        t = tensor_of[L.name]
-        size = int(placement.size_bytes[t])
-        in_dram = placement.memory[t] == DRAM
-        # unfused: written once and read once (per consumer), where placement put it
-        readers = 1 + len(consumers_in[L.name])
-        if in_dram:
-            dram_u += size * readers
-        else:
-            sram_u += size * readers
-        if L.name in rings:
-            sram_f += size * readers
-        elif in_dram:
-            dram_f += size * readers
-        else:
-            sram_f += size * readers
-        for inp in L.inputs:
-            ti = tensor_of[inp]
-            if ti in group_out:
-                continue
-            s = int(placement.size_bytes[ti])
-            if placement.memory[ti] == DRAM:
-                dram_u += s
-                dram_f += s
-            else:
-                sram_u += s
-                sram_f += s
-        wb = costs[L.name].weight_bytes
-        if w_dram:
-            dram_u += wb
-            dram_f += wb
-        sram_f += wb * bands
-    est = lambda c, d, s: max(c, d / ctx.dram_bytes_per_cycle, s / ctx.sram_bytes_per_cycle)
-    return FusedGroup(layers=tuple(L.name for L in layers), bands=bands, band_rows=band_rows, need=need,
-                      ring_bytes=rings, weight_bytes=weights, est_cycles=est(compute, dram_f, sram_f),
-                      est_cycles_unfused=est(compute_u, dram_u, sram_u), est_dram_bytes=dram_f,
-                      est_dram_bytes_unfused=dram_u)
-
-
 def _halving(n: int) -> list[int]:
+    """The band heights tried for a last layer of n rows: ceil(n/2), ceil(n/4), ..., 1."""
     out, v = [], n
     while v > 1:
         v = -(-v // 2)
         out.append(v)
     return out
+
+
+# 2**40 rows: above any tensor's row count, so adding seg * _SEG_OFFSET keeps segments apart
+_SEG_OFFSET = np.int64(1 << 40)
+
+
+class _Tail:
+    """Everything about the groups seq[i..j] that does not depend on where the group starts (i).
+
+    For a fixed last layer j, the rows a layer k needs (`need`, propagated backwards from j through
+    its consumers, all of which lie after k), its band rows, its ring and its compute tiled to the
+    band depend on k and j only: every consumer of k's tensor lies after k, so it is inside the
+    group exactly when it is at or before j, whatever i is. So one table per j serves every start
+    i >= lo, and the greedy reads a group's totals as suffix sums from i. All band heights of j are
+    evaluated at once: their bands are laid end to end in one array of `segments`.
+    """
+
+    def __init__(self, plan: "_Planner", j: int, lo: int):
+        self.lo = lo
+        seq, ctx, costs = plan.seq, plan.ctx, plan.costs
+        last = seq[j]
+        P = last.out_shape[1]
+        # heights with at least two bands, in _halving's order (that order breaks ties in min)
+        self.heights = [H for H in _halving(P) if -(-P // H) >= 2]
+        bands = [-(-P // H) for H in self.heights]
+        self.bands = bands
+        nh = len(bands)
+        off = np.zeros(nh, np.int64)
+        off[1:] = np.cumsum(bands)[:-1]
+        self.off = off
+        N = int(sum(bands))
+        seg = np.repeat(np.arange(nh, dtype=np.int64), bands)
+        b_local = np.arange(N, dtype=np.int64) - off[seg]
+        seg_shift = seg * _SEG_OFFSET
+        # lagged[b] = low[max(b - RING_LAG_BANDS + 1, 0)] within each segment
+        lag_idx = off[seg] + np.maximum(b_local - RING_LAG_BANDS + 1, 0)
+        starts = off
+        cross = off[1:] - 1            # np.diff entries that straddle two segments
+
+        n = j - lo + 1
+        self.need: list = [None] * n
+        band_rows = np.zeros((n, nh), np.int64)
+        ring = np.zeros((n, nh), np.int64)
+        # per layer: dram_u, sram_u, dram_f, sram_f (its output's bytes and its DRAM weights), weights
+        scal = np.zeros((n, 5), np.int64)
+        comp_u = np.zeros(n, np.float64)
+        tall = np.zeros((n, nh), np.int64)
+        self.is_ring = [False] * n
+        wm = max(ctx.winograd_m - 1, 0)
+        ob = ctx.operand_bytes
+        zeros_n = np.zeros(N, np.int64)
+        zeros_h = np.zeros(nh, np.int64)
+        for k in range(j, lo - 1, -1):
+            r = k - lo
+            L = seq[k]
+            inside = [(pc, C, idx) for pc, C, idx in plan.cons[k] if pc <= j]
+            if k == j:
+                need = np.minimum(P, np.repeat(np.asarray(self.heights, np.int64), bands) * (b_local + 1))
+            else:
+                v = zeros_n
+                for pc, C, idx in inside:
+                    v = np.maximum(v, rows_in(C, idx, zeros_n, self.need[pc - lo])[1])
+                # need never decreases from band to band: np.maximum.accumulate within each
+                # segment (0 <= v < _SEG_OFFSET, so the offsets keep the segments apart)
+                need = np.minimum(np.maximum.accumulate(v + seg_shift) - seg_shift, L.out_shape[1])
+            self.need[r] = need
+            d = np.diff(need)
+            d[cross] = 0
+            br = np.maximum(np.maximum.reduceat(d, starts), 1)
+            band_rows[r] = br
+            # the tallest tile of each layer: its band, or its own tile height if that is taller (a
+            # vector layer's tiles are sized by its buffer; a Winograd layer's are aligned up to m rows)
+            tall[r] = np.maximum(br + wm, costs[L.name].tile_rows)
+            boundary = k == j or plan.is_output[k] or plan.last_cons[k] > j
+            self.is_ring[r] = not boundary
+            if not boundary:
+                # low[b]: the first row consumers of band b and later still read
+                low = np.full(N, np.iinfo(np.int64).max, np.int64)
+                extra = zeros_h
+                for pc, C, idx in inside:
+                    prev = np.empty(N, np.int64)
+                    prev[1:] = self.need[pc - lo][:-1]
+                    prev[starts] = 0
+                    low = np.minimum(low, rows_in(C, idx, prev, prev + 1)[0])
+                    # a producer tile runs up to its height past need; a consumer tile taller than
+                    # its band holds the rows it reads until its last row's band
+                    tc, bc = tall[pc - lo], band_rows[pc - lo]
+                    a, b = rows_in(C, idx, zeros_h, tc)
+                    extra = np.maximum(extra, np.where(tc > bc, b - a, 0))
+                low[starts] = 0
+                # while band s is produced, consumers of bands <= s - RING_LAG_BANDS are done
+                mx = np.maximum.reduceat(need - low[lag_idx], starts)
+                c, h, w = L.out_shape
+                ring[r] = np.minimum(h, mx + tall[r] + extra) * (c * w * ob)
+            # the estimate's bytes that do not depend on the band height or on i (module docstring):
+            # unfused, its output written once and read once per consumer where placement put it
+            t = plan.tensor_of[L.name]
+            size = int(plan.placement.size_bytes[t]) * (1 + len(inside))
+            in_dram = plan.placement.memory[t] == DRAM
+            wb = costs[L.name].weight_bytes
+            wd = wb if plan.w_dram else 0
+            scal[r] = (size * in_dram + wd, size * (not in_dram),
+                       size * (in_dram and boundary) + wd, size * (not in_dram or not boundary), wb)
+            comp_u[r] = costs[L.name].compute
+        # suffix sums: row r holds the total over layers lo + r .. j
+        suf = lambda a: np.cumsum(a[::-1], axis=0)[::-1]
+        self.band_rows, self.ring = band_rows, ring
+        self.ring_suf = suf(ring).tolist()
+        # fused compute: each layer tiled to its band, plus one tile's time per layer and band
+        # (band-major order exposes the last tile's latency once per layer and band): `banded`.
+        # The banded compute of band height h, summed from layer lo + r to j: filled on demand
+        # (`compute`): a height that never fits, or cannot win, needs none (each may cost a tiling search)
+        self.banded = plan.banded
+        self.names = [L.name for L in seq[lo:j + 1]]
+        self.banded_suf: list[list] = [[] for _ in range(nh)]
+        self.scal_suf = suf(scal).tolist()
+        self.comp_u_suf = suf(comp_u).tolist()
+
+    def compute(self, h: int, i: int) -> float:
+        """The banded compute of layers i..j with band height h (suffix sum, from j down)."""
+        col = self.banded_suf[h]
+        r = i - self.lo
+        n = len(self.names)
+        if n - r > len(col):                     # col[m]: the sum over the last m + 1 layers
+            acc = col[-1] if col else 0.0
+            for q in range(n - 1 - len(col), r - 1, -1):
+                acc = acc + self.banded(self.names[q], int(self.band_rows[q, h]))
+                col.append(acc)
+        return col[n - 1 - r]
+
+
+class _Planner:
+    """plan_fusion's inputs, indexed by position in the sequence of tiling layers."""
+
+    def __init__(self, net, placement, costs, banded, ctx, pin_weights):
+        self.placement, self.costs, self.banded, self.ctx = placement, costs, banded, ctx
+        self.tensor_of = tensor_of = placement.tensor_of
+        self.seq = seq = [L for L in net.layers if L.name in costs]           # tiling layers (no aliases)
+        pos = {L.name: k for k, L in enumerate(seq)}
+        self.producer = {tensor_of[L.name]: k for k, L in enumerate(seq)}      # tensor -> its layer's position
+        by_tensor: dict[int, list] = {}
+        for C in seq:
+            for idx, inp in enumerate(C.inputs):
+                by_tensor.setdefault(tensor_of[inp], []).append((pos[C.name], C, idx))
+        # consumers of each layer's tensor: all after it, in the group when at or before its last layer
+        self.cons = [by_tensor.get(tensor_of[L.name], []) for L in seq]
+        self.last_cons = [max((pc for pc, _, _ in cs), default=-1) for cs in self.cons]
+        outputs = {tensor_of[L.name] for L in net.layers if L.op == "detect" or not net.consumers(L.name)}
+        self.is_output = [tensor_of[L.name] in outputs for L in seq]
+        self.w_dram = placement.weights_memory == DRAM and not pin_weights
+        self.pin_weights = pin_weights
+        self.tails: dict[int, _Tail] = {}
+
+    def tail(self, j: int, i: int) -> _Tail:
+        t = self.tails.get(j)
+        if t is None or t.lo > i:
+            t = self.tails[j] = _Tail(self, j, i)
+        return t
+
+    def inputs_bytes(self, k: int, i: int) -> tuple[int, int]:
+        """(DRAM, SRAM) bytes of layer k's inputs made outside a group starting at i: read once."""
+        d = s = 0
+        pl = self.placement
+        for inp in self.seq[k].inputs:
+            ti = self.tensor_of[inp]
+            if self.producer.get(ti, -1) >= i:
+                continue
+            if pl.memory[ti] == DRAM:
+                d += int(pl.size_bytes[ti])
+            else:
+                s += int(pl.size_bytes[ti])
+        return d, s
+
+    def group(self, i: int, j: int, h: int, est: float, est_u: float, dram_f: int, dram_u: int) -> FusedGroup:
+        t = self.tails[j]
+        seq, lo = self.seq, t.lo
+        o, nb = int(t.off[h]), t.bands[h]
+        need = {seq[k].name: t.need[k - lo][o:o + nb].copy() for k in range(j, i - 1, -1)}
+        band_rows = {seq[k].name: int(t.band_rows[k - lo, h]) for k in range(i, j + 1)}
+        rings = {seq[k].name: int(t.ring[k - lo, h]) for k in range(i, j) if t.is_ring[k - lo]}
+        weights = 0 if self.pin_weights else t.scal_suf[i - lo][4]
+        return FusedGroup(layers=tuple(L.name for L in seq[i:j + 1]), bands=nb, band_rows=band_rows, need=need,
+                          ring_bytes=rings, weight_bytes=weights, est_cycles=est, est_cycles_unfused=est_u,
+                          est_dram_bytes=dram_f, est_dram_bytes_unfused=dram_u)
 
 
 def plan_fusion(net, placement, costs: dict[str, LayerCost], banded, ctx, capacity: int,
@@ -238,56 +328,72 @@ def plan_fusion(net, placement, costs: dict[str, LayerCost], banded, ctx, capaci
     `placement` is the unfused placement (where each tensor would live without fusion);
     `capacity` the SRAM bytes activations may use (the SRAM less pinned weights).
     """
-    tensor_of = placement.tensor_of
-    seq = [L for L in net.layers if L.name in costs]           # tiling layers (no aliases)
-    by_tensor: dict[int, list] = {}
-    for C in seq:
-        for idx, inp in enumerate(C.inputs):
-            by_tensor.setdefault(tensor_of[inp], []).append((C, idx))
-    outputs = {tensor_of[L.name] for L in net.layers if L.op == "detect" or not net.consumers(L.name)}
+    pl = _Planner(net, placement, costs, banded, ctx, pin_weights)
+    seq, tensor_of = pl.seq, pl.tensor_of
+    streams = [streams_rows(L) for L in seq]
+    dbw, sbw = ctx.dram_bytes_per_cycle, ctx.sram_bytes_per_cycle
     groups: list[FusedGroup] = []
     i = 0
     while i < len(seq):
-        if not streams_rows(seq[i]):
+        if not streams[i]:
             i += 1
             continue
         best, j = None, i
+        d_in, s_in = pl.inputs_bytes(i, i)       # inputs made outside the group, read once
         while j + 1 < len(seq):
             nxt, cur = seq[j + 1], seq[j]
-            if not streams_rows(nxt):
+            if not streams[j + 1]:
                 break
             feeds = [idx for idx, inp in enumerate(nxt.inputs) if tensor_of[inp] == tensor_of[cur.name]]
             if not feeds:
                 break
             j += 1
-            layers = seq[i:j + 1]
-            names = {L.name for L in layers}
-            if any(C.in_shapes[idx][1] != L.out_shape[1]
-                   for L in layers for C, idx in by_tensor.get(tensor_of[L.name], ()) if C.name in names):
+            if nxt.out_shape[1] < 2:
+                break                                         # no band height gives two bands
+            # rows must correspond between every producer and consumer in the group; the pairs
+            # without layer j were checked for the shorter group
+            if any(nxt.in_shapes[idx][1] != seq[p].out_shape[1]
+                   for idx, inp in enumerate(nxt.inputs) if (p := pl.producer.get(tensor_of[inp], -1)) >= i):
                 break                                         # rows do not correspond (a reshape between)
-            consumers_in = {L.name: [(C, idx) for C, idx in by_tensor.get(tensor_of[L.name], ())
-                                     if C.name in names] for L in layers}
-            boundary = {L.name for L in layers
-                        if tensor_of[L.name] in outputs
-                        or any(C.name not in names for C, _ in by_tensor.get(tensor_of[L.name], ()))}
-            boundary.add(layers[-1].name)
-            fits = []
-            for H in _halving(layers[-1].out_shape[1]):
-                g = _evaluate(layers, tensor_of, consumers_in, boundary, costs, banded, H, ctx, placement,
-                              pin_weights)
-                if g is not None and g.footprint_bytes <= capacity:
-                    fits.append(((g.est_cycles, g.bands), g))
-            if not fits:
+            d, s = pl.inputs_bytes(j, i)
+            d_in, s_in = d_in + d, s_in + s
+            t = pl.tail(j, i)
+            r = i - t.lo
+            dram_u, sram_u, dram_f, sram_f, wsum = t.scal_suf[r]
+            dram_u, sram_u, dram_f, sram_f = dram_u + d_in, sram_u + s_in, dram_f + d_in, sram_f + s_in
+            weights = 0 if pin_weights else wsum
+            rings = t.ring_suf[r]
+            # the heights that fit, each with the memory part of its estimate (a floor under it)
+            fit = [(max(dram_f / dbw, (sram_f + wsum * bands) / sbw), bands, h)
+                   for h, bands in enumerate(t.bands) if rings[h] + weights <= capacity]
+            if not fit:
                 break                                         # a longer group only needs more SRAM
-            g = min(fits, key=lambda kv: kv[0])[1]
-            gain = (g.est_cycles_unfused - g.est_cycles, g.est_dram_bytes_unfused - g.est_dram_bytes)
+            est_u = max(t.comp_u_suf[r], dram_u / dbw, sram_u / sbw)
+            # every estimate is at least the least floor, so the group gains at most est_u - that
+            # (float subtraction is monotone): when that is negative or below the best gain so
+            # far, no height can be kept and their computes (tiling searches) are not needed
+            most = est_u - min(fit)[0]
+            if most < 0 or (best is not None and most < best[0][0]):
+                continue
+            # the band height with the least estimate among those that fit, ties to fewer bands
+            # (the first in _halving's order, as min() over them would pick); a height whose floor
+            # is above the least estimate so far cannot be it
+            pick = None
+            for floor, bands, h in fit:
+                if pick is not None and floor > pick[0]:
+                    continue
+                e = max(t.compute(h, i), dram_f / dbw, (sram_f + wsum * bands) / sbw)
+                if pick is None or (e, bands) < pick[:2]:
+                    pick = (e, bands, h)
+            est = pick[0]
+            gain = (est_u - est, dram_u - dram_f)
             # neither slower nor more DRAM traffic by the estimate, and better in one
             if min(gain) >= 0 and gain > (0, 0) and (best is None or gain > best[0]):
-                best = (gain, g, j)
+                best = (gain, (i, j, pick[2], est, est_u, dram_f, dram_u), j)
         if best is None:
             i += 1
             continue
-        groups.append(best[1])
+        groups.append(pl.group(*best[1]))
         i = best[2] + 1
     group_of = {name: gi for gi, g in enumerate(groups) for name in g.layers}
     return FusionPlan(groups=tuple(groups), group_of=group_of)

@@ -384,6 +384,7 @@ def _banded_cost(net, placement, ctx, A, V, lanes, memo):
     layers = {layer.name: layer for layer in net.layers}
     ob = ctx.operand_bytes
     cache: dict[tuple, float] = {}
+    vec: dict[str, tuple[float, int]] = {}      # vector layer -> (its compute, its tallest tile's)
 
     def banded(name: str, max_rows: int) -> float:
         layer = layers[name]
@@ -397,10 +398,12 @@ def _banded_cost(net, placement, ctx, A, V, lanes, memo):
                 t = memo[key] = choose_conv_tiling(layer, ctx, False, w_dram, False, w_staged=True, max_rows=max_rows)
             per_unit = -(-t.n_tiles // A)
             cost = t.est_compute_cycles * (1 + -(-layer.p // max_rows) / per_unit)
-        else:
-            cols = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)
-            per_tile = int(cols["compute_cycles"].max())
-            cost = float(cols["compute_cycles"].sum()) / V + -(-layer.out_shape[1] // max_rows) * per_tile
+        else:                           # a vector layer's tiles do not depend on max_rows
+            if name not in vec:
+                cc = vector_tiles(layer, ob, ctx.inputs_slot_bytes, lanes)["compute_cycles"]
+                vec[name] = (float(cc.sum()) / V, int(cc.max()))
+            total, per_tile = vec[name]
+            cost = total + -(-layer.out_shape[1] // max_rows) * per_tile
         cache[name, max_rows] = cost
         return cost
     return banded
