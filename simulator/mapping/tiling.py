@@ -301,7 +301,7 @@ class CandidateTable:
     cols: dict
     w_total: int
     out_total: int
-    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes)
+    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes); ("dram", *state) -> DRAM bytes
     splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
     slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
     in_total: int = 0           # the layer's input bytes (the first input: the one a stage holds)
@@ -618,24 +618,9 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
     memo = tab.choices
     if state in memo:
         return memo[state]
-    i_on, w_lv, o_on, stage = state
-    cap = None
-    lower_in = (0, w_lv, o_on, _stage_level(tab, tab.in_total)) if i_on else \
-        ((0, w_lv, o_on, _stage_level(tab, -(-stage // 2))) if stage else None)
-    for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
-                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)):
-        if lower is not None:
-            d = _choose(tab, ctx, lower, w_levels)[1]
-            cap = d if cap is None else min(cap, d)
-    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
-    exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+    best, exact_best, score, ranked = _best_row(tab, ctx, state, w_levels)
     c = tab.cols
-    # stage-only rows (_expand): only where they use the input's stage
-    allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
-    if cap is not None:
-        allowed &= exact <= cap
-    ranked = _rank(tab, score, allowed)
-    best = int(ranked[0])
+    stage = state[3]
     t = _tiling(tab, score, best, state[:3], stage)
     # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
     keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
@@ -646,8 +631,45 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
         other |= c[k][head] != c[k][best]
     if other.any():
         t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state[:3], stage))
-    memo[state] = (t, int(exact[best]))
+    memo[state] = (t, exact_best)
     return memo[state]
+
+
+def _chosen_dram(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int],
+                 w_levels: tuple[int, ...]) -> int:
+    """The exact DRAM bytes of _choose's choice at `state`, without building its ConvTiling: the
+    states below a layer's own serve only as caps (same rule, same row; memoized beside it)."""
+    memo = tab.choices
+    if state in memo:
+        return memo[state][1]
+    key = ("dram",) + state
+    if key not in memo:
+        memo[key] = _best_row(tab, ctx, state, w_levels, top=1)[1]
+    return memo[key]
+
+
+def _best_row(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int],
+              w_levels: tuple[int, ...], top: int = 64):
+    """(best row, its exact DRAM bytes, the score, the ranked head of `top` rows) at `state` (_choose)."""
+    i_on, w_lv, o_on, stage = state
+    cap = None
+    lower_in = (0, w_lv, o_on, _stage_level(tab, tab.in_total)) if i_on else \
+        ((0, w_lv, o_on, _stage_level(tab, -(-stage // 2))) if stage else None)
+    for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
+                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)):
+        if lower is not None:
+            d = _chosen_dram(tab, ctx, lower, w_levels)
+            cap = d if cap is None else min(cap, d)
+    score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+    exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+    c = tab.cols
+    # stage-only rows (_expand): only where they use the input's stage
+    allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
+    if cap is not None:
+        allowed &= exact <= cap
+    ranked = _rank(tab, score, allowed, top)
+    best = int(ranked[0])
+    return best, int(exact[best]), score, ranked
 
 
 def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray:
