@@ -652,24 +652,36 @@ def _best_row(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int,
               w_levels: tuple[int, ...], top: int = 64):
     """(best row, its exact DRAM bytes, the score, the ranked head of `top` rows) at `state` (_choose)."""
     i_on, w_lv, o_on, stage = state
-    cap = None
     lower_in = (0, w_lv, o_on, _stage_level(tab, tab.in_total)) if i_on else \
         ((0, w_lv, o_on, _stage_level(tab, -(-stage // 2))) if stage else None)
-    for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
-                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)):
-        if lower is not None:
-            d = _chosen_dram(tab, ctx, lower, w_levels)
-            cap = d if cap is None else min(cap, d)
+    lowers = [lower for lower in (lower_in, (i_on, w_lv, 0, stage) if o_on else None,
+                                  *((i_on, lv, o_on, stage) for lv in w_levels if lv < w_lv)) if lower is not None]
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
-    c = tab.cols
-    # stage-only rows (_expand): only where they use the input's stage
-    allowed = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
+    allowed = _allowed(tab, i_on, stage)
+    if top == 1 and lowers:
+        # A cap-only state needs just its best row. The cap is at least the least DRAM bytes any row
+        # moves at each lower state (their choices are rows of those sets), so when the uncapped best
+        # moves no more than that floor, the cap cannot exclude it: the chain below is not walked.
+        ranked = _rank(tab, score, allowed, 1)
+        best = int(ranked[0])
+        floor = min(int(_dram_exact(tab, not lo[0], lo[1] < 2, not lo[2], lo[1] == 1, lo[3])[_allowed(tab, lo[0], lo[3])].min())
+                    for lo in lowers)
+        if exact[best] <= floor:
+            return best, int(exact[best]), score, ranked
+    cap = min((_chosen_dram(tab, ctx, lower, w_levels) for lower in lowers), default=None)
     if cap is not None:
-        allowed &= exact <= cap
+        allowed = allowed & (exact <= cap)
     ranked = _rank(tab, score, allowed, top)
     best = int(ranked[0])
     return best, int(exact[best]), score, ranked
+
+
+def _allowed(tab: CandidateTable, i_on: int, stage: int) -> np.ndarray:
+    """Rows a state may choose before its cap: stage-only rows (_expand) only where they use the
+    input's stage."""
+    c = tab.cols
+    return (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
 
 
 def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray:
