@@ -463,13 +463,16 @@ class DramSpec(_Spec):
             raise PydanticCustomError("dram_preset", "{detail}", {
                 "key": "timing.trefi", "detail": f"trefi = {t.trefi} nCK is not longer than trfc = {t.trfc} nCK: "
                 "the channel would do nothing but refresh (cycle model)"})
-        # per-bank refresh: banks take turns, so REFpb commands may overlap (HBM2: tREFI_pb < tRFC_pb);
-        # the channel stalls for good only when every bank is always refreshing
-        banks = t.bank_groups * t.banks_per_group
-        if self.refresh == "per_bank" and t.trefi_pb * banks <= t.trfc_pb:
+        # per-bank refresh: banks take turns, so REFpb commands may overlap, and HBM2's preset has
+        # tREFI_pb < tRFC_pb (tested: tests/engine/test_dram.py). An override below tRFC_pb is refused:
+        # with tREFI_pb too short the refresh falls behind for good and the run never ends (LPDDR4-3200
+        # with trefi_pb 30 does), and no safe bound below tRFC_pb is established
+        overridden = {"trefi_pb", "trfc_pb"} & set(self.timing)
+        if self.refresh == "per_bank" and overridden and t.trefi_pb <= t.trfc_pb:
             raise PydanticCustomError("dram_preset", "{detail}", {
-                "key": "timing.trefi_pb", "detail": f"trefi_pb = {t.trefi_pb} nCK x {banks} banks is not longer than "
-                f"trfc_pb = {t.trfc_pb} nCK: every bank would always be refreshing (cycle model)"})
+                "key": f"timing.{sorted(overridden)[0]}", "detail": f"trefi_pb = {t.trefi_pb} nCK is not longer than "
+                f"trfc_pb = {t.trfc_pb} nCK: the per-bank refresh could fall behind for good (cycle model); "
+                "only a preset's own per-bank timings may overlap refreshes"})
 
     def _check_command_queues(self) -> None:
         """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram
