@@ -301,7 +301,7 @@ class CandidateTable:
     cols: dict
     w_total: int
     out_total: int
-    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes); ("dram", *state) -> DRAM bytes
+    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes); ("dram" | "floor", *state) -> DRAM bytes
     splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
     slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
     in_total: int = 0           # the layer's input bytes (the first input: the one a stage holds)
@@ -665,8 +665,7 @@ def _best_row(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int,
         # moves no more than that floor, the cap cannot exclude it: the chain below is not walked.
         ranked = _rank(tab, score, allowed, 1)
         best = int(ranked[0])
-        floor = min(int(_dram_exact(tab, not lo[0], lo[1] < 2, not lo[2], lo[1] == 1, lo[3])[_allowed(tab, lo[0], lo[3])].min())
-                    for lo in lowers)
+        floor = min(_dram_floor(tab, lo) for lo in lowers)
         if exact[best] <= floor:
             return best, int(exact[best]), score, ranked
     cap = min((_chosen_dram(tab, ctx, lower, w_levels) for lower in lowers), default=None)
@@ -675,6 +674,16 @@ def _best_row(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int,
     ranked = _rank(tab, score, allowed, top)
     best = int(ranked[0])
     return best, int(exact[best]), score, ranked
+
+
+def _dram_floor(tab: CandidateTable, state: tuple[int, int, int, int]) -> int:
+    """The least DRAM bytes any row a state may choose moves there (a floor under its choice; memoized)."""
+    key = ("floor",) + state
+    if key not in tab.choices:
+        i_on, w_lv, o_on, stage = state
+        tab.choices[key] = int(_dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
+                               [_allowed(tab, i_on, stage)].min())
+    return tab.choices[key]
 
 
 def _allowed(tab: CandidateTable, i_on: int, stage: int) -> np.ndarray:
