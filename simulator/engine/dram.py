@@ -749,6 +749,24 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], limit)
 
 
+
+@kernel
+def _take_slot(sc, q, ch, s, req_id, b, row, w, vis, arr_ps, arr_up):
+    """Take free slot s of channel ch's request pool for a new request (its fields, its age)."""
+    sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
+    q[ch, QF_ID, s] = req_id
+    q[ch, QF_BANK, s] = b
+    q[ch, QF_ROW, s] = row
+    q[ch, QF_WRITE, s] = w
+    q[ch, QF_VIS, s] = vis
+    q[ch, QF_ARR_PS, s] = arr_ps
+    q[ch, QF_ARR_UP, s] = arr_up
+    q[ch, QF_CLASS, s] = CLASS_NONE
+    q[ch, QF_NEXT, s] = -1
+    q[ch, QF_AGE, s] = sc[ch, SC_AGE]
+    q[ch, QF_FIRST, s] = -1
+    sc[ch, SC_AGE] += 1
+
 @kernel
 def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_up):
     """Put a decoded request in channel ch's queue, visible from cycle vis; False if full.
@@ -765,20 +783,8 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
     if v < sc[ch, SC_LAST_VIS]:
         raise ValueError("dram: a request was offered visible before an earlier one")
     sc[ch, SC_LAST_VIS] = v
-    sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
     w = 1 if is_write else 0
-    q[ch, QF_ID, s] = req_id
-    q[ch, QF_BANK, s] = b
-    q[ch, QF_ROW, s] = row
-    q[ch, QF_WRITE, s] = w
-    q[ch, QF_VIS, s] = v
-    q[ch, QF_ARR_PS, s] = arr_ps
-    q[ch, QF_ARR_UP, s] = arr_up
-    q[ch, QF_CLASS, s] = CLASS_NONE
-    q[ch, QF_NEXT, s] = -1
-    q[ch, QF_AGE, s] = sc[ch, SC_AGE]
-    q[ch, QF_FIRST, s] = -1
-    sc[ch, SC_AGE] += 1
+    _take_slot(sc, q, ch, s, req_id, b, row, w, v, arr_ps, arr_up)
     t = bank[ch, b, BK_TAIL]
     if t < 0:
         bank[ch, b, BK_HEAD] = s

@@ -36,11 +36,10 @@ from numba import njit
 
 from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, BK_TAIL, BK_WRITES, CMD_ACT, CMD_PRE,
                                    CMD_PREA, CMD_RD, CMD_REF, CMD_WR, P_BANKS, P_CHANNELS, P_CMD_QUEUE,
-                                   P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS, P_WRITE_BUFFER,
-                                   P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_AGE, QF_ARR_PS, QF_ARR_UP, QF_BANK,
-                                   QF_CLASS, QF_FIRST, QF_ID, QF_NEXT, QF_ROW, QF_VIS, QF_WRITE, SC_AGE,
-                                   SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES, SC_REF_DUE, CLASS_NONE,
-                                   _can_issue, _issue_decision, _ready)
+                                   P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS,
+                                   P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_BANK, QF_NEXT,
+                                   QF_ROW, QF_WRITE, SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES,
+                                   SC_REF_DUE, _can_issue, _issue_decision, _ready, _take_slot)
 from simulator.engine.jit import kernel
 
 # cs: int64[C, CS_SIZE + NB]
@@ -70,20 +69,8 @@ def _cq_has_room(p, cs, ch, is_write):
 def _cq_enqueue(p, sc, q, cs, tq, ch, req_id, b, row, is_write, vis, arr_ps, arr_up):
     """Put a decoded request at the end of channel ch's transaction queue (room checked by the caller)."""
     s = sc[ch, SC_FREE]
-    sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
     w = 1 if is_write else 0
-    q[ch, QF_ID, s] = req_id
-    q[ch, QF_BANK, s] = b
-    q[ch, QF_ROW, s] = row
-    q[ch, QF_WRITE, s] = w
-    q[ch, QF_VIS, s] = vis
-    q[ch, QF_ARR_PS, s] = arr_ps
-    q[ch, QF_ARR_UP, s] = arr_up
-    q[ch, QF_CLASS, s] = CLASS_NONE
-    q[ch, QF_NEXT, s] = -1
-    q[ch, QF_AGE, s] = sc[ch, SC_AGE]
-    q[ch, QF_FIRST, s] = -1
-    sc[ch, SC_AGE] += 1
+    _take_slot(sc, q, ch, s, req_id, b, row, w, vis, arr_ps, arr_up)
     sc[ch, SC_LAST_VIS] = vis
     sc[ch, SC_Q_N] += 1
     sc[ch, SC_Q_WRITES] += w
