@@ -751,6 +751,18 @@ def _run_until(p, sc, bank, q, fl, stats, hist, limit):
 
 
 @kernel
+def _bank_append(bank, q, ch, b, s):
+    """Link request slot s at the tail of bank b's queue (channel ch) and count it if a write."""
+    tail = bank[ch, b, BK_TAIL]
+    if tail < 0:
+        bank[ch, b, BK_HEAD] = s
+    else:
+        q[ch, QF_NEXT, tail] = s
+    bank[ch, b, BK_TAIL] = s
+    bank[ch, b, BK_WRITES] += q[ch, QF_WRITE, s]
+
+
+@kernel
 def _take_slot(sc, q, ch, s, req_id, b, row, w, vis, arr_ps, arr_up):
     """Take free slot s of channel ch's request pool for a new request (its fields, its age)."""
     sc[ch, SC_FREE] = q[ch, QF_NEXT, s]
@@ -785,13 +797,7 @@ def _enqueue_at(p, sc, bank, q, vis, req_id, ch, b, row, is_write, arr_ps, arr_u
     sc[ch, SC_LAST_VIS] = v
     w = 1 if is_write else 0
     _take_slot(sc, q, ch, s, req_id, b, row, w, v, arr_ps, arr_up)
-    t = bank[ch, b, BK_TAIL]
-    if t < 0:
-        bank[ch, b, BK_HEAD] = s
-    else:
-        q[ch, QF_NEXT, t] = s
-    bank[ch, b, BK_TAIL] = s
-    bank[ch, b, BK_WRITES] += w
+    _bank_append(bank, q, ch, b, s)
     sc[ch, SC_Q_WRITES] += w
     sc[ch, SC_Q_N] += 1
     if sc[ch, SC_DEC] >= 0 and not _decision_stands(p, sc, bank, ch, b, row, w, v):

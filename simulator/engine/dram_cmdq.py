@@ -34,12 +34,12 @@ command; in a command queue it is on its bank's list (BK_HEAD ... QF_NEXT).
 import numpy as np
 from numba import njit
 
-from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, BK_TAIL, BK_WRITES, CMD_ACT, CMD_PRE,
+from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, CMD_ACT, CMD_PRE,
                                    CMD_PREA, CMD_RD, CMD_REF, CMD_WR, P_BANKS, P_CHANNELS, P_CMD_QUEUE,
                                    P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS,
                                    P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_BANK, QF_NEXT,
                                    QF_ROW, QF_WRITE, SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES,
-                                   SC_REF_DUE, _can_issue, _issue_decision, _ready, _take_slot)
+                                   SC_REF_DUE, _bank_append, _can_issue, _issue_decision, _ready, _take_slot)
 from simulator.engine.jit import kernel
 
 # cs: int64[C, CS_SIZE + NB]
@@ -158,13 +158,7 @@ def _cq_move(p, bank, q, cs, tq, ch, flush):
             for j in range(k, n - 1):
                 tq[ch, kind, j] = tq[ch, kind, j + 1]
             cs[ch, CS_TQ_N + kind] = n - 1
-            tail = bank[ch, b, BK_TAIL]
-            if tail < 0:
-                bank[ch, b, BK_HEAD] = s
-            else:
-                q[ch, QF_NEXT, tail] = s
-            bank[ch, b, BK_TAIL] = s
-            bank[ch, b, BK_WRITES] += q[ch, QF_WRITE, s]
+            _bank_append(bank, q, ch, b, s)
             cs[ch, CS_SIZE + b] += 1
             cs[ch, CS_CQ_N] += 1
             return
