@@ -236,13 +236,16 @@ def _extent_sum(layer, axis: int, block: np.ndarray) -> np.ndarray:
     pad, in_len = layer.padding[axis], layer.in_shapes[0][1 + axis]
     block = np.asarray(block, np.int64)
     sizes, inv = np.unique(block, return_inverse=True)
-    sums = np.empty(len(sizes), np.int64)
-    for i, b in enumerate(sizes):
-        o0 = np.arange(0, out_len, int(b), dtype=np.int64)
-        o1 = np.minimum(o0 + b, out_len)
-        lo = np.maximum(0, o0 * stride - pad)
-        hi = np.minimum(in_len, (o1 - 1) * stride - pad + (k - 1) * dil + 1)
-        sums[i] = int(np.maximum(hi - lo, 0).sum())
+    # every block of every size laid end to end, one segment per size
+    counts = -(-out_len // sizes)
+    first = np.zeros(len(sizes), np.int64)
+    first[1:] = np.cumsum(counts)[:-1]
+    size_of = np.repeat(sizes, counts)
+    o0 = (np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first, counts)) * size_of
+    o1 = np.minimum(o0 + size_of, out_len)
+    lo = np.maximum(0, o0 * stride - pad)
+    hi = np.minimum(in_len, (o1 - 1) * stride - pad + (k - 1) * dil + 1)
+    sums = np.add.reduceat(np.maximum(hi - lo, 0), first)
     return sums[inv].reshape(block.shape)
 
 
@@ -270,6 +273,10 @@ def _batch_fold(n: int, fits) -> list[int]:
 
 
 SPLITS = ("channels", "spatial")
+# the candidate table's cells per tile shape, in enumeration order: (split, order slot) for each split
+# of SPLITS and each of _expand's three order slots
+_CELL_SPLIT = np.repeat(np.arange(len(SPLITS)), 3)
+_CELL_SLOT = np.tile(np.arange(3), len(SPLITS))
 # Also try, for the pixel-outer orders, every block height below the largest that fits, so that a small
 # input stage can hold the blocks in use (ranked only where they use the stage). Off: the estimate
 # favours them where they do not pay (conv_micro at 16 x 16 on a 4 x 4 input-stationary array with
@@ -458,56 +465,56 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
                               feed_cycles(fctx, macs, gb * kc * cr * layer.r * layer.s * ob,
                                           gb * cr * rows_in * cols_in * nb * ob, gb * kc * pr * pq * nb))
         n_out = n_g * n_kc * n_sp
-        reduce_split = n_cr > 1
-        cells = []                                   # (split, order slot) in the enumeration order
-        for s, split in enumerate(SPLITS):
-            if split == "channels":
-                per_unit = -(-(n_g * n_kc) // A) * n_sp
-                units_w, units_i = np.ones_like(gb), np.minimum(A, n_g * n_kc)
-                px_per_unit = n_sp
-            else:
-                per_unit = -(-n_sp // A) * n_g * n_kc
-                units_w, units_i = np.minimum(A, n_sp), np.ones_like(gb)
-                px_per_unit = -(-n_sp // A)
-            compute = per_unit * n_cr * one_tile
-            partials_fit = gb * kc * px_per_unit * pr * pq * nb * ctx.acc_bytes <= o_slot
-            # an input stage holds the blocks in use: one pixel block (all channels of the tile's groups)
-            # on each array loading its own, double-buffered, for the pixel-outer orders; the whole input
-            # for the others (they re-load a block once per channel block, a whole layer apart)
-            block = gb * C * rows_in * cols_in * nb * ob
-            live = np.minimum(in_total, 2 * block * (1 if split == "channels" else A))
-            for slot in (0, 1, 2):
-                # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident;
-                # slot 2: band_major (reduction split only: with the whole reduction, inputs_resident)
-                order = np.where(reduce_split, 2 + slot, slot) if slot < 2 else np.full_like(gb, 4)
-                valid = ~(reduce_split & (slot == 1) & ~partials_fit) & (reduce_split | (slot < 2))
-                w_res = (order == 0) | (order == 3)
-                w_tr = np.where(w_res, w_total * units_w, w_total * n_sp)
-                i_tr = np.where(order == 1, np.where(s == 0, in_once * units_i, in_once), in_once * n_kc)
-                pixel_outer = (order == 1) | (order == 4)
-                valid = valid & (pixel_outer | ~extra)          # a lower block height only to fit a band stage
-                need = np.where(i_tr > in_once, np.where(pixel_outer, live, in_total), 0)
-                i_x = i_tr // np.maximum(in_once, 1) * in_exact           # the same loads, exact bytes
-                cells.append((valid, order, s, compute, w_tr, i_tr, need, in_once, i_x, in_exact))
+        reduce_split = (n_cr > 1)[:, None]
+        # one column per (split, order slot) cell, in the enumeration order: _CELL_SPLIT, _CELL_SLOT
+        n_gk = n_g * n_kc
+        per_split = lambda channels, spatial: np.stack([channels, spatial], axis=1)[:, _CELL_SPLIT]
+        ones = np.ones_like(gb)
+        per_unit = per_split(-(-n_gk // A) * n_sp, -(-n_sp // A) * n_gk)
+        units_w = per_split(ones, np.minimum(A, n_sp))
+        units_i = per_split(np.minimum(A, n_gk), ones)
+        px_per_unit = per_split(n_sp, -(-n_sp // A))
+        compute = per_unit * n_cr[:, None] * np.reshape(one_tile, (-1, 1))
+        partials_fit = (gb * kc * pr * pq * nb * ctx.acc_bytes)[:, None] * px_per_unit <= np.reshape(o_slot, (-1, 1))
+        # an input stage holds the blocks in use: one pixel block (all channels of the tile's groups)
+        # on each array loading its own, double-buffered, for the pixel-outer orders; the whole input
+        # for the others (they re-load a block once per channel block, a whole layer apart)
+        block = gb * C * rows_in * cols_in * nb * ob
+        live = np.minimum(in_total, 2 * block[:, None] * np.where(_CELL_SPLIT == 0, 1, A))
+        # slot 0: weights_resident / reduction_split; slot 1: inputs_resident / partials_resident;
+        # slot 2: band_major (reduction split only: with the whole reduction, inputs_resident)
+        slot = _CELL_SLOT
+        order = np.where(slot == 2, 4, np.where(reduce_split, 2 + slot, slot))
+        valid = ~(reduce_split & (slot == 1) & ~partials_fit) & (reduce_split | (slot < 2))
+        w_res = (order == 0) | (order == 3)
+        col = lambda v: np.reshape(v, (-1, 1))
+        w_tr = np.where(w_res, w_total * units_w, col(w_total * n_sp))
+        i_tr = np.where(order == 1, np.where(_CELL_SPLIT == 0, col(in_once) * units_i, col(in_once)),
+                        col(in_once * n_kc))
+        pixel_outer = (order == 1) | (order == 4)
+        valid = valid & (pixel_outer | ~col(extra))        # a lower block height only to fit a band stage
+        need = np.where(i_tr > col(in_once), np.where(pixel_outer, live, in_total), 0)
+        i_x = i_tr // col(np.maximum(in_once, 1)) * col(in_exact)     # the same loads, exact bytes
         n = len(gb)
-        valid = np.stack([c[0] for c in cells], axis=1).ravel()
-        rep = lambda v: np.repeat(np.asarray(v, np.int64), len(cells))[valid]
-        stack = lambda j: np.stack([np.broadcast_to(c[j], (n,)) for c in cells], axis=1).ravel()[valid]
+        valid = valid.ravel()
+        rep = lambda v: np.repeat(np.asarray(v, np.int64), len(_CELL_SLOT))[valid]
+        flat = lambda v: np.broadcast_to(v, (n, len(_CELL_SLOT))).ravel()[valid]
         for k, v in (("gb", gb), ("kc", kc), ("cr", cr), ("ph", ph), ("qw", qw), ("nb", nb),
                      ("m", np.full(n, m)), ("n_tiles", n_out * n_cr), ("split_id", k)):
             out[k].append(rep(v))
-        out["order"].append(stack(1))
+        order_f = flat(order)
+        out["order"].append(order_f)
         # band_major re-loads blocks like reduction_split, the lower block heights are slower: both count
         # only where an input stage serves them
-        out["stage_only"].append(rep(extra) | (stack(1) == 4))
-        out["split"].append(stack(2))
-        out["compute"].append(stack(3))
-        out["w_traffic"].append(stack(4))
-        out["i_traffic"].append(stack(5))
-        out["i_stage"].append(stack(6))
-        out["i_once"].append(stack(7))
-        out["i_traffic_x"].append(stack(8))
-        out["i_once_x"].append(stack(9))
+        out["stage_only"].append(rep(extra) | (order_f == 4))
+        out["split"].append(flat(_CELL_SPLIT))
+        out["compute"].append(flat(compute))
+        out["w_traffic"].append(flat(w_tr))
+        out["i_traffic"].append(flat(i_tr))
+        out["i_stage"].append(flat(need))
+        out["i_once"].append(flat(col(in_once)))
+        out["i_traffic_x"].append(flat(i_x))
+        out["i_once_x"].append(flat(col(in_exact)))
     cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
     if not shared:
         del cols["split_id"]
@@ -525,11 +532,23 @@ def _score(tab: CandidateTable, ctx: TileContext, in_dram: bool, w_dram: bool, o
     w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
     i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
     dram = w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
-    total = w_tr + i_tr + tab.out_total
+    total, t_ic, compute_ic = _homeless(tab, ctx)
     sram = total - dram
-    t_dram, t_sram, t_ic = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle, total / ctx.ic_bytes_per_cycle
-    est = np.maximum(np.maximum(c["compute"].astype(np.float64), t_dram), np.maximum(t_sram, t_ic))
+    t_dram, t_sram = dram / ctx.dram_bytes_per_cycle, sram / ctx.sram_bytes_per_cycle
+    est = np.maximum(np.maximum(compute_ic, t_dram), t_sram)
     return est, dram, sram, t_dram, t_sram, t_ic
+
+
+def _homeless(tab: CandidateTable, ctx: TileContext):
+    """The score's terms that no operand home changes (memoized per table): bytes moved, their
+    interconnect time, and the larger of it and the compute cycles."""
+    key = ("homeless",)
+    if key not in tab.choices:
+        c = tab.cols
+        total = c["w_traffic"] + c["i_traffic"] + tab.out_total
+        t_ic = total / ctx.ic_bytes_per_cycle
+        tab.choices[key] = (total, t_ic, np.maximum(c["compute"].astype(np.float64), t_ic))
+    return tab.choices[key]
 
 
 def _dram_exact(tab: CandidateTable, in_dram: bool, w_dram: bool, out_dram: bool, w_staged: bool, in_stage: int = 0):
@@ -538,11 +557,15 @@ def _dram_exact(tab: CandidateTable, in_dram: bool, w_dram: bool, out_dram: bool
     The DRAM cap compares these, so that the simulated bytes, not only the estimate's, never grow with
     the SRAM: a candidate that re-reads its input n_kc times carries n_kc times the estimate's excess,
     one that reads it once from a stage and re-reads its weights instead does not."""
-    c = tab.cols
-    w_tr, i_tr = c["w_traffic"], c["i_traffic_x"]
-    w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
-    i_from_dram = (np.where(c["i_stage"] <= in_stage, c["i_once_x"], i_tr) if in_stage > 0 else i_tr) if in_dram else 0
-    return w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    key = ("exact", in_dram, w_dram, out_dram, w_staged, in_stage)
+    if key not in tab.choices:          # memoized: a state's bytes serve its own choice and the caps above it
+        c = tab.cols
+        w_tr, i_tr = c["w_traffic"], c["i_traffic_x"]
+        w_from_dram = (np.minimum(w_tr, tab.w_total) if w_staged else w_tr) if w_dram else 0
+        i_from_dram = ((np.where(c["i_stage"] <= in_stage, c["i_once_x"], i_tr) if in_stage > 0 else i_tr)
+                       if in_dram else 0)
+        tab.choices[key] = w_from_dram + i_from_dram + (tab.out_total if out_dram else 0) + np.zeros_like(w_tr)
+    return tab.choices[key]
 
 
 _TABLES: dict = {}          # (shape key, context) -> CandidateTable; layers repeat shapes
@@ -619,20 +642,26 @@ def _choose(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, i
     if state in memo:
         return memo[state]
     best, exact_best, score, ranked = _best_row(tab, ctx, state, w_levels)
-    c = tab.cols
     stage = state[3]
     t = _tiling(tab, score, best, state[:3], stage)
-    # the runner-up: the best candidate that is another mapping (the split counts with several arrays)
+    second = _runner_up(tab, ctx, ranked)
+    if second is not None:
+        t = dataclasses.replace(t, runner_up=_tiling(tab, score, second, state[:3], stage))
+    memo[state] = (t, exact_best)
+    return memo[state]
+
+
+def _runner_up(tab: CandidateTable, ctx: TileContext, ranked: np.ndarray) -> int | None:
+    """The first row of the ranked head after its best that is another mapping (the split counts
+    with several arrays), or None."""
+    c = tab.cols
     keys = ("gb", "kc", "cr", "ph", "qw", "nb", "m", "order") + (("split_id",) if "split_id" in c else ()) \
         + (("split",) if ctx.arrays > 1 else ())
-    head = ranked[1:]
+    best, head = ranked[0], ranked[1:]
     other = np.zeros(len(head), bool)
     for k in keys:
         other |= c[k][head] != c[k][best]
-    if other.any():
-        t = dataclasses.replace(t, runner_up=_tiling(tab, score, int(head[np.argmax(other)]), state[:3], stage))
-    memo[state] = (t, exact_best)
-    return memo[state]
+    return int(head[np.argmax(other)]) if other.any() else None
 
 
 def _chosen_dram(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int, int],
@@ -659,15 +688,22 @@ def _best_row(tab: CandidateTable, ctx: TileContext, state: tuple[int, int, int,
     score = _score(tab, ctx, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     exact = _dram_exact(tab, not i_on, w_lv < 2, not o_on, w_lv == 1, stage)
     allowed = _allowed(tab, i_on, stage)
-    if top == 1 and lowers:
-        # A cap-only state needs just its best row. The cap is at least the least DRAM bytes any row
-        # moves at each lower state (their choices are rows of those sets), so when the uncapped best
-        # moves no more than that floor, the cap cannot exclude it: the chain below is not walked.
-        ranked = _rank(tab, score, allowed, 1)
+    if lowers:
+        # The cap is at least the least DRAM bytes any row moves at each lower state (their choices
+        # are rows of those sets): a row moving no more than that floor is never excluded by it. A
+        # cap-only state needs just its best row, so when the uncapped best is such a row, the chain
+        # below is not walked. A state's own choice also names its runner-up: the capped ranking is
+        # the uncapped one without the rows the cap excludes, so when the best and the runner-up
+        # (the first row of another mapping after it) are both under the floor, both stand.
+        ranked = _rank(tab, score, allowed, top)
         best = int(ranked[0])
         floor = min(_dram_floor(tab, lo) for lo in lowers)
         if exact[best] <= floor:
-            return best, int(exact[best]), score, ranked
+            if top == 1:
+                return best, int(exact[best]), score, ranked
+            second = _runner_up(tab, ctx, ranked)
+            if second is not None and exact[second] <= floor:
+                return best, int(exact[best]), score, ranked
     cap = min((_chosen_dram(tab, ctx, lower, w_levels) for lower in lowers), default=None)
     if cap is not None:
         allowed = allowed & (exact <= cap)
@@ -689,8 +725,11 @@ def _dram_floor(tab: CandidateTable, state: tuple[int, int, int, int]) -> int:
 def _allowed(tab: CandidateTable, i_on: int, stage: int) -> np.ndarray:
     """Rows a state may choose before its cap: stage-only rows (_expand) only where they use the
     input's stage."""
-    c = tab.cols
-    return (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
+    key = ("allowed", i_on, stage)
+    if key not in tab.choices:
+        c = tab.cols
+        tab.choices[key] = (c["stage_only"] == 0) | ((c["i_stage"] > 0) & (c["i_stage"] <= stage) & (not i_on))
+    return tab.choices[key]
 
 
 def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray:
@@ -702,8 +741,8 @@ def _rank(tab: CandidateTable, score, allowed=None, top: int = 64) -> np.ndarray
     if allowed is None and "stage_only" in c:
         allowed = c["stage_only"] == 0
     rows = np.arange(len(tab)) if allowed is None else np.flatnonzero(allowed)
-    key = lambda v: np.broadcast_to(v, est.shape)[rows]
-    r = key(np.round(est))
+    key = lambda v: v[rows]                   # every score and column is a full-length array
+    r = np.round(est[rows])
     if len(rows) > top:
         cut = np.partition(r, top - 1)[top - 1]
         keep = r <= cut

@@ -1,8 +1,9 @@
-"""The tiling choice's shortcut (mapping/tiling.py, _best_row): a cap-only state skips the chain of
-states below it when its uncapped best moves no more DRAM bytes than any row of those states can.
-It must change no choice: on every candidate table a few networks build, at every operand-home state
-(input on chip or not, weights' level, output on chip or not, input stage rungs), the choice equals
-the one made with every chain walked in full."""
+"""The tiling choice's shortcut (mapping/tiling.py, _best_row): a state skips the chain of states
+below it when its uncapped best (and, for a state's own choice, its runner-up) moves no more DRAM
+bytes than any row of those states can. It must change no choice: on every candidate table a few
+networks build, at every operand-home state (input on chip or not, weights' level, output on chip
+or not, input stage rungs), the choice and its runner-up equal the ones made with every chain
+walked in full."""
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,10 @@ def _choices(tables) -> list:
         for state, w_levels in _states(tab):
             tab.choices.clear()
             t, dram = tiling._choose(tab, ctx, state, w_levels)
-            out.append((t.gb, t.kc, t.cr, t.ph, t.qw, t.nb, t.order, t.split, t.winograd, dram))
+            ru = t.runner_up
+            out.append((t.gb, t.kc, t.cr, t.ph, t.qw, t.nb, t.order, t.split, t.winograd, dram)
+                       + ((ru.gb, ru.kc, ru.cr, ru.ph, ru.qw, ru.nb, ru.order, ru.split, ru.winograd)
+                          if ru is not None else ()))
     return out
 
 
