@@ -90,6 +90,7 @@ the same cap that is another mapping (tile sizes, fold, order; the array split w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -232,10 +233,17 @@ def _extent_sum(layer, axis: int, block: np.ndarray) -> np.ndarray:
     """Per block size: the input rows (axis 0) or columns (1) all output blocks of that size read, each
     block's span clipped at the input's edges (the padding) as conv_tiles clips it."""
     out_len = (layer.p, layer.q)[axis]
-    stride, dil, k = layer.stride[axis], layer.dilation[axis], (layer.r, layer.s)[axis]
-    pad, in_len = layer.padding[axis], layer.in_shapes[0][1 + axis]
-    block = np.asarray(block, np.int64)
-    sizes, inv = np.unique(block, return_inverse=True)
+    lut = _extent_sums(out_len, layer.stride[axis], (layer.r, layer.s)[axis], layer.dilation[axis],
+                       layer.padding[axis], layer.in_shapes[0][1 + axis])
+    # a block at least as long as the output is one block of the whole output
+    return lut[np.minimum(np.asarray(block, np.int64), out_len)]
+
+
+@functools.lru_cache(maxsize=256)
+def _extent_sums(out_len: int, stride: int, k: int, dil: int, pad: int, in_len: int) -> np.ndarray:
+    """_extent_sum of every block size 1..out_len (index 0 unused): shared by every candidate table
+    of a layer's shape (depth-first fusion asks for one per band height)."""
+    sizes = np.arange(1, out_len + 1, dtype=np.int64)
     # every block of every size laid end to end, one segment per size
     counts = -(-out_len // sizes)
     first = np.zeros(len(sizes), np.int64)
@@ -245,8 +253,10 @@ def _extent_sum(layer, axis: int, block: np.ndarray) -> np.ndarray:
     o1 = np.minimum(o0 + size_of, out_len)
     lo = np.maximum(0, o0 * stride - pad)
     hi = np.minimum(in_len, (o1 - 1) * stride - pad + (k - 1) * dil + 1)
-    sums = np.add.reduceat(np.maximum(hi - lo, 0), first)
-    return sums[inv].reshape(block.shape)
+    lut = np.zeros(out_len + 1, np.int64)
+    lut[1:] = np.add.reduceat(np.maximum(hi - lo, 0), first)
+    lut.flags.writeable = False          # shared by the cache
+    return lut
 
 
 def conv_shape_key(layer) -> tuple:
@@ -515,7 +525,8 @@ def _expand(layer, ctx, parts, kg, fc, w_total, out_total, split_ctxs=None) -> C
         out["i_once"].append(flat(col(in_once)))
         out["i_traffic_x"].append(flat(i_x))
         out["i_once_x"].append(flat(col(in_exact)))
-    cols = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64)) for k, v in out.items()}
+    cols = {k: (np.asarray(v[0] if len(v) == 1 else np.concatenate(v), np.int64) if v else np.zeros(0, np.int64))
+            for k, v in out.items()}
     if not shared:
         del cols["split_id"]
     return CandidateTable(cols, int(w_total), int(out_total), in_total=int(in_total))
