@@ -318,7 +318,9 @@ class CandidateTable:
     cols: dict
     w_total: int
     out_total: int
-    choices: dict = field(default_factory=dict, compare=False, repr=False)   # state -> (tiling, DRAM bytes); ("dram" | "floor", *state) -> DRAM bytes
+    # memo of the choice (_choose): state -> (tiling, DRAM bytes); ("dram" | "floor", *state) -> DRAM bytes;
+    # ("exact", homes...) -> every row's DRAM bytes; ("allowed", i_on, stage) -> row mask; ("homeless",) -> score terms
+    choices: dict = field(default_factory=dict, compare=False, repr=False)
     splits: tuple = ((),)       # per split_id: (weights, inputs, outputs) banks of a shared buffer, () if none
     slots: tuple = ()           # per split_id: (weights, inputs, outputs) slot bytes
     in_total: int = 0           # the layer's input bytes (the first input: the one a stage holds)
