@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from simulator.engine.dram import (BK_REF_FROM, BK_REF_TO, ST_ACTS, ST_PRES, ST_READS, ST_REFRESHES,
-                                   dram_enqueue, run_until)
-from simulator.resources.dram import dram_state_new, dram_tables, preset_spec, simulate_requests
+                                   dram_advance, dram_enqueue, dram_next_time, run_until)
+from simulator.resources.dram import dram_out_capacity, dram_state_new, dram_tables, preset_spec, simulate_requests
 from simulator.spec.dram_standards import DRAM_PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,8 +70,6 @@ def test_formerly_hanging_single_read_hand_timed():
     240, 270 (bank 0 again: its own 96 + 144 = 240 is earlier)."""
     spec = lp4(trefi_pb=30)
     tb = dram_tables(spec)
-    assert list(simulate_requests(tb, np.zeros(1, np.int64), np.array([addr_of(tb)]), np.zeros(1, np.int64))) \
-        == [70 * tb.tck_ps]
     st, nv = both_until(spec, [(0, 0, 0, 0)], 300)
     issued = [96, 112, 128, 144, 160, 180, 210, 240, 270]           # REFpb k, bank k % 8
     due = [30 * (k + 1) for k in range(9)]
@@ -80,11 +78,15 @@ def test_formerly_hanging_single_read_hand_timed():
     assert list(st.stats[0, [ST_REFRESHES, ST_ACTS, ST_PRES, ST_READS]]) == [9, 1, 1, 1]
     assert nv.ch[0].refreshes == 9
     assert [(o.ref_from, o.ref_to) for o in nv.ch[0].banks] == refresh_windows(st)
+    # the stream driver runs until the read is done: only now that the bounded run served it
+    assert list(simulate_requests(tb, np.zeros(1, np.int64), np.array([addr_of(tb)]), np.zeros(1, np.int64))) \
+        == [70 * tb.tck_ps]
 
 
 def test_formerly_livelocked_second_read_is_served():
-    """Two reads to bank 0's row 0. The first as above; the second (a hit at 38) loses its row to
-    the refresh, which waits for one column command only. Bank 0 is free at 96 + 144 = 240, when
+    """Two reads to bank 0's row 0. The first as above; the second, a hit legal at 30 + tCCD = 38,
+    loses its row to the refresh, which waits for one column command only (PRE 69, REFpb 96 as
+    above). Bank 0 is free at 96 + 144 = 240, when
     REFpb 7 falls due and goes first; its ACT comes tRRD later, 256, 14 cycles before its own
     turn (due 270): the cycle where the old model closed the row unused every 240 cycles for
     ever. The refresh now waits: RD at 256 + 29 = 285, done 325; PRE at 256 + tRAS = 324, REFpb
@@ -92,14 +94,56 @@ def test_formerly_livelocked_second_read_is_served():
     spec = lp4(trefi_pb=30)
     tb = dram_tables(spec)
     addr = np.array([addr_of(tb, col=0), addr_of(tb, col=1)])
+    st, nv = both_until(spec, [(0, 0, 0, 0), (0, 0, 0, 1)], 400)
+    assert list(st.stats[0, [ST_REFRESHES, ST_ACTS, ST_PRES, ST_READS]]) == [12, 2, 2, 2]
+    assert refresh_windows(st)[:4] == [(270, 351 + 144), (300, 367 + 144), (330, 383 + 144), (360, 399 + 144)]
+    assert nv.ch[0].refreshes == 12
+    assert [(o.ref_from, o.ref_to) for o in nv.ch[0].banks] == refresh_windows(st)
+    # unbounded drivers only now that the bounded runs served both reads
     assert list(simulate_requests(tb, np.zeros(2, np.int64), addr, np.zeros(2, np.int64))) \
         == [70 * tb.tck_ps, 325 * tb.tck_ps]
     assert NaiveDram(spec).run(np.zeros(2, np.int64), addr, np.zeros(2, np.int64)) == [70 * tb.tck_ps, 325 * tb.tck_ps]
-    st, nv = both_until(spec, [(0, 0, 0, 0), (0, 0, 0, 1)], 400)
-    assert refresh_windows(st)[:4] == [(270, 351 + 144), (300, 367 + 144), (330, 383 + 144), (360, 399 + 144)]
-    assert list(st.stats[0, [ST_REFRESHES, ST_ACTS, ST_PRES, ST_READS]]) == [12, 2, 2, 2]
-    assert nv.ch[0].refreshes == 12
-    assert [(o.ref_from, o.ref_to) for o in nv.ch[0].banks] == refresh_windows(st)
+
+
+def bounded_kernel(tb, st, arr, addr, w, limit):
+    """Completion ps per request through the event API (the stream driver's front end, as
+    tests/engine/test_dram.py shows), failing instead of hanging once time passes `limit` cycles."""
+    out_ids = np.zeros(dram_out_capacity(tb), np.int64)
+    out_t = np.zeros_like(out_ids)
+    got = np.full(len(arr), -1, np.int64)
+
+    def advance(until):
+        assert until < limit * tb.tck_ps, "no end in sight: the refresh livelock is back"
+        k = dram_advance(tb, st, until, out_ids, out_t)
+        got[out_ids[:k]] = out_t[:k]
+
+    for i in range(len(arr)):
+        now = int(arr[i])
+        advance(now)
+        while not dram_enqueue(tb, st, now, i, int(addr[i]), bool(w[i])):
+            now = int(dram_next_time(tb, st))
+            advance(now)
+    while (t := dram_next_time(tb, st)) >= 0:
+        advance(t)
+    return list(got)
+
+
+def bounded_naive(spec, arr, addr, w, limit):
+    """NaiveDram.run's front end and loop, failing instead of hanging past `limit` cycles."""
+    nv = NaiveDram(spec)
+    reqs = [(i, *nv.decode(int(a)), bool(x), int(p) // nv.t.tck_ps + 1) for i, (p, a, x) in enumerate(zip(arr, addr, w))]
+    nxt = now = 0
+    while nxt < len(reqs) or nv.ch[0].queue:
+        assert now < limit, "no end in sight in the reference"
+        while nxt < len(reqs):
+            i, c, b, row, x, vis = reqs[nxt]
+            if vis > now or not nv._has_room(nv.ch[c], x):
+                break
+            nv.ch[c].queue.append(Request(i, b, row, x, now))
+            nxt += 1
+        nv.step(0, now)
+        now += 1
+    return [nv.done[i] * nv.t.tck_ps for i in range(len(reqs))], nv
 
 
 def _stream(tb, seed, n):
@@ -126,10 +170,11 @@ def test_streams_at_the_bound_finish_and_equal_the_reference(grade, timing):
     tb = dram_tables(spec)
     for seed in range(3):
         arr, addr, w = _stream(tb, seed, 40)
-        st = dram_state_new(tb)
-        got = simulate_requests(tb, arr, addr, w, st)
-        nv = NaiveDram(spec)
-        assert list(got) == nv.run(arr, addr, w), seed
+        got = bounded_kernel(tb, dram_state_new(tb), arr, addr, w, 100_000)
+        want, nv = bounded_naive(spec, arr, addr, w, 100_000)
+        assert got == want, seed
+        st = dram_state_new(tb)            # the stream driver (it ends, as the bounded run showed)
+        assert list(simulate_requests(tb, arr, addr, w, st)) == got, seed
         assert st.stats[0, ST_REFRESHES] == nv.ch[0].refreshes, seed
 
 
