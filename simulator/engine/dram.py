@@ -32,7 +32,9 @@ Controller, per channel, at each cycle t (one command per cycle):
 1. all-bank refresh pending (t >= ref_due): PREA if a bank is open, else REF (then ref_due +=
    tREFI), nothing else; per-bank refresh pending for bank r (the banks take turns): PRE of r if
    it is open, else REFpb of r (then ref_due += tREFI_pb), if legal at t; bank r takes no other
-   command meanwhile, and the other banks go on below;
+   command meanwhile, and the other banks go on below. Except: while r's open row has served no
+   column command since its ACT and a visible request hits it, the refresh waits for that
+   command (_refresh_held) and r goes on below too;
 2. else the oldest row hit whose RD/WR is legal at t;
 3. else the oldest request whose next command (ACT if its bank is closed, PRE if it is open to
    another row and no visible request hits that row) is legal at t;
@@ -436,6 +438,8 @@ def _next_decision(p, sc, bank, q, ch, t0):
             else:
                 ref_b = sc[ch, SC_REF_BANK]
                 change = NEVER
+                if _refresh_held(bank, q, ch, ref_b, tnow):
+                    ref_b = -1     # its row's first column command goes first (held until a command)
         if last_vis > tnow:
             change = min(change, _first_vis_after(sc, bank, q, ch, nb, tnow))
         best_t = NEVER
@@ -527,6 +531,25 @@ def _refresh_decision(p, sc, bank, ch, tnow):
             any_open = True
     cmd = CMD_PREA if any_open else CMD_REF
     return max(tnow, _earliest(p, sc, bank, ch, cmd, 0)), cmd, -1, -1
+
+
+@kernel
+def _refresh_held(bank, q, ch, b, tnow):
+    """Per-bank refresh due for bank b: True while it waits for b's open row's first column
+    command, that is while the row has served none since its ACT and a request visible at tnow
+    hits it. Without this a REFpb falling due between an ACT and its column command closed the
+    row unused, and with short tREFI_pb that repeated for ever (a run that never ended). Holding
+    ends with a column command (a state change) and, visibility only growing, nothing else ends it.
+    """
+    r = bank[ch, b, BK_OPEN_ROW]
+    if r < 0 or bank[ch, b, BK_HITS] > 0:
+        return False
+    h = bank[ch, b, BK_HEAD]
+    while h >= 0 and q[ch, QF_VIS, h] <= tnow:
+        if q[ch, QF_ROW, h] == r:
+            return True
+        h = q[ch, QF_NEXT, h]
+    return False
 
 
 @kernel

@@ -463,16 +463,27 @@ class DramSpec(_Spec):
             raise PydanticCustomError("dram_preset", "{detail}", {
                 "key": "timing.trefi", "detail": f"trefi = {t.trefi} nCK is not longer than trfc = {t.trfc} nCK: "
                 "the channel would do nothing but refresh (cycle model)"})
-        # per-bank refresh: banks take turns, so REFpb commands may overlap, and HBM2's preset has
-        # tREFI_pb < tRFC_pb (tested: tests/engine/test_dram.py). An override below tRFC_pb is refused:
-        # with tREFI_pb too short the refresh falls behind for good and the run never ends (LPDDR4-3200
-        # with trefi_pb 30 does), and no safe bound below tRFC_pb is established
-        overridden = {"trefi_pb", "trfc_pb"} & set(self.timing)
-        if self.refresh == "per_bank" and overridden and t.trefi_pb <= t.trfc_pb:
-            raise PydanticCustomError("dram_preset", "{detail}", {
-                "key": f"timing.{sorted(overridden)[0]}", "detail": f"trefi_pb = {t.trefi_pb} nCK is not longer than "
-                f"trfc_pb = {t.trfc_pb} nCK: the per-bank refresh could fall behind for good (cycle model); "
-                "only a preset's own per-bank timings may overlap refreshes"})
+        # per-bank refresh (docs/dram_model.md, "Per-bank refresh: which timings end"): with the
+        # banks' turns one tREFI_pb apart, a run ends for every input exactly when the REFpb
+        # commands alone can catch up with their schedule: each bank's tRFC_pb within its turn
+        # period, banks x tREFI_pb > tRFC_pb, and consecutive turns more than the REFpb-to-REFpb
+        # gap apart, tREFI_pb > tRRD (the gap between the banks taking consecutive turns: tRRD_L
+        # within a bank group). Otherwise the refresh stays pending for ever and no bank ever has
+        # a free cycle for an ACT (tested: tests/engine/test_dram_refresh_overlap.py)
+        if self.refresh == "per_bank":
+            banks = t.bank_groups * t.banks_per_group
+            gap = t.trrd_l if t.banks_per_group > 1 else t.trrd_s
+            key = next((k for k in ("trefi_pb", "trfc_pb", "trrd_l", "trrd_s") if k in self.timing), "trefi_pb")
+            if banks * t.trefi_pb <= t.trfc_pb:
+                raise PydanticCustomError("dram_preset", "{detail}", {
+                    "key": f"timing.{key}", "detail": f"{banks} banks x trefi_pb = {banks} x {t.trefi_pb} nCK is "
+                    f"not longer than trfc_pb = {t.trfc_pb} nCK: each bank's per-bank refresh falls due before "
+                    "its last one ends, the refresh falls behind for good and the run never ends (cycle model)"})
+            if banks > 1 and t.trefi_pb <= gap:
+                raise PydanticCustomError("dram_preset", "{detail}", {
+                    "key": f"timing.{key}", "detail": f"trefi_pb = {t.trefi_pb} nCK is not longer than the "
+                    f"REFpb-to-REFpb gap tRRD = {gap} nCK: the per-bank refreshes fall behind for good, no "
+                    "bank gets a free cycle for an ACT and the run never ends (cycle model)"})
 
     def _check_command_queues(self) -> None:
         """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram

@@ -7,7 +7,9 @@ direction changes). Controller, per channel and cycle, exactly as the engine's d
 1. all-bank refresh pending (t >= ref_due): PREA if any bank is open, else REF (ref_due +=
    tREFI), and nothing else this cycle. Per-bank refresh pending (t >= ref_due, every tREFI_pb,
    banks in turn): PRE of that bank if open, else REFpb of it (ref_due += tREFI_pb, next bank),
-   if legal; either way the cycle goes on below for the other banks (that bank is left out);
+   if legal; either way the cycle goes on below for the other banks (that bank is left out).
+   It waits (the bank is not left out) while that bank's open row has served no column command
+   since its ACT and a visible request hits it;
 2. the oldest visible row hit whose RD/WR is legal, except on a *capped* bank: one that has served
    row_hit_cap column commands since its ACT while its oldest visible request is to another row
    (row_hit_cap 0: no bank is ever capped);
@@ -235,7 +237,12 @@ class NaiveDram:
             elif ch.mode == "write" and (writes == 0 or (writes <= self.write_low and reads > 0)):
                 ch.mode = "read"
         skip = -1                          # a bank whose per-bank refresh is pending
+        held = False                       # ... but waits for the first column command of its open row
         if self.per_bank and now >= ch.ref_due:
+            o = ch.banks[ch.ref_bank]
+            held = o.open_row >= 0 and o.hits == 0 and any(
+                r.bank == ch.ref_bank and r.vis <= now and r.row == o.open_row for r in ch.queue)
+        if self.per_bank and now >= ch.ref_due and not held:
             skip = ch.ref_bank
             cmd = PRE if ch.banks[skip].open_row >= 0 else REFPB
             if self.can_issue(c, cmd, skip, -1, now):
@@ -245,7 +252,7 @@ class NaiveDram:
                     ch.ref_due += self.t.trefi_pb
                     ch.ref_bank = (skip + 1) % len(ch.banks)
                 return
-        elif now >= ch.ref_due and (now >= ch.ref_due + self.postpone * self.t.trefi
+        elif not self.per_bank and now >= ch.ref_due and (now >= ch.ref_due + self.postpone * self.t.trefi
                                     or not any(r.vis <= now for r in ch.queue)):
             self._refresh_step(c, now)          # due, and not put off (busy, fewer than `postpone` owed)
             return
