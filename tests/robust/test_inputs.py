@@ -101,9 +101,11 @@ def test_network_file_refuses_bools_and_strings_like_the_arch_file(tmp_path):
             load_network(path)
 
 
-@pytest.mark.parametrize("timing, refresh", [({"trefi": 100}, "all_bank"), ({"trefi_pb": 50}, "per_bank")])
+@pytest.mark.parametrize("timing, refresh", [({"trefi": 100}, "all_bank"), ({"trefi_pb": 18}, "per_bank")])
 def test_refresh_interval_shorter_than_refresh_is_refused_for_the_cycle_model(teaching_raw, timing, refresh):
-    """trefi <= trfc would make the cycle model refresh forever (a hang): refused by the spec."""
+    """Refresh intervals the refreshes alone cannot keep up with would make the cycle model refresh
+    forever (a hang): refused by the spec. All-bank: trefi <= trfc; per-bank (LPDDR4-3200, 8 banks,
+    tRFCpb 144): banks x trefi_pb <= trfc_pb, 8 x 18 = 144."""
     raw = copy.deepcopy(teaching_raw)
     raw["memory"]["dram"].update(model="cycle", timing=timing, refresh=refresh)
     with pytest.raises(SpecError, match="refresh"):
