@@ -57,6 +57,22 @@ def cmdq_state_new(channels: int, banks: int, tq_capacity: int) -> tuple[np.ndar
             np.zeros((channels, 2, max(tq_capacity, 1)), np.int64))
 
 
+def cmdq_flat_size(channels: int, banks: int, tq_capacity: int) -> int:
+    """int64 entries of (cs, tq) laid end to end (the engine's front end keeps them in its `fe`)."""
+    return channels * (CS_SIZE + banks) + channels * 2 * max(tq_capacity, 1)
+
+
+@kernel
+def _cq_views(p, flat, base):
+    """(cs, tq) as views of flat[base:] (cmdq_flat_size entries; tq capacity max(queue depth,
+    write buffer), as resources/dram.cmdq_state_new_for)."""
+    c = p[P_CHANNELS]
+    w = CS_SIZE + p[P_BANKS]
+    n = max(p[P_QUEUE_DEPTH], p[P_WRITE_BUFFER], 1)
+    a = base + c * w
+    return flat[base:a].reshape((c, w)), flat[a:a + c * 2 * n].reshape((c, 2, n))
+
+
 @kernel
 def _cq_has_room(p, cs, ch, is_write):
     """True if channel ch's transaction queue (for writes with a write buffer: the buffer) takes one more."""
@@ -165,18 +181,28 @@ def _cq_move(p, bank, q, cs, tq, ch, flush):
 
 
 @kernel
+def _cq_issue(p, sc, bank, q, cs, stats, hist, ch, t):
+    """Channel ch's command at cycle t, if it has one, issued: what _issue_decision returns
+    ((-1, -1, 0, 0, 0) but for a column command, which takes its request out of its command queue)."""
+    cmd, b, s = _cq_command(p, sc, bank, q, cs, ch, t)
+    if cmd < 0:
+        return -1, -1, 0, 0, 0
+    d, rid, access, on_bank, in_ref = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, s)
+    if s >= 0:
+        cs[ch, CS_RR] = b
+    if d >= 0:
+        cs[ch, CS_SIZE + b] -= 1
+        cs[ch, CS_CQ_N] -= 1
+    return d, rid, access, on_bank, in_ref
+
+
+@kernel
 def _cq_cycle(p, sc, bank, q, cs, tq, stats, hist, ch, t, done, flush):
     """Channel ch's cycle t: its command (a column command writes its request's finish cycle to
     done[id]), then the move. True if the channel still holds requests."""
-    cmd, b, s = _cq_command(p, sc, bank, q, cs, ch, t)
-    if cmd >= 0:
-        d, rid, _, _, _ = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, s)
-        if s >= 0:
-            cs[ch, CS_RR] = b
-        if d >= 0:
-            done[rid] = d
-            cs[ch, CS_SIZE + b] -= 1
-            cs[ch, CS_CQ_N] -= 1
+    d, rid, _, _, _ = _cq_issue(p, sc, bank, q, cs, stats, hist, ch, t)
+    if d >= 0:
+        done[rid] = d
     _cq_move(p, bank, q, cs, tq, ch, flush)
     return sc[ch, SC_Q_N] > 0
 

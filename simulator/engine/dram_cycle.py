@@ -2,7 +2,8 @@
 
 A chunk arriving at the DRAM takes a transaction slot ("job") and is handed to the in-order
 front end (engine/dram_frontend.py), which moves its bursts into the controllers' queues
-(engine/dram.py) in the DRAM clock. The engine hears of two things only: a chunk *accepted*
+(engine/dram.py; with controller.cmd_queue_size > 0 the transaction queues and per-bank
+command queues of engine/dram_cmdq.py) in the DRAM clock. The engine hears of two things only: a chunk *accepted*
 (its last burst entered a queue: the transfer's next chunk may come) and a chunk *finished*
 (its last burst's data is done: it leaves the DRAM). Rules D1-D6 in tests/naive/engine.py.
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from simulator.engine.constants import PENDING
 from simulator.engine.dram import P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
+from simulator.engine.dram_cmdq import cmdq_flat_size
 from simulator.engine.dram_frontend import (OUT_ACC, OUT_FIN, OUT_FIN_CYCLE, TX_ACCESS, TX_BANK, TX_REFRESH,
                                             front_end_new, tx_submit)
 from simulator.engine.jit import kernel
@@ -35,7 +37,10 @@ JOB_SIZE = 5
 def cycle_dram_new(tb, st, slots: int) -> CycleDram:
     """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks)."""
     slots = max(int(slots), 1)
-    fe, tx, ff, pf, acc = front_end_new(slots)
+    cmdq = 0
+    if tb.cmd_queue_size > 0:           # the two-level controller's queues live in fe (dram_cmdq.py)
+        cmdq = cmdq_flat_size(tb.channels, tb.bank_groups * tb.banks_per_group, max(tb.queue_depth, tb.write_buffer))
+    fe, tx, ff, pf, acc = front_end_new(slots, cmdq)
     jobs = np.zeros((JOB_SIZE, slots + 1), np.int64)
     jobs[JOB_NEXT, :slots] = np.arange(1, slots + 1)
     jobs[JOB_NEXT, slots - 1] = -1

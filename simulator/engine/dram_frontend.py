@@ -28,8 +28,9 @@ kernels (engine/jit.py); engine/dram_cycle.py is their one caller.
 import numpy as np
 
 from simulator.engine.constants import NEVER
-from simulator.engine.dram import (P_BURST_BYTES, P_CHANNELS, P_CORE_DEN, P_CORE_NUM, P_TCK_PS, SC_CUR,
-                                   SC_Q_N, _decide, _decode, _enqueue_at, _issue_decision)
+from simulator.engine.dram import (P_BURST_BYTES, P_CHANNELS, P_CMD_QUEUE, P_CORE_DEN, P_CORE_NUM, P_TCK_PS,
+                                   SC_CUR, SC_Q_N, SC_REF_DUE, _decide, _decode, _enqueue_at, _issue_decision)
+from simulator.engine.dram_cmdq import _cq_enqueue, _cq_has_room, _cq_issue, _cq_move, _cq_views
 from simulator.engine.jit import kernel
 
 # front-end scalars fe: int64[FE_SIZE]
@@ -60,9 +61,10 @@ OUT_FIN_CYCLE = 1    # their finish DRAM cycles
 OUT_ACC = 2          # accepted slots, in acceptance order
 
 
-def front_end_new(slots):
-    """(fe, tx, ff, pf, acc) for transaction slots 0 .. slots - 1."""
-    fe = np.zeros(FE_SIZE, np.int64)
+def front_end_new(slots, cmdq_size=0):
+    """(fe, tx, ff, pf, acc) for transaction slots 0 .. slots - 1; with command queues, fe holds
+    their state (cs, tq) after its scalars (cmdq_size = dram_cmdq.cmdq_flat_size entries)."""
+    fe = np.zeros(FE_SIZE + cmdq_size, np.int64)
     fe[FE_BLOCK_CH] = -1
     fe[FE_NEXT_CH] = -1
     return (fe, np.zeros((TX_SIZE, slots), np.int64), np.zeros(slots, np.int64),
@@ -91,6 +93,9 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
     bb = p[P_BURST_BYTES]
     tck = p[P_TCK_PS]
     slots = ff.shape[0]
+    cq = p[P_CMD_QUEUE] > 0
+    if cq:
+        cs, tq = _cq_views(p, fe, FE_SIZE)
     fe[FE_BLOCK_CH] = -1
     while fe[FE_N] > 0:
         j = ff[fe[FE_HEAD]]
@@ -100,8 +105,14 @@ def _fill(p, sc, bank, q, fe, tx, ff, acc, t):
             if fe[FE_NEXT_CH] < 0:             # decoded once, however often it is refused
                 fe[FE_NEXT_CH], fe[FE_NEXT_BANK], fe[FE_NEXT_ROW] = _decode(p, tx[TX_ADDR, j])
             ch = fe[FE_NEXT_CH]
-            if not _enqueue_at(p, sc, bank, q, t + 1, j, ch, fe[FE_NEXT_BANK], fe[FE_NEXT_ROW],
-                               tx[TX_WRITE, j] != 0, t * tck, t):
+            if cq:                             # the transaction queue (or the write buffer)
+                if not _cq_has_room(p, cs, ch, tx[TX_WRITE, j] != 0):
+                    fe[FE_BLOCK_CH] = ch
+                    return
+                _cq_enqueue(p, sc, q, cs, tq, ch, j, fe[FE_NEXT_BANK], fe[FE_NEXT_ROW], tx[TX_WRITE, j] != 0,
+                            t + 1, t * tck, t)
+            elif not _enqueue_at(p, sc, bank, q, t + 1, j, ch, fe[FE_NEXT_BANK], fe[FE_NEXT_ROW],
+                                 tx[TX_WRITE, j] != 0, t * tck, t):
                 fe[FE_BLOCK_CH] = ch
                 return
             fe[FE_NEXT_CH] = -1
@@ -134,6 +145,15 @@ def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
     sc[c, SC_CUR] = t + 1
     if done < 0:
         return
+    _issued(fe, tx, pf, j, done, access, on_bank, in_ref)
+    if fe[FE_BLOCK_CH] == c:
+        _fill(p, sc, bank, q, fe, tx, ff, acc, t)
+
+
+@kernel
+def _issued(fe, tx, pf, j, done, access, on_bank, in_ref):
+    """A burst of transaction j had its column command (data done at `done`): its sums, and its
+    finish known once it was the last."""
     tx[TX_ACCESS, j] += access
     tx[TX_BANK, j] += on_bank
     tx[TX_REFRESH, j] += in_ref
@@ -143,8 +163,44 @@ def _issue_next(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, c):
     if tx[TX_UNISSUED, j] == 0:
         pf[fe[FE_PF_N]] = j
         fe[FE_PF_N] += 1
-    if fe[FE_BLOCK_CH] == c:
-        _fill(p, sc, bank, q, fe, tx, ff, acc, t)
+
+
+# ---- command queues (controller.cmd_queue_size > 0): engine/dram_cmdq.py's controllers, stepped
+# cycle by cycle, as its stream driver does
+
+@kernel
+def _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t):
+    """DRAM cycle t with command queues: each channel's command (channel order), then the front end
+    (bursts enter the transaction queues, as DRAMSim3 takes a transaction before its cycle's
+    command), then each channel's move. A write drain also starts on a channel whose command
+    queues are empty once the FIFO is empty (else the last few writes would wait for ever)."""
+    cs, tq = _cq_views(p, fe, FE_SIZE)
+    nch = p[P_CHANNELS]
+    for c in range(nch):
+        done, j, access, on_bank, in_ref = _cq_issue(p, sc, bank, q, cs, stats, hist, c, t)
+        if done >= 0:
+            _issued(fe, tx, pf, j, done, access, on_bank, in_ref)
+    _fill(p, sc, bank, q, fe, tx, ff, acc, t)
+    flush = fe[FE_N] == 0
+    for c in range(nch):
+        _cq_move(p, bank, q, cs, tq, c, flush)
+        sc[c, SC_CUR] = t + 1
+
+
+@kernel
+def _cq_next_cycle(p, sc, fe, tx, ff):
+    """First cycle not yet stepped at which something may happen with command queues (NEVER if
+    none): the next cycle while a channel holds requests or the FIFO's head may move, else when
+    the head becomes eligible or a refresh falls due (idle cycles change nothing)."""
+    t = sc[0, SC_CUR]
+    nxt = NEVER
+    for c in range(p[P_CHANNELS]):
+        if sc[c, SC_Q_N] > 0:
+            return t
+        nxt = min(nxt, sc[c, SC_REF_DUE])
+    if fe[FE_N] > 0:
+        nxt = min(nxt, tx[TX_ELIG, ff[fe[FE_HEAD]]])
+    return max(t, nxt)
 
 
 @kernel
@@ -161,7 +217,13 @@ def tx_step(dram, now):
     sc, bank, q, stats, hist = st.sc, st.bank, st.q, st.stats, st.lat_hist
     fin_ids, fin_cycles, acc_ids = dram.out[OUT_FIN], dram.out[OUT_FIN_CYCLE], dram.out[OUT_ACC]
     d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]      # last DRAM edge at or before `now`
-    while True:
+    if p[P_CMD_QUEUE] > 0:
+        while True:
+            t = _cq_next_cycle(p, sc, fe, tx, ff)
+            if t > d_now:
+                break
+            _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t)
+    while p[P_CMD_QUEUE] == 0:
         t, c = _next_command(p, sc, bank, q)
         if t > d_now:
             break
@@ -211,7 +273,24 @@ def tx_lookahead(dram, next_other):
         return NEVER
     limit_d = NEVER if next_other == NEVER else next_other * den // num
     lim = limit_d if t_best == NEVER else min(limit_d, t_best * den // num)
-    while True:
+    if p[P_CMD_QUEUE] > 0:
+        while True:
+            t = _cq_next_cycle(p, sc, fe, tx, ff)
+            if t > lim or t == NEVER:
+                break
+            n_acc = fe[FE_ACC_N]
+            n_pf = fe[FE_PF_N]
+            _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t)
+            if fe[FE_ACC_N] > n_acc or fe[FE_PF_N] > n_pf:  # an event: the search may stop sooner
+                if fe[FE_ACC_N] > n_acc:
+                    t_best = min(t_best, -(-t * num // den))
+                for k in range(n_pf, fe[FE_PF_N]):
+                    t_best = min(t_best, -(-tx[TX_FIN, pf[k]] * num // den))
+                lim = min(limit_d, t_best * den // num)
+        if lim < NEVER:         # the cycles up to lim are decided (those skipped were idle): a
+            for c in range(p[P_CHANNELS]):      # transaction handed over at d(next_other) moves next cycle
+                sc[c, SC_CUR] = max(sc[c, SC_CUR], lim + 1)
+    while p[P_CMD_QUEUE] == 0:
         t, c = _next_command(p, sc, bank, q)
         if t > lim or t == NEVER:
             break

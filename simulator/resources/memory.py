@@ -103,12 +103,5 @@ def dram_record(arch, program: TileProgram) -> ServerDram | CycleDram:
     """A fresh DRAM record for one run of `program`: its type selects the model in the engine."""
     if arch.memory.dram.model == "bandwidth":
         return ServerDram(free_at=np.zeros(1, np.int64))
-    if arch.memory.dram.controller.cmd_queue_size > 0:
-        from simulator.errors import SpecError
-        raise SpecError(arch.name, "memory.dram.controller.cmd_queue_size",
-                        f"{arch.memory.dram.controller.cmd_queue_size}: the engine's front end does not drive "
-                        "per-bank command queues (the dramsim3 preset) yet; use them with `npusim dram replay` or "
-                        "the stream API, or set memory.dram.controller.cmd_queue_size: 0 (or memory.dram.model: "
-                        "bandwidth) to simulate")
     tb = dram_tables(arch, arch.effective_clock_hz)
     return cycle_dram_new(tb, dram_state_new(tb), dram_chunks(program))

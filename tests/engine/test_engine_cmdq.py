@@ -1,0 +1,128 @@
+"""The engine driving DRAMSim3's two-level controller (controller.cmd_queue_size > 0, the `dramsim3`
+preset) through its front end: against the naive engine (tests/naive/engine.py, rule D7), cycle
+for cycle, on small programs with reads and writes over several channels."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.engine.constants import DRAM_CYCLE, KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD, RES_DRAM, RES_NOC, STORE
+from simulator.engine.dram import (ST_BYTES, ST_CONFLICTS, ST_HITS, ST_MISSES, ST_READS, ST_REFRESHES,
+                                   ST_WRITES)
+from simulator.resources.dram import dram_state_new, dram_tables, preset_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.engine.test_engine_vs_naive import (ARG_NAMES, GHZ, assert_same, make_program, random_program,  # noqa: E402
+                                               run)
+from tests.naive.engine import naive_results, naive_simulation  # noqa: E402
+
+DRAMSIM3 = {"preset": "dramsim3"}
+
+
+def cmdq_dram(rng, **controller):
+    """A small DRAM with command queues: few rows, a short refresh interval, small queues (so
+    transactions are refused and the write buffer drains), an odd clock ratio."""
+    grade = str(rng.choice(["LPDDR4-3200", "DDR4-3200"]))
+    ctrl = dict(DRAMSIM3, cmd_queue_size=int(rng.choice([1, 2, 8])), row_hit_cap=int(rng.choice([0, 1, 4])),
+                write_buffer=int(rng.choice([0, 4, 12, 32])), write_idle_drain_above=int(rng.choice([0, 2, 8])),
+                refresh_precharge=str(rng.choice(["all", "per_bank"])))
+    ctrl.update(controller)
+    spec = preset_spec(grade, channels=int(rng.integers(1, 4)), queue_depth=int(rng.integers(2, 17)),
+                       address_mapping=str(rng.choice(["ro_ba_bg_co_ch", "ro_co_ba_bg_ch", "ro_ba_bg_ch_co"])),
+                       timing={"rows": 8, "trfc": 100, "trefi": 400 + int(rng.integers(0, 300))}, controller=ctrl)
+    clock = int(rng.choice([GHZ, 933_000_000, 1_250_000_000, 700_000_000, 400_000_000]))
+    return spec, clock
+
+
+def cmdq_program(seed):
+    """random_program's program (a cycle-level-DRAM seed) on a DRAM with command queues."""
+    args = random_program(4 * seed + 1)
+    rng = np.random.default_rng(10_000 + seed)
+    spec, clock = cmdq_dram(rng)
+    assert args["dram_mode"] == DRAM_CYCLE
+    return dict(args, dram_tb=dram_tables(spec, clock), dram_spec=spec)
+
+
+def check(args):
+    """Engine == naive engine, and the per-channel DRAM statistics agree; returns the engine's result."""
+    st = dram_state_new(args["dram_tb"])
+    got = run(args, st)
+    sim = naive_simulation(*(args[k] for k in ARG_NAMES), dram_spec=args["dram_spec"])
+    assert_same(got, naive_results(sim))
+    for c, ch in enumerate(sim.dram.ch):
+        assert [int(st.stats[c, s]) for s in (ST_HITS, ST_MISSES, ST_CONFLICTS, ST_REFRESHES)] == \
+               [*ch.kinds.values(), ch.refreshes], f"DRAM channel {c} statistics"
+        assert not ch.queue and not ch.reads_q and not ch.writes_q and not any(ch.cmd_q)
+    return got, st
+
+
+@pytest.mark.parametrize("block", range(2))
+def test_engine_equals_naive_with_command_queues_on_random_programs(block):
+    """40 seeded random programs (loads and stores, 1-3 channels) through DRAMSim3's controller
+    with random queue sizes: the engine and the naive engine agree exactly (times, stalls, events)."""
+    for seed in range(block * 20, (block + 1) * 20):
+        args = cmdq_program(seed)
+        try:
+            check(args)
+        except AssertionError as e:
+            raise AssertionError(f"seed {seed}: {e}") from None
+
+
+def _streams(channels, n_tiles, store_every, nbytes, dram_clock=GHZ):
+    """Tiles on two units, each loading weights and inputs from DRAM and (some) storing to it."""
+    tiles = []
+    for i in range(n_tiles):
+        xfers = [(KIND_WEIGHTS, LOAD, RES_DRAM, nbytes, (i * 7919 * 64) % (1 << 20)),
+                 (KIND_INPUTS, LOAD, RES_DRAM, nbytes // 2 + 64 * i, (i * 104729 * 64) % (1 << 20))]
+        if i % store_every == 0:
+            xfers.append((KIND_OUTPUTS, STORE, RES_DRAM, nbytes, (1 << 19) + i * 4096))
+        tiles.append(dict(unit=i % 2, compute=50 + 30 * (i % 3), xfers=xfers))
+    spec = preset_spec("DDR4-3200", channels=channels, queue_depth=8, timing={"rows": 16, "trefi": 900},
+                       controller=DRAMSIM3)
+    return make_program(tiles, 2, {RES_NOC: (64, 1, 2)}, 2, dram=(spec, dram_clock))
+
+
+@pytest.mark.parametrize("channels,clock", [(1, GHZ), (2, 1_250_000_000), (4, 700_000_000)])
+def test_dramsim3_preset_reads_and_writes_over_channels(channels, clock):
+    """The dramsim3 preset itself (32-entry write buffer, command queues of 8): engine == naive, and
+    every byte the tiles moved went through the DRAM as bursts (reads and writes counted)."""
+    args = _streams(channels, 10, 2, 5000, clock)
+    got, st = check(args)
+    tb = args["dram_tb"]
+    bursts = {LOAD: 0, STORE: 0}
+    for d, b in zip(args["xfer_dir"], args["xfer_bytes"]):
+        full, rest = divmod(int(b), 2048)
+        bursts[int(d)] += sum(-(-c // tb.burst_bytes) for c in [2048] * full + ([rest] if rest else []))
+    assert int(st.stats[:, ST_READS].sum()) == bursts[LOAD]
+    assert int(st.stats[:, ST_WRITES].sum()) == bursts[STORE]
+    assert int(st.stats[:, ST_BYTES].sum()) == (bursts[LOAD] + bursts[STORE]) * tb.burst_bytes
+    if channels > 1:
+        assert (st.stats[:, ST_BYTES] > 0).all()
+
+
+def test_a_lone_store_drains_from_the_write_buffer():
+    """One 64 B store into an otherwise idle DRAM with a 32-entry write buffer: it is not left in the
+    buffer (which drains only when full, or above 8 writes): the empty FIFO lets it drain."""
+    spec = preset_spec("DDR4-3200", controller=DRAMSIM3)
+    args = make_program([dict(unit=0, compute=10, xfers=[(KIND_OUTPUTS, STORE, RES_DRAM, 64, 0)])], 1,
+                        {RES_NOC: (64, 1, 0)}, 1, dram=(spec, GHZ))
+    got, st = check(args)
+    assert int(st.stats[:, ST_WRITES].sum()) == 1
+    assert got[7] > 10 + 1
+
+
+def test_command_queues_are_deterministic_and_differ_from_one_level():
+    """Two runs give the same numbers; the one-level controller on the same program gives its own."""
+    args = _streams(2, 8, 3, 4096)
+    a = run(args)
+    b = run(args)
+    assert_same(a, b)
+    spec = preset_spec("DDR4-3200", channels=2, queue_depth=8, timing={"rows": 16, "trefi": 900})
+    args1 = dict(args, dram_tb=dram_tables(spec, GHZ), dram_spec=spec)
+    c = run(args1)
+    assert a[7] != c[7] or a[8] != c[8]
