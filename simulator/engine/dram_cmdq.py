@@ -22,9 +22,13 @@ engine/dram.py's (`_can_issue`, `_issue_decision`), so only the scheduling diffe
 
 Not modelled from DRAMSim3: merging a read with a queued read or write of the same address, and
 the write-after-read hold of a write behind a read of the same column (the reference streams
-have neither). The kernel steps cycles (skipping those where every queue is empty and no refresh
-is due), and drives whole streams only: the engine's front end does not use it (arch.py refuses
-command queues with the cycle model). tests/naive/dram.py implements the same rules and agrees.
+have neither). The kernels step cycles (skipping those where every queue is empty and no refresh
+is due). Two drivers use them: `_cq_stream` (whole streams: simulate_requests, `npusim dram
+replay`) and the engine's front end (engine/dram_frontend.py, `_cq_cycle_all`: per cycle each
+channel's `_cq_issue`, then the front end's transactions into the transaction queues, then each
+channel's `_cq_move`; the front end keeps cs and tq in its `fe`, `_cq_views`).
+tests/naive/dram.py implements the same rules and agrees, and tests/naive/engine.py (rule D7)
+drives them as the engine does.
 
 State beside DramState: `cs[C, CS_SIZE + NB]` (scalars, then each bank's command-queue length) and
 `tq[C, 2, TQ]` (the transaction queue's slots, oldest first: [0] reads or all, [1] writes).
@@ -39,7 +43,8 @@ from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, CMD_ACT, CMD_P
                                    P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS,
                                    P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_BANK, QF_NEXT,
                                    QF_ROW, QF_WRITE, SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES,
-                                   SC_REF_DUE, _bank_append, _can_issue, _issue_decision, _ready, _take_slot)
+                                   SC_REF_DUE, _bank_append, _can_issue, _earliest, _issue_decision, _ready,
+                                   _refresh_decision, _take_slot)
 from simulator.engine.jit import kernel
 
 # cs: int64[C, CS_SIZE + NB]
@@ -194,6 +199,52 @@ def _cq_issue(p, sc, bank, q, cs, stats, hist, ch, t):
         cs[ch, CS_SIZE + b] -= 1
         cs[ch, CS_CQ_N] -= 1
     return d, rid, access, on_bank, in_ref
+
+
+@kernel
+def _cq_may_move(p, bank, q, cs, tq, ch, flush):
+    """True if _cq_move would change anything now (start a drain or move a request); changes nothing."""
+    kind = 0
+    if p[P_WRITE_BUFFER] > 0:
+        if cs[ch, CS_DRAIN] == 0:
+            nw = cs[ch, CS_TQ_W]
+            idle = p[P_WRITE_IDLE_DRAIN]
+            if nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle))):
+                return True
+        else:
+            kind = 1
+    cap = p[P_CMD_QUEUE]
+    for k in range(cs[ch, CS_TQ_N + kind]):
+        if cs[ch, CS_SIZE + q[ch, QF_BANK, tq[ch, kind, k]]] < cap:
+            return True
+    return False
+
+
+@kernel
+def _cq_command_bound(p, sc, bank, q, ch, t):
+    """A cycle >= t before which channel ch issues no command while its state stays as it is (no
+    command, move or refresh in between): its refresh's next command while one is pending, else
+    the earliest of the refresh falling due and each queued request's next command's timing
+    (ACT of a closed bank, RD/WR of a hit, PRE of a bank's oldest request to another row)."""
+    if t >= sc[ch, SC_REF_DUE]:
+        return _refresh_decision(p, sc, bank, ch, t)[0]
+    e = sc[ch, SC_REF_DUE]
+    for b in range(p[P_BANKS]):
+        h = bank[ch, b, BK_HEAD]
+        if h < 0:
+            continue
+        r = bank[ch, b, BK_OPEN_ROW]
+        if r < 0:
+            e = min(e, _earliest(p, sc, bank, ch, CMD_ACT, b))
+            continue
+        if q[ch, QF_ROW, h] != r:
+            e = min(e, _ready(p, bank, ch, b, CMD_PRE))
+        s = h
+        while s >= 0:
+            if q[ch, QF_ROW, s] == r:
+                e = min(e, _ready(p, bank, ch, b, CMD_WR if q[ch, QF_WRITE, s] else CMD_RD))
+            s = q[ch, QF_NEXT, s]
+    return max(t, e)
 
 
 @kernel

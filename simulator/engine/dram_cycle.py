@@ -2,10 +2,11 @@
 
 A chunk arriving at the DRAM takes a transaction slot ("job") and is handed to the in-order
 front end (engine/dram_frontend.py), which moves its bursts into the controllers' queues
-(engine/dram.py; with controller.cmd_queue_size > 0 the transaction queues and per-bank
-command queues of engine/dram_cmdq.py) in the DRAM clock. The engine hears of two things only: a chunk *accepted*
-(its last burst entered a queue: the transfer's next chunk may come) and a chunk *finished*
-(its last burst's data is done: it leaves the DRAM). Rules D1-D6 in tests/naive/engine.py.
+(engine/dram.py; with controller.cmd_queue_size > 0 the transaction queues of
+engine/dram_cmdq.py's two-level controller) in the DRAM clock. The engine hears of two things
+only: a chunk *accepted* (its last burst entered a queue: the transfer's next chunk may come)
+and a chunk *finished* (its last burst's data is done: it leaves the DRAM). Rules D1-D7 in
+tests/naive/engine.py.
 
 Entry points (the resource interface, core.py through engine/dram_port.py): `cycle_offer` (a
 chunk arrives; the core then wakes the DRAM now), the front end's `tx_step` (at a DRAM event:

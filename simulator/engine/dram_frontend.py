@@ -20,9 +20,19 @@ D1-D5 in tests/naive/engine.py, which the naive engine implements literally).
 Channels are decided in lockstep (the earliest next command of any channel first, ties to the
 lower channel), because a slot freed on one channel lets bursts into every channel.
 
+With command queues (controller.cmd_queue_size > 0: DRAMSim3's two-level controller,
+engine/dram_cmdq.py) the bursts move into the channels' transaction queues (reads, or all;
+writes into the write buffer if there is one) under the same head-of-line rule, and the DRAM
+is stepped one cycle at a time instead (`_cq_cycle_all`: every channel's command, then the front
+end, then every channel's move from its transaction queue into a bank's command queue), cycles
+where nothing can happen skipped; acceptances and finishes reach the engine as above. The FIFO
+being empty counts as "no request left to offer": a write drain then starts whatever the buffer
+holds once the command queues are empty. Rule D7 in tests/naive/engine.py.
+
 State: `fe` (scalars, FE_*), `tx[TX_*, J]` per transaction slot, `ff[J]` the FIFO ring, `pf[J]`
 transactions whose every burst has issued (finish cycle known), in the order that became known,
-`acc[J]` acceptances not yet reported. All functions but `front_end_new` (plain numpy) are
+`acc[J]` acceptances not yet reported; with command queues, fe[FE_SIZE:] holds their state (cs,
+tq of engine/dram_cmdq.py). All functions but `front_end_new` (plain numpy) are
 kernels (engine/jit.py); engine/dram_cycle.py is their one caller.
 """
 import numpy as np
@@ -30,7 +40,8 @@ import numpy as np
 from simulator.engine.constants import NEVER
 from simulator.engine.dram import (P_BURST_BYTES, P_CHANNELS, P_CMD_QUEUE, P_CORE_DEN, P_CORE_NUM, P_TCK_PS,
                                    SC_CUR, SC_Q_N, SC_REF_DUE, _decide, _decode, _enqueue_at, _issue_decision)
-from simulator.engine.dram_cmdq import _cq_enqueue, _cq_has_room, _cq_issue, _cq_move, _cq_views
+from simulator.engine.dram_cmdq import (_cq_command_bound, _cq_enqueue, _cq_has_room, _cq_issue, _cq_may_move,
+                                        _cq_move, _cq_views)
 from simulator.engine.jit import kernel
 
 # front-end scalars fe: int64[FE_SIZE]
@@ -188,18 +199,30 @@ def _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t):
 
 
 @kernel
-def _cq_next_cycle(p, sc, fe, tx, ff):
-    """First cycle not yet stepped at which something may happen with command queues (NEVER if
-    none): the next cycle while a channel holds requests or the FIFO's head may move, else when
-    the head becomes eligible or a refresh falls due (idle cycles change nothing)."""
+def _cq_next_cycle(p, sc, bank, q, fe, tx, ff):
+    """First cycle not yet stepped at which something may happen with command queues: the next one
+    unless every channel's state is frozen (no move possible, the FIFO's head refused or not yet
+    eligible), else the first cycle a command may become legal, the head becomes eligible or a
+    refresh falls due (cycles before it would change nothing)."""
     t = sc[0, SC_CUR]
+    cs, tq = _cq_views(p, fe, FE_SIZE)
     nxt = NEVER
-    for c in range(p[P_CHANNELS]):
-        if sc[c, SC_Q_N] > 0:
-            return t
-        nxt = min(nxt, sc[c, SC_REF_DUE])
     if fe[FE_N] > 0:
-        nxt = min(nxt, tx[TX_ELIG, ff[fe[FE_HEAD]]])
+        j = ff[fe[FE_HEAD]]
+        if tx[TX_ELIG, j] > t:
+            nxt = tx[TX_ELIG, j]
+        elif fe[FE_NEXT_CH] < 0 or _cq_has_room(p, cs, fe[FE_NEXT_CH], tx[TX_WRITE, j] != 0):
+            return t
+    flush = fe[FE_N] == 0
+    for c in range(p[P_CHANNELS]):
+        if sc[c, SC_Q_N] == 0 and t < sc[c, SC_REF_DUE]:
+            nxt = min(nxt, sc[c, SC_REF_DUE])
+            continue
+        if _cq_may_move(p, bank, q, cs, tq, c, flush):
+            return t
+        nxt = min(nxt, _cq_command_bound(p, sc, bank, q, c, t))
+        if nxt <= t:
+            return t
     return max(t, nxt)
 
 
@@ -219,7 +242,7 @@ def tx_step(dram, now):
     d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]      # last DRAM edge at or before `now`
     if p[P_CMD_QUEUE] > 0:
         while True:
-            t = _cq_next_cycle(p, sc, fe, tx, ff)
+            t = _cq_next_cycle(p, sc, bank, q, fe, tx, ff)
             if t > d_now:
                 break
             _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t)
@@ -275,7 +298,7 @@ def tx_lookahead(dram, next_other):
     lim = limit_d if t_best == NEVER else min(limit_d, t_best * den // num)
     if p[P_CMD_QUEUE] > 0:
         while True:
-            t = _cq_next_cycle(p, sc, fe, tx, ff)
+            t = _cq_next_cycle(p, sc, bank, q, fe, tx, ff)
             if t > lim or t == NEVER:
                 break
             n_acc = fe[FE_ACC_N]
