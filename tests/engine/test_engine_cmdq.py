@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.engine.constants import DRAM_CYCLE, KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD, RES_DRAM, RES_NOC, STORE
+from simulator.engine.constants import (DRAM_CYCLE, KIND_INPUTS, KIND_OUTPUTS, KIND_WEIGHTS, LOAD, RES_DRAM, RES_NOC,
+                                        STORE)
 from simulator.engine.dram import (ST_BYTES, ST_CONFLICTS, ST_HITS, ST_MISSES, ST_READS, ST_REFRESHES,
                                    ST_WRITES)
 from simulator.resources.dram import dram_state_new, dram_tables, preset_spec
@@ -17,8 +18,8 @@ from simulator.resources.dram import dram_state_new, dram_tables, preset_spec
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.engine.test_engine_vs_naive import (ARG_NAMES, GHZ, assert_same, make_program, random_program,  # noqa: E402
-                                               run)
+from tests.engine.test_engine_vs_naive import (ARG_NAMES, GHZ, RETURN_NAMES, assert_same, make_program,  # noqa: E402
+                                               random_program, run)
 from tests.naive.engine import naive_results, naive_simulation  # noqa: E402
 
 DRAMSIM3 = {"preset": "dramsim3"}
@@ -177,3 +178,27 @@ def test_yolov3_96_with_the_preset_keeps_the_invariants(yolo96):
     assert r.cycles >= (r.dram_read_bytes + r.dram_write_bytes) / (r.dram_peak_bytes_per_s / r.clock_hz)
     assert r.cycles >= r.total_macs / r.chip_macs
     assert 0 < r.dram_bandwidth_utilization <= 1
+
+
+_PURE_PYTHON = """
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("t", sys.argv[1])
+t = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(t)
+out = t.run(t.cmdq_program(int(sys.argv[2])))
+np.savez(sys.argv[3], **dict(zip(t.RETURN_NAMES, out)))
+"""
+
+
+def test_engine_with_command_queues_without_jit_equals_jitted(tmp_path):
+    """The command-queue path under NUMBA_DISABLE_JIT=1 (plain Python: fe's views are numpy views)
+    gives the jitted result."""
+    import os
+    import subprocess
+    seed = 3
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", _PURE_PYTHON, __file__, str(seed), str(tmp_path / "out.npz")],
+                   check=True, env=env, cwd=ROOT, timeout=300)
+    out = np.load(tmp_path / "out.npz")
+    assert_same(tuple(out[n] for n in RETURN_NAMES), run(cmdq_program(seed)))
