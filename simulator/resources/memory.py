@@ -15,6 +15,7 @@ import numpy as np
 
 from simulator.engine.constants import (ARB_FIXED_PRIORITY, ARB_ROUND_ROBIN, CHUNK_BYTES, NUM_RESOURCES, RES_DRAM,
                                         RES_NOC, RES_SRAM)
+from simulator.engine.dram_cmdq import cmdq_flat_size
 from simulator.engine.dram_cycle import cycle_dram_new
 from simulator.engine.records import CycleDram, MemoryTables, ServerDram, TileProgram
 from simulator.engine.dram import BK_SIZE, LAT_BINS, NUM_STATS, QF_SIZE, SC_SIZE
@@ -62,16 +63,21 @@ def dram_chunks(program: TileProgram) -> int:
 def memory_bytes(arch) -> int:
     """Bytes of the state the engine allocates per memory resource, from the spec alone, before any
     of it exists: the SRAM's per-bank rows and, for the cycle model, each channel's banks, queue,
-    in-flight list, statistics and latency histogram (resources/dram.py:dram_state_new)."""
+    in-flight list, statistics and latency histogram (resources/dram.py:dram_state_new), and with
+    command queues their state."""
     total = 2 * arch.memory.sram.banks * 8
     dram = arch.memory.dram
     if dram.model == "cycle":
         t = dram.resolved_timing
         banks = t.bank_groups * t.banks_per_group
-        inflight = dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2
-        per_channel = (SC_SIZE + (banks + t.bank_groups + 1) * BK_SIZE + QF_SIZE * dram.queue_depth
+        ctrl = dram.controller
+        inflight = dram.queue_depth + ctrl.write_buffer + max(t.cl, t.cwl) + t.burst_cycles + 2
+        slots = dram.queue_depth + ctrl.write_buffer + banks * ctrl.cmd_queue_size
+        per_channel = (SC_SIZE + (banks + t.bank_groups + 1) * BK_SIZE + QF_SIZE * slots
                        + 2 * inflight + NUM_STATS + LAT_BINS)
         total += dram.channels * per_channel * 8
+        if ctrl.cmd_queue_size > 0:            # the command queues' state (engine/dram_cmdq.py)
+            total += cmdq_flat_size(dram.channels, banks, max(dram.queue_depth, ctrl.write_buffer)) * 8
     return total
 
 
