@@ -35,8 +35,17 @@ JOB_NEXT = 4         # next free slot, -1 none; column J holds the first free sl
 JOB_SIZE = 5
 
 
+class CmdqDram(CycleDram):
+    """A CycleDram whose controllers have command queues (DRAMSim3's two-level controller,
+    engine/dram_cmdq.py; their state in `fe` after the front end's scalars). Its own type, so the
+    engine is compiled apart for it (engine/dram_port.py) and a run with one queue never compiles
+    the command queues' code; a CycleDram for everything else (isinstance)."""
+    __slots__ = ()
+
+
 def cycle_dram_new(tb, st, slots: int) -> CycleDram:
-    """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks)."""
+    """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks): a
+    CmdqDram if the tables have command queues."""
     slots = max(int(slots), 1)
     cmdq = 0
     if tb.cmd_queue_size > 0:           # the two-level controller's queues live in fe (dram_cmdq.py)
@@ -46,8 +55,8 @@ def cycle_dram_new(tb, st, slots: int) -> CycleDram:
     jobs[JOB_NEXT, :slots] = np.arange(1, slots + 1)
     jobs[JOB_NEXT, slots - 1] = -1
     jobs[JOB_NEXT, slots] = 0
-    return CycleDram(tb=tb, st=st, fe=fe, tx=tx, ff=ff, pf=pf, acc=acc, jobs=jobs,
-                     out=np.zeros((3, slots), np.int64))
+    record = CmdqDram if cmdq else CycleDram
+    return record(tb=tb, st=st, fe=fe, tx=tx, ff=ff, pf=pf, acc=acc, jobs=jobs, out=np.zeros((3, slots), np.int64))
 
 
 @kernel
