@@ -236,15 +236,17 @@ def _cq_command_bound(p, sc, bank, q, ch, t):
         r = bank[ch, b, BK_OPEN_ROW]
         if r < 0:
             e = min(e, _earliest(p, sc, bank, ch, CMD_ACT, b))
-            continue
-        if q[ch, QF_ROW, h] != r:
-            e = min(e, _ready(p, bank, ch, b, CMD_PRE))
-        s = h
-        while s >= 0:
-            if q[ch, QF_ROW, s] == r:
-                e = min(e, _ready(p, bank, ch, b, CMD_WR if q[ch, QF_WRITE, s] else CMD_RD))
-            s = q[ch, QF_NEXT, s]
-    return max(t, e)
+        else:
+            if q[ch, QF_ROW, h] != r:
+                e = min(e, _ready(p, bank, ch, b, CMD_PRE))
+            s = h
+            while s >= 0:
+                if q[ch, QF_ROW, s] == r:
+                    e = min(e, _ready(p, bank, ch, b, CMD_WR if q[ch, QF_WRITE, s] else CMD_RD))
+                s = q[ch, QF_NEXT, s]
+        if e <= t:
+            return t
+    return e
 
 
 @kernel

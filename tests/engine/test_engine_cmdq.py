@@ -202,3 +202,43 @@ def test_engine_with_command_queues_without_jit_equals_jitted(tmp_path):
                    check=True, env=env, cwd=ROOT, timeout=300)
     out = np.load(tmp_path / "out.npz")
     assert_same(tuple(out[n] for n in RETURN_NAMES), run(cmdq_program(seed)))
+
+
+_COMPILED = """
+import json, sys
+from collections import Counter
+from numba.core import event
+import simulator
+seen = Counter()
+class Listener(event.Listener):
+    def on_start(self, e):
+        f = e.data["dispatcher"].py_func
+        seen[f.__module__ + "." + f.__qualname__] += 1
+    def on_end(self, e):
+        pass
+event.register("numba:compile", Listener())
+simulator.simulate("teaching", "conv_micro", overrides={"memory.dram.model": "cycle"})
+one = sorted(seen)
+seen.clear()
+simulator.simulate("teaching", "conv_micro", overrides={"memory.dram.controller.preset": "dramsim3"})
+json.dump({"one": one, "cmdq": sorted(seen)}, open(sys.argv[1], "w"))
+"""
+
+
+def test_a_run_without_command_queues_compiles_none_of_their_code(tmp_path):
+    """Cold cache: a cycle-model run with one queue compiles nothing of engine/dram_cmdq.py nor the
+    front end's cq_* functions (the CmdqDram record has its own compile); a run with the preset
+    then compiles them (and run_program again, for its record type)."""
+    import json
+    import os
+    import subprocess
+    out = tmp_path / "compiled.json"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-c", _COMPILED, str(out)], check=True, env=env, cwd=ROOT, timeout=600)
+    got = json.loads(out.read_text())
+    cmdq = [f for f in got["one"] if "dram_cmdq." in f or ".cq_" in f or "._cq_" in f]
+    assert not cmdq, cmdq
+    assert "simulator.engine.dram_frontend.tx_step" in got["one"]
+    assert "simulator.engine.dram_frontend.cq_tx_step" in got["cmdq"]
+    assert "simulator.engine.dram_cmdq._cq_command" in got["cmdq"]
+    assert "simulator.engine.core.run_program" in got["cmdq"]
