@@ -24,9 +24,10 @@ Not modelled from DRAMSim3: merging a read with a queued read or write of the sa
 the write-after-read hold of a write behind a read of the same column (the reference streams
 have neither). The kernels step cycles (skipping those where every queue is empty and no refresh
 is due). Two drivers use them: `_cq_stream` (whole streams: simulate_requests, `npusim dram
-replay`) and the engine's front end (engine/dram_frontend.py, `_cq_cycle_all`: per cycle each
-channel's `_cq_issue`, then the front end's transactions into the transaction queues, then each
-channel's `_cq_move`; the front end keeps cs and tq in its `fe`, `_cq_views`).
+replay`) and, in simulations, the engine's front end (engine/dram_frontend.py, `_cq_cycle_all`:
+per cycle each channel's `_cq_issue`, then the front end's transactions into the transaction
+queues, then each channel's `_cq_move`; `_cq_may_move` and `_cq_command_bound` let it skip the
+cycles where nothing can change; it keeps cs and tq in its `fe`, `_cq_views`).
 tests/naive/dram.py implements the same rules and agrees, and tests/naive/engine.py (rule D7)
 drives them as the engine does.
 

@@ -21,13 +21,16 @@ Channels are decided in lockstep (the earliest next command of any channel first
 lower channel), because a slot freed on one channel lets bursts into every channel.
 
 With command queues (controller.cmd_queue_size > 0: DRAMSim3's two-level controller,
-engine/dram_cmdq.py) the bursts move into the channels' transaction queues (reads, or all;
-writes into the write buffer if there is one) under the same head-of-line rule, and the DRAM
-is stepped one cycle at a time instead (`_cq_cycle_all`: every channel's command, then the front
-end, then every channel's move from its transaction queue into a bank's command queue), cycles
-where nothing can happen skipped; acceptances and finishes reach the engine as above. The FIFO
-being empty counts as "no request left to offer": a write drain then starts whatever the buffer
-holds once the command queues are empty. Rule D7 in tests/naive/engine.py.
+engine/dram_cmdq.py; the record is a CmdqDram and the engine calls `cq_tx_step` and
+`cq_tx_lookahead`) the bursts move into the channels' transaction queues (reads, or all; writes
+into the write buffer if there is one) under the same head-of-line rule, and the DRAM is
+stepped one cycle at a time instead (`_cq_cycle_all`: every channel's command, then the front
+end, then every channel's move from its transaction queue into a bank's command queue). Cycles
+where nothing can change are skipped (`_cq_next_cycle`: no move possible and the FIFO's head
+refused, up to the first cycle a command may become legal). Acceptances and finishes reach the
+engine as above. The FIFO being empty counts as "no request left to offer": a write drain then
+starts whatever the buffer holds once the command queues are empty. Rule D7 in
+tests/naive/engine.py.
 
 State: `fe` (scalars, FE_*), `tx[TX_*, J]` per transaction slot, `ff[J]` the FIFO ring, `pf[J]`
 transactions whose every burst has issued (finish cycle known), in the order that became known,
