@@ -30,7 +30,8 @@ def cmdq_dram(rng, **controller):
     transactions are refused and the write buffer drains), an odd clock ratio."""
     grade = str(rng.choice(["LPDDR4-3200", "DDR4-3200"]))
     ctrl = dict(DRAMSIM3, cmd_queue_size=int(rng.choice([1, 2, 8])), row_hit_cap=int(rng.choice([0, 1, 4])),
-                write_buffer=int(rng.choice([0, 4, 12, 32])), write_idle_drain_above=int(rng.choice([0, 2, 8])),
+                write_buffer=int(rng.choice([0, 1, 4, 12, 32])), write_idle_drain_above=int(rng.choice([0, 2, 8])),
+                write_high_watermark=float(rng.choice([1.0, 0.5])), write_low_watermark=0.25,
                 refresh_precharge=str(rng.choice(["all", "per_bank"])))
     ctrl.update(controller)
     spec = preset_spec(grade, channels=int(rng.integers(1, 4)), queue_depth=int(rng.integers(2, 17)),

@@ -103,7 +103,8 @@ D7. With command queues (controller.cmd_queue_size > 0, DRAMSim3's two-level con
     (channel order), where "the stream has no request left to offer" (a write drain starts
     whatever the buffer holds once the command queues are empty) means the FIFO is empty after
     the front end ran. A job is accepted when its last burst entered a transaction queue, and
-    D3-D5 are unchanged (D4's extra front-end run for cycle d(now) moves nothing further).
+    D3-D5 are unchanged (D4's extra front-end run for cycle d(now) only fills the transaction
+    queues: their moves come with the next cycle stepped).
 """
 from __future__ import annotations
 
