@@ -302,10 +302,9 @@ def tx_lookahead(dram, next_other):
 # controllers stepped cycle by cycle, as its stream driver does; compiled only for runs that use them
 
 @kernel
-def _cq_fill(p, sc, q, fe, tx, ff, acc, t):
+def _cq_fill(p, sc, q, cs, tq, fe, tx, ff, acc, t):
     """_fill into the transaction queues (with a write buffer, writes into it)."""
     tck = p[P_TCK_PS]
-    cs, tq = _cq_views(p, fe, FE_SIZE)
     fe[FE_BLOCK_CH] = -1
     while True:
         j = _head_burst(p, fe, tx, ff, acc, t)
@@ -321,18 +320,17 @@ def _cq_fill(p, sc, q, fe, tx, ff, acc, t):
 
 
 @kernel
-def _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t):
+def _cq_cycle_all(p, sc, bank, q, stats, hist, cs, tq, fe, tx, ff, pf, acc, t):
     """DRAM cycle t with command queues: each channel's command (channel order), then the front end
     (bursts enter the transaction queues, as DRAMSim3 takes a transaction before its cycle's
     command), then each channel's move. A write drain also starts on a channel whose command
     queues are empty once the FIFO is empty (else the last few writes would wait for ever)."""
-    cs, tq = _cq_views(p, fe, FE_SIZE)
     nch = p[P_CHANNELS]
     for c in range(nch):
         done, j, access, on_bank, in_ref = _cq_issue(p, sc, bank, q, cs, stats, hist, c, t)
         if done >= 0:
             _issued(fe, tx, pf, j, done, access, on_bank, in_ref)
-    _cq_fill(p, sc, q, fe, tx, ff, acc, t)
+    _cq_fill(p, sc, q, cs, tq, fe, tx, ff, acc, t)
     flush = fe[FE_N] == 0
     for c in range(nch):
         _cq_move(p, bank, q, cs, tq, c, flush)
@@ -340,13 +338,12 @@ def _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t):
 
 
 @kernel
-def _cq_next_cycle(p, sc, bank, q, fe, tx, ff):
+def _cq_next_cycle(p, sc, bank, q, cs, tq, fe, tx, ff):
     """First cycle not yet stepped at which something may happen with command queues: the next one
     unless every channel's state is frozen (no move possible, the FIFO's head refused or not yet
     eligible), else the first cycle a command may become legal, the head becomes eligible or a
     refresh falls due (cycles before it would change nothing)."""
     t = sc[0, SC_CUR]
-    cs, tq = _cq_views(p, fe, FE_SIZE)
     nxt = NEVER
     if fe[FE_N] > 0:
         j = ff[fe[FE_HEAD]]
@@ -372,15 +369,16 @@ def cq_tx_step(dram, now):
     """tx_step with command queues."""
     p, st, fe, tx, ff, pf, acc = dram.tb.p, dram.st, dram.fe, dram.tx, dram.ff, dram.pf, dram.acc
     sc, bank, q, stats, hist = st.sc, st.bank, st.q, st.stats, st.lat_hist
+    cs, tq = _cq_views(p, fe, FE_SIZE)      # once per call: a reshape is a call into Numba's C helpers
     d_now = (now * p[P_CORE_DEN]) // p[P_CORE_NUM]
     while True:
-        t = _cq_next_cycle(p, sc, bank, q, fe, tx, ff)
+        t = _cq_next_cycle(p, sc, bank, q, cs, tq, fe, tx, ff)
         if t > d_now:
             break
-        _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t)
+        _cq_cycle_all(p, sc, bank, q, stats, hist, cs, tq, fe, tx, ff, pf, acc, t)
     for c in range(p[P_CHANNELS]):
         sc[c, SC_CUR] = max(sc[c, SC_CUR], d_now + 1)
-    _cq_fill(p, sc, q, fe, tx, ff, acc, d_now)          # transactions handed over at d_now
+    _cq_fill(p, sc, q, cs, tq, fe, tx, ff, acc, d_now)          # transactions handed over at d_now
     return _report(fe, tx, pf, acc, dram.out, d_now)
 
 
@@ -394,13 +392,14 @@ def cq_tx_lookahead(dram, next_other):
     t_best, limit_d, lim, idle = _look_start(p, sc, fe, tx, pf, next_other)
     if idle:
         return NEVER
+    cs, tq = _cq_views(p, fe, FE_SIZE)
     while True:
-        t = _cq_next_cycle(p, sc, bank, q, fe, tx, ff)
+        t = _cq_next_cycle(p, sc, bank, q, cs, tq, fe, tx, ff)
         if t > lim or t == NEVER:
             break
         n_acc = fe[FE_ACC_N]
         n_pf = fe[FE_PF_N]
-        _cq_cycle_all(p, sc, bank, q, stats, hist, fe, tx, ff, pf, acc, t)
+        _cq_cycle_all(p, sc, bank, q, stats, hist, cs, tq, fe, tx, ff, pf, acc, t)
         if fe[FE_ACC_N] > n_acc or fe[FE_PF_N] > n_pf:  # an event: the search may stop sooner
             if fe[FE_ACC_N] > n_acc:
                 t_best = min(t_best, -(-t * num // den))
