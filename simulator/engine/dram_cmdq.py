@@ -39,13 +39,14 @@ command; in a command queue it is on its bank's list (BK_HEAD ... QF_NEXT).
 import numpy as np
 from numba import njit
 
+from simulator.engine.constants import NEVER
 from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, CMD_ACT, CMD_PRE,
                                    CMD_PREA, CMD_RD, CMD_REF, CMD_WR, P_BANKS, P_CHANNELS, P_CMD_QUEUE,
                                    P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS,
                                    P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_BANK, QF_NEXT,
                                    QF_ROW, QF_WRITE, SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES,
                                    SC_REF_DUE, _bank_append, _can_issue, _earliest, _issue_decision, _ready,
-                                   _refresh_decision, _take_slot)
+                                   _take_slot)
 from simulator.engine.jit import kernel
 
 # cs: int64[C, CS_SIZE + NB]
@@ -227,8 +228,19 @@ def _cq_command_bound(p, sc, bank, q, ch, t):
     command, move or refresh in between): its refresh's next command while one is pending, else
     the earliest of the refresh falling due and each queued request's next command's timing
     (ACT of a closed bank, RD/WR of a hit, PRE of a bank's oldest request to another row)."""
-    if t >= sc[ch, SC_REF_DUE]:
-        return _refresh_decision(p, sc, bank, ch, t)[0]
+    if t >= sc[ch, SC_REF_DUE]:               # _cq_command's refresh branch, as earliest times
+        e = NEVER
+        any_open = False
+        for b in range(p[P_BANKS]):
+            if bank[ch, b, BK_OPEN_ROW] >= 0:
+                any_open = True
+                if p[P_REF_PRE_PER_BANK]:
+                    e = min(e, _earliest(p, sc, bank, ch, CMD_PRE, b))
+        if not any_open:
+            e = _earliest(p, sc, bank, ch, CMD_REF, 0)
+        elif not p[P_REF_PRE_PER_BANK]:
+            e = _earliest(p, sc, bank, ch, CMD_PREA, 0)
+        return max(t, e)
     e = sc[ch, SC_REF_DUE]
     for b in range(p[P_BANKS]):
         h = bank[ch, b, BK_HEAD]
