@@ -282,8 +282,9 @@ def _cq_stream(p, sc, bank, q, cs, tq, stats, hist, arrival_ps, ch_of, bank_of, 
     ps // tCK) and >= the acceptance of request i-1 plus min_gap (1: one a cycle, as DRAMSim3's
     trace front end) at which its transaction queue has room, checked before cycle t's command;
     it may move at the end of cycle t and issue from t + 1 (its `vis`). A refused request blocks
-    the ones behind it. Idle stretches (every queue empty, no refresh due) are skipped. Once every
-    request is accepted, the write buffer drains whatever it holds when the command queues empty.
+    the ones behind it. Idle stretches (every queue empty, no refresh due) are skipped, and so are
+    frozen ones (_cq_stream_next). Once every request is accepted, the write buffer drains
+    whatever it holds when the command queues empty.
     """
     tck = p[P_TCK_PS]
     nch = p[P_CHANNELS]
@@ -316,9 +317,32 @@ def _cq_stream(p, sc, bank, q, cs, tq, stats, hist, arrival_ps, ch_of, bank_of, 
                 nxt = min(nxt, sc[ch, SC_REF_DUE])
             t = max(t + 1, nxt)
         else:
-            t += 1
+            t = _cq_stream_next(p, sc, bank, q, cs, tq, t + 1, i, arrival_ps, ch_of, is_write, last, min_gap)
     for ch in range(nch):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], t + 1)
+
+
+@kernel
+def _cq_stream_next(p, sc, bank, q, cs, tq, t, i, arrival_ps, ch_of, is_write, last, min_gap):
+    """_cq_stream's next cycle from t: t itself unless every channel's state is frozen there (no
+    move possible, request i not acceptable), else the first cycle a command may become legal or
+    request i arrives (skipped cycles would change nothing)."""
+    n = arrival_ps.shape[0]
+    nxt = NEVER
+    if i < n:
+        w = is_write[i] != 0
+        if _cq_has_room(p, cs, ch_of[i], w):
+            a = max(arrival_ps[i] // p[P_TCK_PS], last + min_gap)
+            if a <= t:
+                return t
+            nxt = a
+    for ch in range(p[P_CHANNELS]):
+        if _cq_may_move(p, bank, q, cs, tq, ch, i == n):
+            return t
+        nxt = min(nxt, _cq_command_bound(p, sc, bank, q, ch, t))
+        if nxt <= t:
+            return t
+    return max(t, nxt)
 
 
 @njit(cache=True)
