@@ -22,9 +22,14 @@ engine/dram.py's (`_can_issue`, `_issue_decision`), so only the scheduling diffe
 
 Not modelled from DRAMSim3: merging a read with a queued read or write of the same address, and
 the write-after-read hold of a write behind a read of the same column (the reference streams
-have neither). The kernel steps cycles (skipping those where every queue is empty and no refresh
-is due), and drives whole streams only: the engine's front end does not use it (arch.py refuses
-command queues with the cycle model). tests/naive/dram.py implements the same rules and agrees.
+have neither). The kernels step cycles (skipping those where every queue is empty and no refresh
+is due). Two drivers use them: `_cq_stream` (whole streams: simulate_requests, `npusim dram
+replay`) and, in simulations, the engine's front end (engine/dram_frontend.py, `_cq_cycle_all`:
+per cycle each channel's `_cq_issue`, then the front end's transactions into the transaction
+queues, then each channel's `_cq_move`; `_cq_may_move` and `_cq_command_bound` let it skip the
+cycles where nothing can change; it keeps cs and tq in its `fe`, `_cq_views`).
+tests/naive/dram.py implements the same rules and agrees, and tests/naive/engine.py (rule D7)
+drives them as the engine does.
 
 State beside DramState: `cs[C, CS_SIZE + NB]` (scalars, then each bank's command-queue length) and
 `tq[C, 2, TQ]` (the transaction queue's slots, oldest first: [0] reads or all, [1] writes).
@@ -34,12 +39,14 @@ command; in a command queue it is on its bank's list (BK_HEAD ... QF_NEXT).
 import numpy as np
 from numba import njit
 
+from simulator.engine.constants import NEVER
 from simulator.engine.dram import (BK_HEAD, BK_HITS, BK_OPEN_ROW, CMD_ACT, CMD_PRE,
                                    CMD_PREA, CMD_RD, CMD_REF, CMD_WR, P_BANKS, P_CHANNELS, P_CMD_QUEUE,
                                    P_QUEUE_DEPTH, P_REF_PRE_PER_BANK, P_ROW_HIT_CAP, P_TCK_PS,
                                    P_WRITE_BUFFER, P_WRITE_HIGH, P_WRITE_IDLE_DRAIN, QF_BANK, QF_NEXT,
                                    QF_ROW, QF_WRITE, SC_CUR, SC_FREE, SC_LAST_VIS, SC_Q_N, SC_Q_WRITES,
-                                   SC_REF_DUE, _bank_append, _can_issue, _issue_decision, _ready, _take_slot)
+                                   SC_REF_DUE, _bank_append, _can_issue, _earliest, _issue_decision, _ready,
+                                   _take_slot)
 from simulator.engine.jit import kernel
 
 # cs: int64[C, CS_SIZE + NB]
@@ -55,6 +62,22 @@ def cmdq_state_new(channels: int, banks: int, tq_capacity: int) -> tuple[np.ndar
     """(cs, tq) of empty queues (the search starts at bank 1, as DRAMSim3's queue index is 0)."""
     return (np.zeros((channels, CS_SIZE + banks), np.int64),
             np.zeros((channels, 2, max(tq_capacity, 1)), np.int64))
+
+
+def cmdq_flat_size(channels: int, banks: int, tq_capacity: int) -> int:
+    """int64 entries of (cs, tq) laid end to end (the engine's front end keeps them in its `fe`)."""
+    return channels * (CS_SIZE + banks) + channels * 2 * max(tq_capacity, 1)
+
+
+@kernel
+def _cq_views(p, flat, base):
+    """(cs, tq) as views of flat[base:] (cmdq_flat_size entries; tq capacity max(queue depth,
+    write buffer), as resources/dram.cmdq_state_new_for)."""
+    c = p[P_CHANNELS]
+    w = CS_SIZE + p[P_BANKS]
+    n = max(p[P_QUEUE_DEPTH], p[P_WRITE_BUFFER], 1)
+    a = base + c * w
+    return flat[base:a].reshape((c, w)), flat[a:a + c * 2 * n].reshape((c, 2, n))
 
 
 @kernel
@@ -165,18 +188,87 @@ def _cq_move(p, bank, q, cs, tq, ch, flush):
 
 
 @kernel
+def _cq_issue(p, sc, bank, q, cs, stats, hist, ch, t):
+    """Channel ch's command at cycle t, if it has one, issued: what _issue_decision returns
+    ((-1, -1, 0, 0, 0) but for a column command, which takes its request out of its command queue)."""
+    cmd, b, s = _cq_command(p, sc, bank, q, cs, ch, t)
+    if cmd < 0:
+        return -1, -1, 0, 0, 0
+    d, rid, access, on_bank, in_ref = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, s)
+    if s >= 0:
+        cs[ch, CS_RR] = b
+    if d >= 0:
+        cs[ch, CS_SIZE + b] -= 1
+        cs[ch, CS_CQ_N] -= 1
+    return d, rid, access, on_bank, in_ref
+
+
+@kernel
+def _cq_may_move(p, bank, q, cs, tq, ch, flush):
+    """True if _cq_move would change anything now (start a drain or move a request); changes nothing."""
+    kind = 0
+    if p[P_WRITE_BUFFER] > 0:
+        if cs[ch, CS_DRAIN] == 0:
+            nw = cs[ch, CS_TQ_W]
+            idle = p[P_WRITE_IDLE_DRAIN]
+            if nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle))):
+                return True
+        else:
+            kind = 1
+    cap = p[P_CMD_QUEUE]
+    for k in range(cs[ch, CS_TQ_N + kind]):
+        if cs[ch, CS_SIZE + q[ch, QF_BANK, tq[ch, kind, k]]] < cap:
+            return True
+    return False
+
+
+@kernel
+def _cq_command_bound(p, sc, bank, q, ch, t):
+    """A cycle >= t before which channel ch issues no command while its state stays as it is (no
+    command, move or refresh in between): its refresh's next command while one is pending, else
+    the earliest of the refresh falling due and each queued request's next command's timing
+    (ACT of a closed bank, RD/WR of a hit, PRE of a bank's oldest request to another row)."""
+    if t >= sc[ch, SC_REF_DUE]:               # _cq_command's refresh branch, as earliest times
+        e = NEVER
+        any_open = False
+        for b in range(p[P_BANKS]):
+            if bank[ch, b, BK_OPEN_ROW] >= 0:
+                any_open = True
+                if p[P_REF_PRE_PER_BANK]:
+                    e = min(e, _earliest(p, sc, bank, ch, CMD_PRE, b))
+        if not any_open:
+            e = _earliest(p, sc, bank, ch, CMD_REF, 0)
+        elif not p[P_REF_PRE_PER_BANK]:
+            e = _earliest(p, sc, bank, ch, CMD_PREA, 0)
+        return max(t, e)
+    e = sc[ch, SC_REF_DUE]
+    for b in range(p[P_BANKS]):
+        h = bank[ch, b, BK_HEAD]
+        if h < 0:
+            continue
+        r = bank[ch, b, BK_OPEN_ROW]
+        if r < 0:
+            e = min(e, _earliest(p, sc, bank, ch, CMD_ACT, b))
+        else:
+            if q[ch, QF_ROW, h] != r:
+                e = min(e, _ready(p, bank, ch, b, CMD_PRE))
+            s = h
+            while s >= 0:
+                if q[ch, QF_ROW, s] == r:
+                    e = min(e, _ready(p, bank, ch, b, CMD_WR if q[ch, QF_WRITE, s] else CMD_RD))
+                s = q[ch, QF_NEXT, s]
+        if e <= t:
+            return t
+    return e
+
+
+@kernel
 def _cq_cycle(p, sc, bank, q, cs, tq, stats, hist, ch, t, done, flush):
     """Channel ch's cycle t: its command (a column command writes its request's finish cycle to
     done[id]), then the move. True if the channel still holds requests."""
-    cmd, b, s = _cq_command(p, sc, bank, q, cs, ch, t)
-    if cmd >= 0:
-        d, rid, _, _, _ = _issue_decision(p, sc, bank, q, stats, hist, ch, t, cmd, b, s)
-        if s >= 0:
-            cs[ch, CS_RR] = b
-        if d >= 0:
-            done[rid] = d
-            cs[ch, CS_SIZE + b] -= 1
-            cs[ch, CS_CQ_N] -= 1
+    d, rid, _, _, _ = _cq_issue(p, sc, bank, q, cs, stats, hist, ch, t)
+    if d >= 0:
+        done[rid] = d
     _cq_move(p, bank, q, cs, tq, ch, flush)
     return sc[ch, SC_Q_N] > 0
 
@@ -190,8 +282,9 @@ def _cq_stream(p, sc, bank, q, cs, tq, stats, hist, arrival_ps, ch_of, bank_of, 
     ps // tCK) and >= the acceptance of request i-1 plus min_gap (1: one a cycle, as DRAMSim3's
     trace front end) at which its transaction queue has room, checked before cycle t's command;
     it may move at the end of cycle t and issue from t + 1 (its `vis`). A refused request blocks
-    the ones behind it. Idle stretches (every queue empty, no refresh due) are skipped. Once every
-    request is accepted, the write buffer drains whatever it holds when the command queues empty.
+    the ones behind it. Idle stretches (every queue empty, no refresh due) are skipped, and so are
+    frozen ones (_cq_stream_next). Once every request is accepted, the write buffer drains
+    whatever it holds when the command queues empty.
     """
     tck = p[P_TCK_PS]
     nch = p[P_CHANNELS]
@@ -224,9 +317,32 @@ def _cq_stream(p, sc, bank, q, cs, tq, stats, hist, arrival_ps, ch_of, bank_of, 
                 nxt = min(nxt, sc[ch, SC_REF_DUE])
             t = max(t + 1, nxt)
         else:
-            t += 1
+            t = _cq_stream_next(p, sc, bank, q, cs, tq, t + 1, i, arrival_ps, ch_of, is_write, last, min_gap)
     for ch in range(nch):
         sc[ch, SC_CUR] = max(sc[ch, SC_CUR], t + 1)
+
+
+@kernel
+def _cq_stream_next(p, sc, bank, q, cs, tq, t, i, arrival_ps, ch_of, is_write, last, min_gap):
+    """_cq_stream's next cycle from t: t itself unless every channel's state is frozen there (no
+    move possible, request i not acceptable), else the first cycle a command may become legal or
+    request i arrives (skipped cycles would change nothing)."""
+    n = arrival_ps.shape[0]
+    nxt = NEVER
+    if i < n:
+        w = is_write[i] != 0
+        if _cq_has_room(p, cs, ch_of[i], w):
+            a = max(arrival_ps[i] // p[P_TCK_PS], last + min_gap)
+            if a <= t:
+                return t
+            nxt = a
+    for ch in range(p[P_CHANNELS]):
+        if _cq_may_move(p, bank, q, cs, tq, ch, i == n):
+            return t
+        nxt = min(nxt, _cq_command_bound(p, sc, bank, q, ch, t))
+        if nxt <= t:
+            return t
+    return max(t, nxt)
 
 
 @njit(cache=True)

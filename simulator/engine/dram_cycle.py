@@ -2,9 +2,11 @@
 
 A chunk arriving at the DRAM takes a transaction slot ("job") and is handed to the in-order
 front end (engine/dram_frontend.py), which moves its bursts into the controllers' queues
-(engine/dram.py) in the DRAM clock. The engine hears of two things only: a chunk *accepted*
-(its last burst entered a queue: the transfer's next chunk may come) and a chunk *finished*
-(its last burst's data is done: it leaves the DRAM). Rules D1-D6 in tests/naive/engine.py.
+(engine/dram.py; with controller.cmd_queue_size > 0 the transaction queues of
+engine/dram_cmdq.py's two-level controller) in the DRAM clock. The engine hears of two things
+only: a chunk *accepted* (its last burst entered a queue: the transfer's next chunk may come)
+and a chunk *finished* (its last burst's data is done: it leaves the DRAM). Rules D1-D7 in
+tests/naive/engine.py.
 
 Entry points (the resource interface, core.py through engine/dram_port.py): `cycle_offer` (a
 chunk arrives; the core then wakes the DRAM now), the front end's `tx_step` (at a DRAM event:
@@ -18,6 +20,7 @@ import numpy as np
 
 from simulator.engine.constants import PENDING
 from simulator.engine.dram import P_BURST_BYTES, P_CORE_DEN, P_CORE_NUM
+from simulator.engine.dram_cmdq import cmdq_flat_size
 from simulator.engine.dram_frontend import (OUT_ACC, OUT_FIN, OUT_FIN_CYCLE, TX_ACCESS, TX_BANK, TX_REFRESH,
                                             front_end_new, tx_submit)
 from simulator.engine.jit import kernel
@@ -32,16 +35,28 @@ JOB_NEXT = 4         # next free slot, -1 none; column J holds the first free sl
 JOB_SIZE = 5
 
 
+class CmdqDram(CycleDram):
+    """A CycleDram whose controllers have command queues (DRAMSim3's two-level controller,
+    engine/dram_cmdq.py; their state in `fe` after the front end's scalars). Its own type, so the
+    engine is compiled apart for it (engine/dram_port.py) and a run with one queue never compiles
+    the command queues' code; a CycleDram for everything else (isinstance)."""
+    __slots__ = ()
+
+
 def cycle_dram_new(tb, st, slots: int) -> CycleDram:
-    """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks)."""
+    """The record for a run with at most `slots` DRAM chunks at once (the program's DRAM chunks): a
+    CmdqDram if the tables have command queues."""
     slots = max(int(slots), 1)
-    fe, tx, ff, pf, acc = front_end_new(slots)
+    cmdq = 0
+    if tb.cmd_queue_size > 0:           # the two-level controller's queues live in fe (dram_cmdq.py)
+        cmdq = cmdq_flat_size(tb.channels, tb.bank_groups * tb.banks_per_group, max(tb.queue_depth, tb.write_buffer))
+    fe, tx, ff, pf, acc = front_end_new(slots, cmdq)
     jobs = np.zeros((JOB_SIZE, slots + 1), np.int64)
     jobs[JOB_NEXT, :slots] = np.arange(1, slots + 1)
     jobs[JOB_NEXT, slots - 1] = -1
     jobs[JOB_NEXT, slots] = 0
-    return CycleDram(tb=tb, st=st, fe=fe, tx=tx, ff=ff, pf=pf, acc=acc, jobs=jobs,
-                     out=np.zeros((3, slots), np.int64))
+    record = CmdqDram if cmdq else CycleDram
+    return record(tb=tb, st=st, fe=fe, tx=tx, ff=ff, pf=pf, acc=acc, jobs=jobs, out=np.zeros((3, slots), np.int64))
 
 
 @kernel

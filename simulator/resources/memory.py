@@ -15,6 +15,7 @@ import numpy as np
 
 from simulator.engine.constants import (ARB_FIXED_PRIORITY, ARB_ROUND_ROBIN, CHUNK_BYTES, NUM_RESOURCES, RES_DRAM,
                                         RES_NOC, RES_SRAM)
+from simulator.engine.dram_cmdq import cmdq_flat_size
 from simulator.engine.dram_cycle import cycle_dram_new
 from simulator.engine.records import CycleDram, MemoryTables, ServerDram, TileProgram
 from simulator.engine.dram import BK_SIZE, LAT_BINS, NUM_STATS, QF_SIZE, SC_SIZE
@@ -62,16 +63,21 @@ def dram_chunks(program: TileProgram) -> int:
 def memory_bytes(arch) -> int:
     """Bytes of the state the engine allocates per memory resource, from the spec alone, before any
     of it exists: the SRAM's per-bank rows and, for the cycle model, each channel's banks, queue,
-    in-flight list, statistics and latency histogram (resources/dram.py:dram_state_new)."""
+    in-flight list, statistics and latency histogram (resources/dram.py:dram_state_new), and with
+    command queues their state."""
     total = 2 * arch.memory.sram.banks * 8
     dram = arch.memory.dram
     if dram.model == "cycle":
         t = dram.resolved_timing
         banks = t.bank_groups * t.banks_per_group
-        inflight = dram.queue_depth + max(t.cl, t.cwl) + t.burst_cycles + 2
-        per_channel = (SC_SIZE + (banks + t.bank_groups + 1) * BK_SIZE + QF_SIZE * dram.queue_depth
+        ctrl = dram.controller
+        inflight = dram.queue_depth + ctrl.write_buffer + max(t.cl, t.cwl) + t.burst_cycles + 2
+        slots = dram.queue_depth + ctrl.write_buffer + banks * ctrl.cmd_queue_size
+        per_channel = (SC_SIZE + (banks + t.bank_groups + 1) * BK_SIZE + QF_SIZE * slots
                        + 2 * inflight + NUM_STATS + LAT_BINS)
         total += dram.channels * per_channel * 8
+        if ctrl.cmd_queue_size > 0:            # the command queues' state (engine/dram_cmdq.py)
+            total += cmdq_flat_size(dram.channels, banks, max(dram.queue_depth, ctrl.write_buffer)) * 8
     return total
 
 
@@ -103,12 +109,5 @@ def dram_record(arch, program: TileProgram) -> ServerDram | CycleDram:
     """A fresh DRAM record for one run of `program`: its type selects the model in the engine."""
     if arch.memory.dram.model == "bandwidth":
         return ServerDram(free_at=np.zeros(1, np.int64))
-    if arch.memory.dram.controller.cmd_queue_size > 0:
-        from simulator.errors import SpecError
-        raise SpecError(arch.name, "memory.dram.controller.cmd_queue_size",
-                        f"{arch.memory.dram.controller.cmd_queue_size}: the engine's front end does not drive "
-                        "per-bank command queues (the dramsim3 preset) yet; use them with `npusim dram replay` or "
-                        "the stream API, or set memory.dram.controller.cmd_queue_size: 0 (or memory.dram.model: "
-                        "bandwidth) to simulate")
     tb = dram_tables(arch, arch.effective_clock_hz)
     return cycle_dram_new(tb, dram_state_new(tb), dram_chunks(program))

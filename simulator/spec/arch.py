@@ -322,7 +322,7 @@ class DramControllerSpec(_Spec):
                              "one a cycle moves, after that cycle's command, into its bank's command queue if it "
                              "has room (the oldest that fits); banks are served round robin from the one after "
                              "the last served, each queue first-ready in FIFO order; only a queue's oldest "
-                             "request may precharge (stream drivers and npusim dram replay only)")
+                             "request may precharge (simulations, stream drivers and npusim dram replay)")
     row_hit_cap: int = Field(
         16, ge=0, description="column commands a bank may serve on its open row while an older request to another "
                               "row of the bank waits; then that request's PRE goes first (0: no cap: hits always "
@@ -486,10 +486,9 @@ class DramSpec(_Spec):
                     "bank gets a free cycle for an ACT and the run never ends (cycle model)"})
 
     def _check_command_queues(self) -> None:
-        """Command queues (controller.cmd_queue_size > 0) run in the stream drivers and `npusim dram
-        replay`, with open page and all-bank refresh (what DRAMSim3's reference runs use); a
-        simulation refuses them (resources/memory.dram_record: the engine's front end does not
-        drive them yet)."""
+        """Command queues (controller.cmd_queue_size > 0) are modelled with open page and all-bank
+        refresh only (what DRAMSim3's reference runs use), in simulations (the engine's front end,
+        engine/dram_frontend.py), the stream drivers and `npusim dram replay` alike."""
         for key, bad, why in ((f"page_policy {self.page_policy!r}", self.page_policy != "open", "command queues are modelled with "
                                "open page only"),
                               (f"refresh {self.refresh!r}", self.refresh != "all_bank", "command queues are modelled with "

@@ -137,13 +137,3 @@ def test_dramsim3_controller_preset_within_5_percent_on_every_stream(ref):
     assert _within(got["refreshes"], int(ref["refreshes"]))
     if ref["mean_read_latency_cycles"] != "-":
         assert _within(got["mean_read_latency_cycles"], float(ref["mean_read_latency_cycles"]))
-
-
-def test_dramsim3_preset_refused_by_the_engine():
-    """The engine's front end does not drive command queues: simulating with them is a SpecError
-    naming memory.dram.controller.cmd_queue_size (exit 2 on the CLI), not a wrong run; the spec
-    itself is valid (replay and the stream API run it)."""
-    from simulator.errors import SpecError
-    from simulator.pipeline import simulate
-    with pytest.raises(SpecError, match="cmd_queue_size"):
-        simulate("teaching", "conv_micro", overrides=["memory.dram.controller.preset=dramsim3"])

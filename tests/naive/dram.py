@@ -312,11 +312,19 @@ class NaiveDram:
 
     def step_two_level(self, c, now, flush=False):
         """The two-level controller's cycle `now` on channel c: at most one command, then one move."""
-        ch = self.ch[c]
-        if now >= ch.ref_due:
+        self.two_level_command(c, now)
+        self.two_level_move(c, flush)
+
+    def two_level_command(self, c, now):
+        """Step 1 or 2 of the two-level controller's cycle `now` on channel c (at most one command)."""
+        if now >= self.ch[c].ref_due:
             self._refresh_step(c, now)
         else:
             self._queue_command(c, now)
+
+    def two_level_move(self, c, flush=False):
+        """Step 3 of the two-level controller's cycle on channel c (at most one move)."""
+        ch = self.ch[c]
         if self.write_buffer:
             nw = len(ch.writes_q)
             idle = not any(ch.cmd_q) and nw > 0

@@ -96,6 +96,15 @@ D5. Then the look-ahead. If no job is in the FIFO, queued or unfinished, nothing
     that wake-up runs (a hand-over event at the same time does not clear it).
 D6. The DRAM is not a busy/wait resource here: res_busy and res_wait stay 0 for it (its
     statistics are the DRAM model's own).
+D7. With command queues (controller.cmd_queue_size > 0, DRAMSim3's two-level controller,
+    tests/naive/dram.py), DRAM cycle t is: every channel's command (channel order), then the
+    front end as in D2 but into the transaction queues (reads, or all; writes into the write
+    buffer if there is one), each request visible from t + 1, then every channel's move
+    (channel order), where "the stream has no request left to offer" (a write drain starts
+    whatever the buffer holds once the command queues are empty) means the FIFO is empty after
+    the front end ran. A job is accepted when its last burst entered a transaction queue, and
+    D3-D5 are unchanged (D4's extra front-end run for cycle d(now) only fills the transaction
+    queues: their moves come with the next cycle stepped).
 """
 from __future__ import annotations
 
@@ -236,11 +245,16 @@ class _Dram(NaiveDram):
             job = self.fifo[0]
             while job.moved < job.bursts:
                 c, bank, row = self.decode(job.chunk.addr + job.moved * self.burst_bytes)
-                if not self._has_room(self.ch[c], job.write):      # a write buffer: per kind
+                ch = self.ch[c]
+                if not (self._tq_has_room(ch, job.write) if self.cmd_queue_size    # D7
+                        else self._has_room(ch, job.write)):     # a write buffer: per kind
                     return
                 ident = self.next_burst
                 self.next_burst += 1
-                self.ch[c].queue.append(Request(ident, bank, row, job.write, t + 1))
+                r = Request(ident, bank, row, job.write, t + 1)
+                ch.queue.append(r)
+                if self.cmd_queue_size:
+                    (ch.writes_q if job.write and self.write_buffer else ch.reads_q).append(r)
                 self.burst_job[ident] = job
                 job.moved += 1
             self.fifo.popleft()
@@ -248,9 +262,16 @@ class _Dram(NaiveDram):
 
     def step_cycle(self):
         t = self.cur
-        for c in range(self.channels):
-            self.step(c, t)
-        self.front_end(t)
+        if self.cmd_queue_size:                                         # D7
+            for c in range(self.channels):
+                self.two_level_command(c, t)
+            self.front_end(t)
+            for c in range(self.channels):
+                self.two_level_move(c, flush=not self.fifo)
+        else:
+            for c in range(self.channels):
+                self.step(c, t)
+            self.front_end(t)
         self.cur += 1
 
     def busy(self):
