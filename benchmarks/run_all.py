@@ -36,14 +36,22 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _timing import ROOT, STAGES, best_median, machine, machine_markdown, median, staged_run  # noqa: E402
 
-# name -> (arch, network, input, memory.dram.model)
+# name -> (arch, network, input, DRAM model: a memory.dram.model, or "dramsim3": cycle with that controller preset)
 CASES = {
     "yolov3_608": ("inferx_x1", "yolov3", (608, 608), "bandwidth"),
     "yolov3_608_cycle": ("inferx_x1", "yolov3", (608, 608), "cycle"),
+    "yolov3_608_dramsim3": ("inferx_x1", "yolov3", (608, 608), "dramsim3"),
     "resnet50_224": ("inferx_x1", "resnet50", (224, 224), "bandwidth"),
     "yolov3_1024": ("inferx_x1", "yolov3", (1024, 1024), "bandwidth"),
     "yolov3_1440": ("inferx_x1", "yolov3", (1440, 1440), "bandwidth"),
 }
+def overrides(model: str) -> dict:
+    """The spec overrides of a case's DRAM model."""
+    if model == "dramsim3":
+        return {"memory.dram.model": "cycle", "memory.dram.controller.preset": "dramsim3"}
+    return {"memory.dram.model": model}
+
+
 TARGET_S = 1.0      # YOLOv3-608 on inferx_x1, warm, whole run (issue #12)
 COLD_TARGET_CPU_S = 20.0   # a first `npusim run` on a new machine (empty Numba cache), CPU seconds
 
@@ -53,7 +61,7 @@ def child(arch: str, network: str, h: int, w: int, again: int, model: str) -> No
     t0 = time.perf_counter()
     import simulator.pipeline  # noqa: F401  (numba, numpy, the engine module)
     t_import = time.perf_counter() - t0
-    ov = {"memory.dram.model": model}
+    ov = overrides(model)
     result, stages = staged_run(arch, network, input=(h, w), overrides=ov)
     whole = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -99,7 +107,7 @@ def cli(case: str, env=None) -> tuple[float, float]:
     """(wall s, CPU s) of one `npusim run` of the case."""
     arch, net, (h, w), model = CASES[case]
     exe = Path(sys.executable).with_name("npusim")
-    args = ["run", arch, net, "--input", f"{h}x{w}", "--set", f"memory.dram.model={model}"]
+    args = ["run", arch, net, "--input", f"{h}x{w}"] + [a for k, v in overrides(model).items() for a in ("--set", f"{k}={v}")]
     cmd = [str(exe), *args] if exe.exists() else [sys.executable, "-m", "simulator", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
