@@ -77,11 +77,14 @@ def test_formerly_hanging_single_read_hand_timed():
     ("HBM2-2000", 40),         # 300 (tRFC 260)
     ("GDDR6-14000", 40),       # 251 (tRFC 211)
 ])
-def test_streams_near_the_bound_finish_and_equal_the_reference(grade, over):
+@pytest.mark.parametrize("controller", [{}, {"write_buffer": 8, "refresh_postpone": 2, "refresh_precharge": "per_bank"}],
+                         ids=["plain", "wbuf-postpone-pre"])
+def test_streams_near_the_bound_finish_and_equal_the_reference(grade, over, controller):
     """Seeded random read/write streams over all banks with tREFI = tRFC + `over` finish with the
-    reference's completion times and refresh count."""
+    reference's completion times and refresh count (also with a write buffer, whose mode decides
+    which hits hold the refresh, postponement and a PRE per open bank)."""
     trfc = preset_spec(grade).resolved_timing.trfc
-    spec = preset_spec(grade, queue_depth=6, timing={"trefi": trfc + over})
+    spec = preset_spec(grade, queue_depth=6, timing={"trefi": trfc + over}, controller=controller)
     tb = dram_tables(spec)
     for seed in range(2):
         arr, addr, w = _stream(tb, seed, 40)
