@@ -34,7 +34,9 @@ Controller, per channel, at each cycle t (one command per cycle):
    it is open, else REFpb of r (then ref_due += tREFI_pb), if legal at t; bank r takes no other
    command meanwhile, and the other banks go on below. Except: while r's open row has served no
    column command since its ACT and a visible request hits it, the refresh waits for that
-   command (_refresh_held) and r goes on below too;
+   command (_refresh_held) and r goes on below too. Likewise an all-bank refresh waits while
+   any bank's open row has served no column command since its ACT and a visible request the
+   mode serves hits it: meanwhile only those banks go on below (their row hits);
 2. else the oldest row hit whose RD/WR is legal at t;
 3. else the oldest request whose next command (ACT if its bank is closed, PRE if it is open to
    another row and no visible request hits that row) is legal at t;
@@ -420,10 +422,18 @@ def _next_decision(p, sc, bank, q, ch, t0):
         sc[ch, SC_DEC_MODE] = mode
         sc[ch, SC_DEC_MODE_T] = tnow
         ref_b = -1                 # per-bank refresh pending for this bank
+        held = False               # all-bank refresh pending, waiting for fresh rows' first column commands
         change = ref_due           # the next moment the candidates change by themselves
         if tnow >= ref_due:
             if not per_bank:
                 if postpone == 0 or tnow >= forced_at or not _any_visible(p, bank, q, ch, tnow):
+                    for b in range(nb):
+                        if _refresh_held(bank, q, ch, b, mode, tnow):
+                            held = True
+                            break
+                if held:
+                    pass               # only a command (or a mode change: visibility) ends it
+                elif postpone == 0 or tnow >= forced_at or not _any_visible(p, bank, q, ch, tnow):
                     t, cmd, b, s = _refresh_decision(p, sc, bank, ch, tnow)
                     if postpone > 0 and tnow < forced_at:
                         # idle now: a request becoming visible first puts the refresh off again
@@ -434,11 +444,12 @@ def _next_decision(p, sc, bank, q, ch, t0):
                             tnow = stop
                             continue
                     return t, cmd, b, s
-                change = forced_at             # postponed: the requests go on until it is forced
+                # held: NEVER; else postponed: the requests go on until it is forced
+                change = NEVER if held else forced_at
             else:
                 ref_b = sc[ch, SC_REF_BANK]
                 change = NEVER
-                if _refresh_held(bank, q, ch, ref_b, tnow):
+                if _refresh_held(bank, q, ch, ref_b, MODE_ALL, tnow):
                     ref_b = -1     # its row's first column command goes first (held until a command)
         if last_vis > tnow:
             change = min(change, _first_vis_after(sc, bank, q, ch, nb, tnow))
@@ -454,6 +465,8 @@ def _next_decision(p, sc, bank, q, ch, t0):
         for b in range(nb):
             if b == ref_b:
                 continue
+            if held and not _refresh_held(bank, q, ch, b, mode, tnow):
+                continue           # held refresh: only the fresh rows' first column commands
             s = _oldest_active(q, ch, bank[ch, b, BK_HEAD], mode, tnow)
             r = bank[ch, b, BK_OPEN_ROW]
             if s < 0:
@@ -534,19 +547,38 @@ def _refresh_decision(p, sc, bank, ch, tnow):
 
 
 @kernel
-def _refresh_held(bank, q, ch, b, tnow):
-    """Per-bank refresh due for bank b: True while it waits for b's open row's first column
-    command, that is while the row has served none since its ACT and a request visible at tnow
-    hits it. Without this a REFpb falling due between an ACT and its column command closed the
-    row unused, and with short tREFI_pb that repeated for ever (a run that never ended). Holding
-    ends with a column command (a state change) and, visibility only growing, nothing else ends it.
+def _refresh_held(bank, q, ch, b, mode, tnow):
+    """True while bank b's open row has served no column command since its ACT and a request
+    visible at tnow that the mode serves (MODE_ALL: any) hits it: a due refresh waits for that
+    command instead of closing the row unused.
+
+    Per-bank refresh (mode MODE_ALL): the due REFpb of bank b waits and b goes on like the
+    others. All-bank refresh: while any bank is held the due PREA / PRE / REF waits and the
+    channel issues only the held banks' row hits (their first column commands), see
+    _next_decision. Without this a refresh falling due between an ACT and its column command
+    closed the row unused; late, it stayed late enough that the next ACT met the same fate, and
+    with short tREFI (all-bank: LPDDR4-3200 with tREFI 289..404) or tREFI_pb that repeated for ever.
+
+    Why every run now ends (the spec bounds in spec/arch.py assumed): suppose one does not. It
+    issues finitely many column commands (each takes a request out), so after some cycle T none
+    issues, no request becomes visible and the mode is fixed. An ACT after T opens a row for a
+    visible request the mode serves, which then hits it: rules 3-4 cannot close that row, and a
+    refresh holds for it while it stays fresh; held, the hit is the only candidate of its bank
+    (all-bank: the only kind of candidate), nothing pushes its legal cycle out, so it issues: a
+    contradiction. So no ACT issues after T, and the rows open then (each fresh one with no hit
+    of the mode, else the same argument) get closed; from then on the refreshes alone run, each
+    at max(due, previous + tRFC) (per-bank: and the other constraints of arch.py), late by
+    max(0, lateness + tRFC - tREFI): with tREFI > tRFC they catch up, and the cycles between the
+    end of a refresh and the next due time are free for the oldest request's ACT, legal once
+    tRFC after the REF: an ACT after T, a contradiction. A hold itself ends within one command
+    per held bank, the hits' legal cycles being finite and fixed while only they issue.
     """
     r = bank[ch, b, BK_OPEN_ROW]
     if r < 0 or bank[ch, b, BK_HITS] > 0:
         return False
     h = bank[ch, b, BK_HEAD]
     while h >= 0 and q[ch, QF_VIS, h] <= tnow:
-        if q[ch, QF_ROW, h] == r:
+        if q[ch, QF_ROW, h] == r and (mode == MODE_ALL or q[ch, QF_WRITE, h] == mode):
             return True
         h = q[ch, QF_NEXT, h]
     return False
@@ -848,6 +880,8 @@ def _decision_stands(p, sc, bank, ch, b, row, is_write, v):
     slot_dec = sc[ch, SC_DEC + 4]
     if slot_dec < 0 and cmd_dec != CMD_PRE:
         return False                        # a refresh: requests may go before it becomes due
+    if slot_dec < 0 and p[P_REFRESH] == REFRESH_ALL_BANK and sc[ch, SC_REF_DUE] <= t_dec:
+        return False                        # a refresh's PRE: a hit on a fresh row may hold it
     r = bank[ch, b, BK_OPEN_ROW]
     if r == row:
         pri = 0

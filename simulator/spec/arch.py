@@ -463,6 +463,23 @@ class DramSpec(_Spec):
             raise PydanticCustomError("dram_preset", "{detail}", {
                 "key": "timing.trefi", "detail": f"trefi = {t.trefi} nCK is not longer than trfc = {t.trfc} nCK: "
                 "the channel would do nothing but refresh (cycle model)"})
+        # all-bank refresh: with the one-level controller tREFI > tRFC is enough, as a due refresh
+        # waits for a freshly opened row's first column command (proof: engine/dram.py
+        # _refresh_held). DRAMSim3's two-level controller (cmd_queue_size > 0) has no such rule: a
+        # refresh falling due between an ACT and its column command closes the row unused, and
+        # with short tREFI that can repeat for ever (LPDDR4-3200 hangs at most tREFI tried from 289 to 395). A wasted
+        # ACT leaves the next REF at most tRAS + tRP - 1 late, and then the first ACT after it
+        # (tRFC later) has its column command tRCD later, before the next refresh falls due, if
+        # tREFI > tRFC + tRCD + tRAS + tRP: sufficient, not shown exact (tests: test_dram_refresh_allbank.py)
+        if self.controller.cmd_queue_size > 0:
+            need = t.trfc + max(t.trcd_rd, t.trcd_wr) + t.tras + max(t.trp, t.trp_ab)
+            if t.trefi <= need:
+                raise PydanticCustomError("dram_preset", "{detail}", {
+                    "key": "timing.trefi", "detail": f"trefi = {t.trefi} nCK is not longer than trfc + trcd + "
+                    f"tras + trp = {need} nCK: with command queues (DRAMSim3's controller) a refresh falling "
+                    "due between an ACT and its column command closes the row unused, and DRAMSim3's "
+                    "controller has no rule that holds the refresh for that column command, so the run "
+                    "could repeat that for ever (cycle model)"})
         # per-bank refresh (docs/dram_model.md, "Per-bank refresh: which timings end"): with the
         # banks' turns one tREFI_pb apart, a run ends for every input exactly when the REFpb
         # commands alone can catch up with their schedule: each bank's tRFC_pb within its turn

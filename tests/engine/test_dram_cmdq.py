@@ -120,23 +120,26 @@ def test_refresh_closes_each_open_bank_with_its_own_pre(grade, controller):
 
 def test_refresh_pre_waits_for_tras_and_takes_the_ready_bank_first():
     """A bank whose tRAS has not run when the refresh falls due is closed after the other: bank 1
-    opened at 990 (tRAS 52: PRE legal from 1042), bank 0 long open: PRE 0 at 1000, PRE 1 at 1042,
-    REF at 1042 + tRP; bank 1's read, whose RD had not issued, opens its row again tRFC later."""
+    opened at 990 (tRAS 52: PRE legal from 1042), bank 0 long open. The refresh due at 1000 first
+    waits for bank 1's fresh row's RD (legal at 990 + tRCD = 1012: docs/dram_model.md, "All-bank
+    refresh: the same rule"), then PRE 0 at 1013, PRE 1 at 1042, REF at 1042 + tRP; a read to
+    bank 2 arriving at 1100 opens its row tRFC later."""
     spec = preset_spec("DDR4-3200", timing={"trefi": 1000}, controller={"refresh_precharge": "per_bank"})
     tb = dram_tables(spec)
     t = spec.resolved_timing
-    addr = np.array([addr_of(tb, bank=0), addr_of(tb, bank=1)])
-    arr = np.array([0, 989]) * tb.tck_ps          # visible at 990: ACT of bank 1 at 990
+    addr = np.array([addr_of(tb, bank=0), addr_of(tb, bank=1), addr_of(tb, bank=2)])
+    arr = np.array([0, 989, 1100]) * tb.tck_ps    # visible at 990: ACT of bank 1 at 990
     naive = NaiveDram(spec)
     log = []
     issue = naive.issue
     naive.issue = lambda c, cmd, b, row, now: (log.append((now, cmd, b)), issue(c, cmd, b, row, now))
-    got = simulate_requests(tb, arr, addr, np.zeros(2, np.int64))
-    assert list(got) == naive.run(arr, addr, np.zeros(2, np.int64))
+    got = simulate_requests(tb, arr, addr, np.zeros(3, np.int64))
+    assert list(got) == naive.run(arr, addr, np.zeros(3, np.int64))
     assert (990, 0, 1) in log
     ref = 990 + t.tras + t.trp
-    assert [e for e in log if e[0] >= 1000] == [(1000, 1, 0), (990 + t.tras, 1, 1), (ref, 5, -1),
-                                                (ref + t.trfc, 0, 1), (ref + t.trfc + t.trcd_rd, 2, 1)]
+    assert [e for e in log if e[0] >= 1000] == [(990 + t.trcd_rd, 2, 1), (990 + t.trcd_rd + 1, 1, 0),
+                                                (990 + t.tras, 1, 1), (ref, 5, -1),
+                                                (ref + t.trfc, 0, 2), (ref + t.trfc + t.trcd_rd, 2, 2)]
 
 
 # ------------------------------------------------------------------ refresh postponement

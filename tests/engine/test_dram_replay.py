@@ -56,13 +56,17 @@ def test_unloaded_latencies_equal_dramsim3(grade, tmp_path):
 @pytest.mark.parametrize("ref", [r for r in REFS if r["injection"] == "fix"], ids=lambda r: f"{r['grade']}-{r['stream']}")
 def test_fixed_rate_streams_within_5_percent_of_dramsim3(ref):
     """Requests offered at a fixed rate: finish, bandwidth, activates and refreshes within 5%; mean
-    read latency too, but for DDR4's read/write mix (DRAMSim3 holds writes in a buffer: +12%)."""
+    read latency too, but for DDR4's read/write mix (DRAMSim3 holds writes in a buffer: +12%) and
+    ping-pong: arrivals one tRC apart keep any delay until a refresh shifts the phase, and a
+    refresh that waits for a fresh row's first column command (DRAMSim3's does not) leaves no
+    one-request backlog behind it: 22-24% lower (docs/dram_model.md, "All-bank refresh")."""
     got = _run(ref)
     assert _within(got["finish_cycles"], int(ref["finish_cycles"]))
     assert _within(got["bandwidth_gbs"], float(ref["bandwidth_gbs"]))
     assert _within(got["activates"], int(ref["activates"]))
     assert _within(got["refreshes"], int(ref["refreshes"]))
-    if ref["mean_read_latency_cycles"] != "-" and (ref["grade"], ref["stream"]) != ("DDR4-3200", "c_rw_4to1"):
+    if ref["mean_read_latency_cycles"] != "-" and (ref["grade"], ref["stream"]) != ("DDR4-3200", "c_rw_4to1") \
+            and ref["stream"] != "f_pingpong":
         assert _within(got["mean_read_latency_cycles"], float(ref["mean_read_latency_cycles"]))
 
 

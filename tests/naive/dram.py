@@ -9,7 +9,9 @@ direction changes). Controller, per channel and cycle, exactly as the engine's d
    banks in turn): PRE of that bank if open, else REFpb of it (ref_due += tREFI_pb, next bank),
    if legal; either way the cycle goes on below for the other banks (that bank is left out).
    It waits (the bank is not left out) while that bank's open row has served no column command
-   since its ACT and a visible request hits it;
+   since its ACT and a visible request hits it. A due all-bank refresh likewise waits while any
+   bank's open row has served no column command since its ACT and a visible request the mode
+   serves hits it; meanwhile only the oldest legal such hit may issue;
 2. the oldest visible row hit whose RD/WR is legal, except on a *capped* bank: one that has served
    row_hit_cap column commands since its ACT while its oldest visible request is to another row
    (row_hit_cap 0: no bank is ever capped);
@@ -254,7 +256,19 @@ class NaiveDram:
                 return
         elif not self.per_bank and now >= ch.ref_due and (now >= ch.ref_due + self.postpone * self.t.trefi
                                     or not any(r.vis <= now for r in ch.queue)):
-            self._refresh_step(c, now)          # due, and not put off (busy, fewer than `postpone` owed)
+            # due, and not put off (busy, fewer than `postpone` owed); but it waits while a bank's
+            # open row has served no column command since its ACT and a visible request the mode
+            # serves hits it: meanwhile only those first column commands may issue
+            mode_ok = [r for r in ch.queue if r.vis <= now and (ch.mode == "all" or r.write == (ch.mode == "write"))]
+            fresh = [r for r in mode_ok if ch.banks[r.bank].open_row == r.row and ch.banks[r.bank].hits == 0]
+            if not fresh:
+                self._refresh_step(c, now)
+                return
+            for r in fresh:
+                cmd = WR if r.write else RD
+                if self.can_issue(c, cmd, r.bank, r.row, now):
+                    self._serve(c, r, cmd, now)
+                    return
             return
         vis = [r for r in ch.queue if r.vis <= now and r.bank != skip
                and (ch.mode == "all" or r.write == (ch.mode == "write"))]
