@@ -156,6 +156,16 @@ def _cq_command(p, sc, bank, q, cs, ch, t):
 
 
 @kernel
+def _cq_drain_due(p, cs, ch, flush):
+    """A write drain starts now (none running): the buffer at its high watermark, or writes waiting
+    while every command queue is empty and the stream has no request left (`flush`) or the buffer
+    holds more than write_idle_drain_above."""
+    nw = cs[ch, CS_TQ_W]
+    idle = p[P_WRITE_IDLE_DRAIN]
+    return nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle)))
+
+
+@kernel
 def _cq_move(p, bank, q, cs, tq, ch, flush):
     """After the cycle's command: move the oldest request of the queue being served whose bank's
     command queue has room (at most one); start a write drain first if one is due. `flush`: the
@@ -163,11 +173,8 @@ def _cq_move(p, bank, q, cs, tq, ch, flush):
     the command queues are empty (else the last few writes would wait for ever)."""
     kind = 0
     if p[P_WRITE_BUFFER] > 0:
-        if cs[ch, CS_DRAIN] == 0:
-            nw = cs[ch, CS_TQ_W]
-            idle = p[P_WRITE_IDLE_DRAIN]
-            if nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle))):
-                cs[ch, CS_DRAIN] = nw
+        if cs[ch, CS_DRAIN] == 0 and _cq_drain_due(p, cs, ch, flush):
+            cs[ch, CS_DRAIN] = cs[ch, CS_TQ_W]
         if cs[ch, CS_DRAIN] > 0:
             kind = 1
     n = cs[ch, CS_TQ_N + kind]
@@ -209,9 +216,7 @@ def _cq_may_move(p, bank, q, cs, tq, ch, flush):
     kind = 0
     if p[P_WRITE_BUFFER] > 0:
         if cs[ch, CS_DRAIN] == 0:
-            nw = cs[ch, CS_TQ_W]
-            idle = p[P_WRITE_IDLE_DRAIN]
-            if nw >= p[P_WRITE_HIGH] or (cs[ch, CS_CQ_N] == 0 and nw > 0 and (flush or (idle > 0 and nw > idle))):
+            if _cq_drain_due(p, cs, ch, flush):
                 return True
         else:
             kind = 1
