@@ -88,18 +88,25 @@ def test_two_level_replay_front_end_equals_naive():
 
 # ------------------------------------------------------------------ refresh: a PRE per open bank
 
+def _logged_reads(spec, tb, arr, addr):
+    """(completion ps, the reference's (cycle, command, bank) log) of reads at `arr` to `addr`;
+    the model and the reference agree on every completion."""
+    naive = NaiveDram(spec)
+    log = []
+    issue = naive.issue
+    naive.issue = lambda c, cmd, b, row, now: (log.append((now, cmd, b)), issue(c, cmd, b, row, now))
+    got = simulate_requests(tb, arr, addr, np.zeros(len(arr), np.int64))
+    assert list(got) == naive.run(arr, addr, np.zeros(len(arr), np.int64))
+    return got, log
+
+
 def _two_open_banks_at_refresh(grade, controller):
     """Reads to banks 0 and 1 (rows opened long before), then a refresh falls due at tREFI."""
     spec = preset_spec(grade, timing={"trefi": 1000}, controller=controller)
     tb = dram_tables(spec)
     addr = np.array([addr_of(tb, bank=0), addr_of(tb, bank=1), addr_of(tb, bank=0, col=1)])
     arr = np.array([0, 0, 1500]) * tb.tck_ps
-    naive = NaiveDram(spec)
-    log = []
-    issue = naive.issue
-    naive.issue = lambda c, cmd, b, row, now: (log.append((now, cmd, b)), issue(c, cmd, b, row, now))
-    got = simulate_requests(tb, arr, addr, np.zeros(3, np.int64))
-    assert list(got) == naive.run(arr, addr, np.zeros(3, np.int64))
+    got, log = _logged_reads(spec, tb, arr, addr)
     return spec.resolved_timing, [e for e in log if 1000 <= e[0] < 1500], got // tb.tck_ps
 
 
@@ -129,12 +136,7 @@ def test_refresh_pre_waits_for_tras_and_takes_the_ready_bank_first():
     t = spec.resolved_timing
     addr = np.array([addr_of(tb, bank=0), addr_of(tb, bank=1), addr_of(tb, bank=2)])
     arr = np.array([0, 989, 1100]) * tb.tck_ps    # visible at 990: ACT of bank 1 at 990
-    naive = NaiveDram(spec)
-    log = []
-    issue = naive.issue
-    naive.issue = lambda c, cmd, b, row, now: (log.append((now, cmd, b)), issue(c, cmd, b, row, now))
-    got = simulate_requests(tb, arr, addr, np.zeros(3, np.int64))
-    assert list(got) == naive.run(arr, addr, np.zeros(3, np.int64))
+    got, log = _logged_reads(spec, tb, arr, addr)
     assert (990, 0, 1) in log
     ref = 990 + t.tras + t.trp
     assert [e for e in log if e[0] >= 1000] == [(990 + t.trcd_rd, 2, 1), (990 + t.trcd_rd + 1, 1, 0),

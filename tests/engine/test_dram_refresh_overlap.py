@@ -129,21 +129,9 @@ def bounded_kernel(tb, st, arr, addr, w, limit):
 
 
 def bounded_naive(spec, arr, addr, w, limit):
-    """NaiveDram.run's front end and loop, failing instead of hanging past `limit` cycles."""
+    """(NaiveDram.run's completion ps, the reference), failing instead of hanging past `limit` cycles."""
     nv = NaiveDram(spec)
-    reqs = [(i, *nv.decode(int(a)), bool(x), int(p) // nv.t.tck_ps + 1) for i, (p, a, x) in enumerate(zip(arr, addr, w))]
-    nxt = now = 0
-    while nxt < len(reqs) or nv.ch[0].queue:
-        assert now < limit, "no end in sight in the reference"
-        while nxt < len(reqs):
-            i, c, b, row, x, vis = reqs[nxt]
-            if vis > now or not nv._has_room(nv.ch[c], x):
-                break
-            nv.ch[c].queue.append(Request(i, b, row, x, now))
-            nxt += 1
-        nv.step(0, now)
-        now += 1
-    return [nv.done[i] * nv.t.tck_ps for i in range(len(reqs))], nv
+    return nv.run(arr, addr, w, limit_cycles=limit), nv
 
 
 def _stream(tb, seed, n):

@@ -411,7 +411,7 @@ class NaiveDram:
             return len(ch.writes_q) < self.write_buffer
         return len(ch.reads_q) < self.queue_depth
 
-    def run_two_level(self, arrival_ps, addr, is_write, one_per_cycle=False):
+    def run_two_level(self, arrival_ps, addr, is_write, one_per_cycle=False, limit_cycles=None):
         """Completion ps of each request through the two-level controllers (cmd_queue_size > 0);
         self.accepted gets each request's acceptance cycle."""
         reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps)
@@ -421,6 +421,7 @@ class NaiveDram:
         now = 0
         last = None
         while nxt < len(reqs) or any(ch.queue for ch in self.ch):
+            assert limit_cycles is None or now < limit_cycles, "no end in sight in the reference"
             while nxt < len(reqs):
                 i, c, b, row, w, arr = reqs[nxt]
                 if arr > now or (one_per_cycle and last == now) or not self._tq_has_room(self.ch[c], w):
@@ -443,16 +444,18 @@ class NaiveDram:
         n = sum(1 for r in ch.queue if r.write == write)
         return n < (self.write_buffer if write else self.queue_depth)
 
-    def run(self, arrival_ps, addr, is_write):
-        """Completion ps of each request of a stream sorted by arrival."""
+    def run(self, arrival_ps, addr, is_write, limit_cycles=None):
+        """Completion ps of each request of a stream sorted by arrival. `limit_cycles`: fail (an
+        AssertionError) instead of running for ever once the stream takes that many cycles."""
         if self.cmd_queue_size:
-            return self.run_two_level(arrival_ps, addr, is_write)
+            return self.run_two_level(arrival_ps, addr, is_write, limit_cycles=limit_cycles)
         reqs = [(i, *self.decode(int(a)), bool(w), int(p) // self.t.tck_ps + 1)
                 for i, (p, a, w) in enumerate(zip(arrival_ps, addr, is_write))]
         nxt = 0
         now = 0
         self.max_queue = 0
         while nxt < len(reqs) or any(ch.queue for ch in self.ch):
+            assert limit_cycles is None or now < limit_cycles, "no end in sight in the reference"
             while nxt < len(reqs):
                 i, c, b, row, w, vis = reqs[nxt]
                 if vis > now or not self._has_room(self.ch[c], w):
